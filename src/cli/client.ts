@@ -1,0 +1,19 @@
+// GET helper for the commands that ask a running server.
+import { PerfError } from '../errors.js';
+
+export const DEFAULT_URL = 'http://127.0.0.1:4318';
+
+export async function getJson<T>(base: string, path: string, params: Record<string, string | undefined>): Promise<T> {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, v);
+  const url = `${base.replace(/\/+$/, '')}${path}${q.size ? `?${q}` : ''}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  } catch (e) {
+    throw new PerfError('PERF_ERR_UNREACHABLE', `cannot reach ${base} (${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}). Start the server with "solemate-perf start" or pass --url.`);
+  }
+  const body = (await res.json().catch(() => ({}))) as T & { message?: string };
+  if (!res.ok) throw new PerfError(res.status < 500 ? 'PERF_ERR_QUERY' : 'PERF_ERR_UNREACHABLE', body.message ?? `HTTP ${res.status}`);
+  return body;
+}

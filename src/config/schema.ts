@@ -1,0 +1,106 @@
+// PerformanceConfig: the PRD's four sections (monitoring, optimization, alerting, reporting) with
+// their names kept, plus where the server listens, where data lives and how the SDK sends.
+// Every default is chosen so `solemate-perf start` works with no file at all.
+import { z } from 'zod';
+
+const positive = z.number().positive();
+
+export const performanceConfigSchema = z
+  .object({
+    monitoring: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** ms between SDK delta snapshots (and runtime samples) */
+        interval: z.number().int().min(1000).max(3_600_000).default(10_000),
+        /** days of hourly data kept */
+        retention: z.number().positive().max(3650).default(30),
+        thresholds: z
+          .object({
+            /** ms, average response time; PRD success metric "< 200 ms average response time" */
+            responseTime: positive.default(200),
+            /** % of one core's time used by the process (can exceed 100 on several cores) */
+            cpuUsage: positive.default(80),
+            /** % of system memory used by the process (RSS) */
+            memoryUsage: positive.max(100).default(85),
+            /** % of requests that fail; PRD success metric "< 0.1% error rate" */
+            errorRate: positive.max(100).default(0.1),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
+    optimization: z
+      .object({
+        enabled: z.boolean().default(false),
+        autoOptimize: z.boolean().default(false),
+        optimizationInterval: z.number().int().positive().default(3_600_000),
+        validationRequired: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    alerting: z
+      .object({
+        enabled: z.boolean().default(true),
+        channels: z.array(z.string()).default([]),
+        /** multipliers of monitoring.thresholds: warning at 80% of a threshold, critical at 100% */
+        thresholds: z
+          .object({ critical: positive.default(1), warning: positive.default(0.8) })
+          .strict()
+          .refine((t) => t.warning <= t.critical, { message: 'warning must not exceed critical' })
+          .default({}),
+      })
+      .strict()
+      .default({}),
+    reporting: z
+      .object({
+        enabled: z.boolean().default(false),
+        schedule: z.string().default('0 8 * * 1'),
+        format: z.enum(['json', 'csv', 'pdf']).default('json'),
+        recipients: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({}),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        /** 4318 is the OTLP/HTTP standard port */
+        port: z.number().int().min(0).max(65535).default(4318),
+        /** largest request body accepted, compressed (bytes) */
+        bodyLimit: z.number().int().positive().default(8 * 1024 * 1024),
+        /** largest body after gzip/deflate decompression (bytes) */
+        maxDecompressed: z.number().int().positive().default(64 * 1024 * 1024),
+        /** path of a file holding the ingest token (or set SOLEMATE_PERF_INGEST_TOKEN) */
+        ingestTokenFile: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    store: z
+      .object({
+        kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+        /** SQLite file for the embedded store */
+        path: z.string().default('.data/solemate-perf.db'),
+        /** PostgreSQL connection string; prefer SOLEMATE_PERF_DATABASE_URL so passwords stay out of files */
+        url: z.string().optional(),
+        /** hours of per-minute data kept before only hourly rollups remain */
+        minuteRetentionHours: z.number().positive().default(48),
+      })
+      .strict()
+      .default({}),
+    sdk: z
+      .object({
+        endpoint: z.string().url().default('http://127.0.0.1:4318'),
+        protocol: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+        service: z.string().optional(),
+        cardinalityLimit: z.number().int().positive().default(2000),
+        /** points held while the server is unreachable; the oldest are dropped and counted beyond */
+        maxBufferedPoints: z.number().int().positive().default(50_000),
+        timeoutMs: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type PerformanceConfig = z.output<typeof performanceConfigSchema>;
+export type PerformanceConfigInput = z.input<typeof performanceConfigSchema>;

@@ -1,0 +1,34 @@
+// Coded errors, listed in docs/errors.md. Codes are stable; messages say what to do next.
+export type PerfErrorCode =
+  | 'PERF_ERR_CONFIG'
+  | 'PERF_ERR_BAD_REQUEST'
+  | 'PERF_ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'PERF_ERR_PAYLOAD_TOO_LARGE'
+  | 'PERF_ERR_UNAUTHORIZED'
+  | 'PERF_ERR_STORE'
+  | 'PERF_ERR_QUERY'
+  | 'PERF_ERR_USAGE'
+  | 'PERF_ERR_UNREACHABLE';
+
+const HTTP_STATUS: Record<PerfErrorCode, number> = {
+  PERF_ERR_CONFIG: 500,
+  PERF_ERR_BAD_REQUEST: 400,
+  PERF_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  PERF_ERR_PAYLOAD_TOO_LARGE: 413,
+  PERF_ERR_UNAUTHORIZED: 401,
+  PERF_ERR_STORE: 503,
+  PERF_ERR_QUERY: 400,
+  PERF_ERR_USAGE: 400,
+  PERF_ERR_UNREACHABLE: 502,
+};
+
+export class PerfError extends Error {
+  readonly code: PerfErrorCode;
+  readonly statusCode: number;
+  constructor(code: PerfErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PerfError';
+    this.code = code;
+    this.statusCode = HTTP_STATUS[code];
+  }
+}

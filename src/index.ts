@@ -1,0 +1,21 @@
+// Public API. Named exports only; everything else is internal.
+export { PerformanceService, createPerformanceService, type PerformanceServiceOptions } from './sdk/performance-service.js';
+export { Recorder, OVERFLOW_ATTRIBUTE, type RecorderOptions, type Handle, type MetricInstrument } from './sdk/recorder.js';
+export { ExpHistogram, relativeErrorBound, type HistogramData } from './sdk/histogram.js';
+export { startRuntimeSampler } from './sdk/runtime.js';
+export { expressMetrics } from './instrument/express.js';
+export { fastifyMetrics } from './instrument/fastify.js';
+export type { HttpInstrumentationOptions } from './instrument/http-server.js';
+export { OtlpHttpExporter, type OtlpExporterOptions } from './exporters/otlp.js';
+export { createServer, type PerformanceServer, type ServerOptions } from './server/app.js';
+export { loadConfig, validateConfig } from './config/load.js';
+export type { PerformanceConfig, PerformanceConfigInput } from './config/schema.js';
+export { openStore } from './store/open.js';
+export type { Store, SeriesRow } from './store/store.js';
+export { QueryEngine } from './query/engine.js';
+export type { PerformanceFilters } from './query/filters.js';
+export type { PerformanceMetrics } from './query/metrics.js';
+export type { PerformanceTrend } from './query/trends.js';
+export type { PerformanceStatus } from './query/status.js';
+export { PerfError, type PerfErrorCode } from './errors.js';
+export type { MetricPoint, MetricKind, Attributes } from './model.js';

@@ -1,0 +1,310 @@
+// ExportMetricsServiceRequest (OTLP/JSON shape; protobuf is decoded to it first) → delta MetricPoints.
+// Cumulative senders (the OpenTelemetry SDK's default) are turned into deltas by remembering the
+// previous point of each stream, like the collector's cumulativetodelta processor; the first point
+// of a stream counts everything since its start time.
+import { ExpHistogram, fromExplicitBuckets, MAX_SCALE, type HistogramData } from '../sdk/histogram.js';
+import { seriesKey, type Attributes, type MetricPoint } from '../model.js';
+
+const CUMULATIVE = 2;
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
+const MAX_ATTRIBUTES = 64;
+const MAX_ATTRIBUTE_VALUE = 1024;
+
+export interface IngestResult {
+  points: MetricPoint[];
+  rejected: number;
+  errors: string[];
+}
+
+interface Previous {
+  start: number;
+  time: number;
+  sum: number;
+  count: number;
+  hist?: HistogramData;
+}
+
+type Json = Record<string, unknown>;
+
+class PointError extends Error {}
+
+export class OtlpMetricsReader {
+  private readonly previous = new Map<string, Previous>();
+
+  constructor(
+    private readonly options: { maxStreams?: number; maxPastMs?: number; maxFutureMs?: number } = {},
+  ) {}
+
+  /** Throws only when the request as a whole is not an export request; bad points are rejected one by one. */
+  read(body: unknown, now = Date.now()): IngestResult {
+    if (!isObj(body)) throw new TypeError('body must be an ExportMetricsServiceRequest object');
+    const rms = body.resourceMetrics ?? [];
+    if (!Array.isArray(rms)) throw new TypeError('resourceMetrics must be an array');
+    const result: IngestResult = { points: [], rejected: 0, errors: [] };
+    for (const rm of rms) {
+      if (!isObj(rm)) throw new TypeError('resourceMetrics[] must be objects');
+      const resAttrs = isObj(rm.resource) ? readAttributes(rm.resource.attributes) : {};
+      const service = resAttrs['service.name'] ?? 'unknown_service';
+      const instance = resAttrs['service.instance.id'] ?? resAttrs['host.name'] ?? 'unknown';
+      const sms = rm.scopeMetrics ?? [];
+      if (!Array.isArray(sms)) throw new TypeError('scopeMetrics must be an array');
+      for (const sm of sms) {
+        if (!isObj(sm) || (sm.metrics !== undefined && !Array.isArray(sm.metrics))) throw new TypeError('scopeMetrics[].metrics must be an array');
+        for (const m of (sm.metrics as unknown[]) ?? []) this.readMetric(m, service, instance, now, result);
+      }
+    }
+    return result;
+  }
+
+  private readMetric(m: unknown, service: string, instance: string, now: number, result: IngestResult): void {
+    if (!isObj(m) || typeof m.name !== 'string' || !NAME_RE.test(m.name)) {
+      const n = countPoints(m);
+      result.rejected += n;
+      result.errors.push(`metric name ${JSON.stringify(isObj(m) ? m.name : m)?.slice(0, 80)} is invalid`);
+      return;
+    }
+    const base = { metric: m.name, unit: typeof m.unit === 'string' ? m.unit : '', description: typeof m.description === 'string' ? m.description : '', service, instance };
+    const each = (dps: unknown, fn: (dp: Json) => MetricPoint | undefined) => {
+      if (!Array.isArray(dps)) return;
+      for (const dp of dps) {
+        try {
+          if (!isObj(dp)) throw new PointError('data point must be an object');
+          const p = fn(dp);
+          if (p) {
+            if (p.time < now - (this.options.maxPastMs ?? 400 * 86_400_000) || p.time > now + (this.options.maxFutureMs ?? 3_600_000)) {
+              throw new PointError(`timestamp ${new Date(p.time).toISOString()} is outside the accepted range`);
+            }
+            result.points.push(p);
+          }
+        } catch (e) {
+          if (!(e instanceof PointError)) throw e;
+          result.rejected++;
+          if (result.errors.length < 20) result.errors.push(`${m.name}: ${e.message}`);
+        }
+      }
+    };
+    if (isObj(m.gauge)) each(m.gauge.dataPoints, (dp) => this.gauge(base, dp));
+    else if (isObj(m.sum)) {
+      const sum = m.sum;
+      const monotonic = sum.isMonotonic === true;
+      const cumulative = sum.aggregationTemporality === CUMULATIVE;
+      each(sum.dataPoints, (dp) => (monotonic ? this.counter(base, dp, cumulative) : this.gauge(base, dp)));
+    } else if (isObj(m.histogram)) {
+      const cumulative = m.histogram.aggregationTemporality === CUMULATIVE;
+      each(m.histogram.dataPoints, (dp) => this.explicitHistogram(base, dp, cumulative));
+    } else if (isObj(m.exponentialHistogram)) {
+      const cumulative = m.exponentialHistogram.aggregationTemporality === CUMULATIVE;
+      each(m.exponentialHistogram.dataPoints, (dp) => this.exponentialHistogram(base, dp, cumulative));
+    } else if (isObj(m.summary)) {
+      each(m.summary.dataPoints, () => {
+        throw new PointError('summary points cannot be merged across time or instances; send histograms');
+      });
+    }
+  }
+
+  private gauge(base: Base, dp: Json): MetricPoint {
+    const v = numberValue(dp);
+    const { start, time, attributes } = common(dp);
+    return { ...base, kind: 'gauge', attributes, startTime: start || time, time, count: 1, sum: v, min: v, max: v, last: v };
+  }
+
+  private counter(base: Base, dp: Json, cumulative: boolean): MetricPoint | undefined {
+    const v = numberValue(dp);
+    if (v < 0) throw new PointError('monotonic sum is negative');
+    const { start, time, attributes } = common(dp);
+    let delta = v;
+    let from = start || time;
+    if (cumulative) {
+      const key = seriesKey(base.metric, base.service, base.instance, attributes);
+      const prev = this.previous.get(key);
+      if (prev && prev.start === start && v >= prev.sum && time >= prev.time) {
+        delta = v - prev.sum;
+        from = prev.time;
+      }
+      this.remember(key, { start, time, sum: v, count: 0 });
+    }
+    return { ...base, kind: 'counter', attributes, startTime: from, time, count: delta > 0 ? 1 : 0, sum: delta, min: 0, max: 0, last: 0 };
+  }
+
+  private explicitHistogram(base: Base, dp: Json, cumulative: boolean): MetricPoint | undefined {
+    const bounds = numArray(dp.explicitBounds, 'explicitBounds');
+    const counts = numArray(dp.bucketCounts, 'bucketCounts');
+    if (counts.length > 0 && counts.length !== bounds.length + 1) throw new PointError('bucketCounts must have one more entry than explicitBounds');
+    for (let i = 1; i < bounds.length; i++) if (!(bounds[i] > bounds[i - 1])) throw new PointError('explicitBounds must increase');
+    const min = optNum(dp.min);
+    const max = optNum(dp.max);
+    const hist = fromExplicitBuckets(bounds, counts, min, max);
+    return this.histogramPoint(base, dp, hist, cumulative, min, max);
+  }
+
+  private exponentialHistogram(base: Base, dp: Json, cumulative: boolean): MetricPoint | undefined {
+    const scale = optNum(dp.scale) ?? 0;
+    if (!Number.isInteger(scale) || scale < -10 || scale > 20) throw new PointError('scale must be an integer in [-10, 20]');
+    const positive = isObj(dp.positive) ? dp.positive : {};
+    const offset = optNum(positive.offset) ?? 0;
+    if (!Number.isInteger(offset)) throw new PointError('positive.offset must be an integer');
+    const counts = numArray(positive.bucketCounts, 'positive.bucketCounts');
+    const negative = isObj(dp.negative) ? numArray(dp.negative.bucketCounts, 'negative.bucketCounts') : [];
+    if (negative.some((c) => c > 0)) throw new PointError('negative values are not supported (histograms record durations and sizes)');
+    const h = new ExpHistogram(MAX_SCALE);
+    h.mergeBuckets({ scale, zeroCount: count(dp.zeroCount, 'zeroCount'), offset, counts });
+    return this.histogramPoint(base, dp, h.toData(), cumulative, optNum(dp.min), optNum(dp.max));
+  }
+
+  private histogramPoint(base: Base, dp: Json, hist: HistogramData, cumulative: boolean, min: number | undefined, max: number | undefined): MetricPoint | undefined {
+    const { start, time, attributes } = common(dp);
+    let n = count(dp.count, 'count');
+    let sum = optNum(dp.sum) ?? 0;
+    let from = start || time;
+    let delta = hist;
+    if (cumulative) {
+      const key = seriesKey(base.metric, base.service, base.instance, attributes);
+      const prev = this.previous.get(key);
+      this.remember(key, { start, time, sum, count: n, hist });
+      if (prev?.hist && prev.start === start && n >= prev.count && time >= prev.time) {
+        const d = subtract(hist, prev.hist);
+        if (d) {
+          delta = d;
+          n -= prev.count;
+          sum -= prev.sum;
+          from = prev.time;
+          min = undefined; // cumulative min/max describe the whole run, not this interval
+          max = undefined;
+        }
+      }
+      if (n === 0) return undefined;
+    }
+    const h = new ExpHistogram(delta.scale);
+    h.mergeBuckets(delta);
+    const bucketTotal = h.zeroCount + h.counts.subarray(0, h.used).reduce((a, b) => a + b, 0);
+    if (n === 0 && bucketTotal === 0) return undefined;
+    if (bucketTotal !== n && bucketTotal > 0) n = bucketTotal; // trust the buckets; they are what quantiles use
+    const lo = min ?? (h.zeroCount > 0 ? 0 : bounds(h).lo);
+    const hi = max ?? bounds(h).hi;
+    return { ...base, kind: 'histogram', attributes, startTime: from, time, count: n, sum, min: lo, max: hi, last: 0, hist: delta };
+  }
+
+  private remember(key: string, prev: Previous): void {
+    this.previous.delete(key);
+    this.previous.set(key, prev);
+    if (this.previous.size > (this.options.maxStreams ?? 100_000)) {
+      this.previous.delete(this.previous.keys().next().value as string);
+    }
+  }
+}
+
+type Base = { metric: string; unit: string; description: string; service: string; instance: string };
+
+function bounds(h: ExpHistogram): { lo: number; hi: number } {
+  const d = h.toData();
+  if (d.counts.length === 0) return { lo: 0, hi: 0 };
+  return { lo: 2 ** (d.offset / 2 ** d.scale), hi: 2 ** ((d.offset + d.counts.length) / 2 ** d.scale) };
+}
+
+/** cur − prev at the coarser of the two scales; undefined when a bucket went down (a reset). */
+function subtract(cur: HistogramData, prev: HistogramData): HistogramData | undefined {
+  const scale = Math.min(cur.scale, prev.scale);
+  const a = new ExpHistogram(scale);
+  a.mergeBuckets(cur);
+  const b = new ExpHistogram(scale);
+  b.mergeBuckets(prev);
+  if (a.zeroCount < b.zeroCount) return undefined;
+  const out = new ExpHistogram(scale);
+  out.zeroCount = a.zeroCount - b.zeroCount;
+  const ad = a.toData();
+  const bd = b.toData();
+  const prevAt = (i: number) => (i >= bd.offset && i < bd.offset + bd.counts.length ? bd.counts[i - bd.offset] : 0);
+  let covered = 0;
+  for (let i = 0; i < ad.counts.length; i++) {
+    const idx = ad.offset + i;
+    const p = prevAt(idx);
+    covered += p;
+    const d = ad.counts[i] - p;
+    if (d < 0) return undefined;
+    if (d > 0) out.addAt(idx, d);
+  }
+  if (covered !== bd.counts.reduce((x, y) => x + y, 0)) return undefined;
+  return out.toData();
+}
+
+function common(dp: Json): { start: number; time: number; attributes: Attributes } {
+  const time = nanosToMs(dp.timeUnixNano, 'timeUnixNano');
+  if (time === 0) throw new PointError('timeUnixNano is required');
+  const start = dp.startTimeUnixNano === undefined ? 0 : nanosToMs(dp.startTimeUnixNano, 'startTimeUnixNano');
+  return { start, time, attributes: readAttributes(dp.attributes) };
+}
+
+function readAttributes(list: unknown): Attributes {
+  const out: Attributes = {};
+  if (list === undefined) return out;
+  if (!Array.isArray(list)) throw new PointError('attributes must be an array');
+  if (list.length > MAX_ATTRIBUTES) throw new PointError(`more than ${MAX_ATTRIBUTES} attributes`);
+  for (const kv of list) {
+    if (!isObj(kv) || typeof kv.key !== 'string' || kv.key.length === 0 || kv.key.length > 256) throw new PointError('attribute keys must be non-empty strings');
+    const v = anyValue(kv.value);
+    if (v.length > MAX_ATTRIBUTE_VALUE) throw new PointError(`attribute ${kv.key} is longer than ${MAX_ATTRIBUTE_VALUE} characters`);
+    out[kv.key] = v;
+  }
+  return out;
+}
+
+function anyValue(v: unknown): string {
+  if (!isObj(v)) return '';
+  if (typeof v.stringValue === 'string') return v.stringValue;
+  if (typeof v.boolValue === 'boolean') return String(v.boolValue);
+  if (v.intValue !== undefined) return String(v.intValue);
+  if (typeof v.doubleValue === 'number') return String(v.doubleValue);
+  if (isObj(v.arrayValue) || isObj(v.kvlistValue)) return JSON.stringify(v.arrayValue ?? v.kvlistValue);
+  if (typeof v.bytesValue === 'string') return v.bytesValue;
+  return '';
+}
+
+function numberValue(dp: Json): number {
+  const v = dp.asDouble !== undefined ? dp.asDouble : dp.asInt;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new PointError('asDouble or asInt must be a finite number');
+  return n;
+}
+
+function optNum(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new PointError(`${JSON.stringify(v)} is not a finite number`);
+  return n;
+}
+
+function count(v: unknown, field: string): number {
+  const n = optNum(v) ?? 0;
+  if (!Number.isInteger(n) || n < 0) throw new PointError(`${field} must be a non-negative integer`);
+  return n;
+}
+
+function numArray(v: unknown, field: string): number[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new PointError(`${field} must be an array`);
+  return v.map((x) => {
+    const n = typeof x === 'string' ? Number(x) : x;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new PointError(`${field} must hold non-negative numbers`);
+    return n;
+  });
+}
+
+function nanosToMs(v: unknown, field: string): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.floor(v / 1e6);
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return Number(BigInt(v) / 1_000_000n);
+  if (v === undefined) return 0;
+  throw new PointError(`${field} must be an unsigned integer (nanoseconds since the epoch)`);
+}
+
+function countPoints(m: unknown): number {
+  if (!isObj(m)) return 1;
+  for (const k of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) {
+    const d = m[k];
+    if (isObj(d) && Array.isArray(d.dataPoints)) return d.dataPoints.length;
+  }
+  return 0;
+}
+
+function isObj(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

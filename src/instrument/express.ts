@@ -1,0 +1,40 @@
+// Express middleware (4 and 5): app.use(expressMetrics(perf)) before the routes.
+import { performance } from 'node:perf_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Recorder } from '../sdk/recorder.js';
+import type { PerformanceService } from '../sdk/performance-service.js';
+import { HttpServerMetrics, type HttpInstrumentationOptions } from './http-server.js';
+
+type Req = IncomingMessage & { baseUrl?: string; route?: { path?: unknown } };
+
+export function expressMetrics(source: Recorder | PerformanceService, options: HttpInstrumentationOptions = {}) {
+  const metrics = new HttpServerMetrics(source);
+  return function solematePerformance(req: Req, res: ServerResponse, next: (err?: unknown) => void): void {
+    const start = performance.now();
+    try {
+      metrics.started();
+      if (options.serverTiming) addServerTiming(res, start);
+      res.once('close', () => {
+        try {
+          // A mounted router leaves req.baseUrl set while its handler answers, so this is the full template.
+          const path = req.route?.path;
+          const route = path === undefined ? undefined : (req.baseUrl ?? '') + String(path);
+          metrics.finished(req.method ?? 'GET', route, res.statusCode, (performance.now() - start) / 1000, req.headers['content-length'], res.getHeader('content-length'));
+        } catch {
+          // monitoring never breaks a response
+        }
+      });
+    } catch {
+      // ditto
+    }
+    next();
+  };
+}
+
+function addServerTiming(res: ServerResponse, start: number): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    if (!this.headersSent) this.setHeader('Server-Timing', `app;dur=${(performance.now() - start).toFixed(1)}`);
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+}

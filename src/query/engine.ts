@@ -1,0 +1,102 @@
+// The I/O shell around the pure query functions: picks series and resolution, reads rows from the
+// store, hands them to metrics / trends / status.
+import type { PerformanceConfig } from '../config/schema.js';
+import type { MetricKind } from '../model.js';
+import { HOUR, MINUTE, type Row } from '../store/rows.js';
+import type { SeriesRow, Store } from '../store/store.js';
+import { FILESYSTEM_UTILIZATION, HTTP_SERVER_DURATION, PROCESS_CPU_UTILIZATION, PROCESS_MEMORY_UTILIZATION } from '../semconv.js';
+import { matchSeries, parseDuration, parseTime, type PerformanceFilters } from './filters.js';
+import { computePerformanceMetrics, type PerformanceMetrics } from './metrics.js';
+import { computeStatus, type PerformanceStatus } from './status.js';
+import { computeTrend, type PerformanceTrend, type TrendStatistic } from './trends.js';
+
+/** Ranges longer than this read hourly rollups where they exist (a 7-day query reads 168 rows a series, not 10,080). */
+export const HOURLY_ABOVE_MS = 6 * HOUR;
+/** Default window of getPerformanceMetrics: "now" means the last five minutes. */
+export const DEFAULT_WINDOW_MS = 5 * MINUTE;
+const TREND_BUCKETS = 60;
+
+export interface MetricInfo {
+  name: string;
+  kind: MetricKind;
+  unit: string;
+  series: number;
+}
+
+export class QueryEngine {
+  constructor(
+    private readonly store: Store,
+    private readonly config: PerformanceConfig,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async listMetrics(): Promise<MetricInfo[]> {
+    const byName = new Map<string, MetricInfo>();
+    for (const s of await this.store.listSeries()) {
+      const m = byName.get(s.metric);
+      if (m) m.series++;
+      else byName.set(s.metric, { name: s.metric, kind: s.kind, unit: s.unit, series: 1 });
+    }
+    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async series(metric: string, filters: PerformanceFilters = {}): Promise<SeriesRow[]> {
+    return (await this.store.listSeries([metric])).filter((s) => matchSeries(s, filters, true));
+  }
+
+  /** Hourly rows for whole rolled-up hours inside the range, minute rows for the rest. */
+  async readRange(seriesIds: number[], from: number, to: number): Promise<Row[]> {
+    if (seriesIds.length === 0) return [];
+    if (to - from <= HOURLY_ABOVE_MS) return this.store.readRows(seriesIds, Math.floor(from / MINUTE) * MINUTE, to, 'minute');
+    const wm = await this.store.hourWatermark();
+    const hourFrom = Math.ceil(from / HOUR) * HOUR;
+    const hourTo = Math.min(wm, Math.floor(to / HOUR) * HOUR);
+    if (hourTo <= hourFrom) return this.store.readRows(seriesIds, Math.floor(from / MINUTE) * MINUTE, to, 'minute');
+    const [head, hours, tail] = await Promise.all([
+      this.store.readRows(seriesIds, Math.floor(from / MINUTE) * MINUTE, hourFrom, 'minute'),
+      this.store.readRows(seriesIds, hourFrom, hourTo, 'hour'),
+      this.store.readRows(seriesIds, hourTo, to, 'minute'),
+    ]);
+    return head.concat(hours, tail);
+  }
+
+  window(filters: PerformanceFilters): { from: number; to: number } {
+    const now = this.clock();
+    const to = parseTime(filters.to, now, now);
+    const from = parseTime(filters.from, now, to - DEFAULT_WINDOW_MS);
+    if (!(from < to)) throw new RangeError(`from (${new Date(from).toISOString()}) must be before to (${new Date(to).toISOString()})`);
+    return { from, to };
+  }
+
+  async getPerformanceMetrics(filters: PerformanceFilters = {}): Promise<PerformanceMetrics> {
+    const { from, to } = this.window(filters);
+    const all = await this.store.listSeries([HTTP_SERVER_DURATION, PROCESS_CPU_UTILIZATION, PROCESS_MEMORY_UTILIZATION, FILESYSTEM_UTILIZATION]);
+    const pick = (metric: string, requestFilters: boolean) => all.filter((s) => s.metric === metric && matchSeries(s, filters, requestFilters));
+    const requestSeries = pick(HTTP_SERVER_DURATION, true);
+    const rows = async (series: SeriesRow[]) => this.readRange(series.map((s) => s.id), from, to);
+    const [requestRows, cpuRows, memoryRows, diskRows] = await Promise.all([
+      rows(requestSeries),
+      rows(pick(PROCESS_CPU_UTILIZATION, false)),
+      rows(pick(PROCESS_MEMORY_UTILIZATION, false)),
+      rows(pick(FILESYSTEM_UTILIZATION, false)),
+    ]);
+    return computePerformanceMetrics({ from, to, requestSeries, requestRows, cpuRows, memoryRows, diskRows });
+  }
+
+  async getPerformanceTrends(metricName: string, period: string, options: { statistic?: TrendStatistic; filters?: PerformanceFilters; higherIsBetter?: boolean } = {}): Promise<PerformanceTrend> {
+    const periodMs = parseDuration(period);
+    const to = this.clock();
+    const from = to - periodMs;
+    const series = await this.series(metricName, options.filters);
+    if (series.length === 0) throw new RangeError(`no data for metric "${metricName}"${options.filters ? ' with these filters' : ''}; GET /api/metrics/names lists what is stored`);
+    const unitStep = periodMs > HOURLY_ABOVE_MS ? HOUR : MINUTE;
+    const bucketMs = Math.max(unitStep, Math.ceil(periodMs / TREND_BUCKETS / unitStep) * unitStep);
+    const rows = await this.readRange(series.map((s) => s.id), from, to);
+    return computeTrend({ metricName, period, kind: series[0].kind, unit: series[0].unit, from: Math.floor(from / bucketMs) * bucketMs, to, bucketMs, rows, statistic: options.statistic, higherIsBetter: options.higherIsBetter });
+  }
+
+  async getPerformanceStatus(filters: PerformanceFilters = {}): Promise<PerformanceStatus> {
+    const metrics = await this.getPerformanceMetrics(filters);
+    return computeStatus(metrics, this.config, this.clock());
+  }
+}

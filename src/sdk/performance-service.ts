@@ -1,0 +1,158 @@
+// The PRD's PerformanceService: record* on the hot path (recorder), get* over HTTP from the
+// performance server. A timer takes a delta snapshot every monitoring.interval and hands it to the
+// exporter; shutdown() and SIGTERM flush what is left.
+import { loadConfig, validateConfig } from '../config/load.js';
+import type { PerformanceConfig, PerformanceConfigInput } from '../config/schema.js';
+import { PerfError } from '../errors.js';
+import { OtlpHttpExporter } from '../exporters/otlp.js';
+import type { MetricPoint } from '../model.js';
+import type { PerformanceFilters } from '../query/filters.js';
+import type { PerformanceMetrics } from '../query/metrics.js';
+import type { PerformanceStatus } from '../query/status.js';
+import type { PerformanceTrend } from '../query/trends.js';
+import { Recorder, type MetricInstrument } from './recorder.js';
+import { startRuntimeSampler, type RuntimeSampler } from './runtime.js';
+
+export interface PerformanceServiceOptions {
+  /** full or partial PerformanceConfig; default: loadConfig() (SOLEMATE_PERF_CONFIG file + env) */
+  config?: PerformanceConfigInput;
+  service?: string;
+  instance?: string;
+  /** extra HTTP headers for export and queries; the ingest token comes from SOLEMATE_PERF_INGEST_TOKEN */
+  headers?: Record<string, string>;
+  runtimeMetrics?: boolean;
+  /** flush on SIGTERM (default true) */
+  handleSignals?: boolean;
+  onWarning?: (code: string, message: string) => void;
+}
+
+export class PerformanceService {
+  readonly recorder: Recorder;
+  readonly config: PerformanceConfig;
+  readonly exporter: OtlpHttpExporter | undefined;
+  private readonly runtime: RuntimeSampler | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly headers: Record<string, string>;
+  private readonly onSigterm: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(options: PerformanceServiceOptions = {}) {
+    this.config = options.config ? validateConfig(options.config) : loadConfig();
+    const { sdk, monitoring } = this.config;
+    this.recorder = new Recorder({ cardinalityLimit: sdk.cardinalityLimit, service: options.service ?? sdk.service, instance: options.instance, onWarning: options.onWarning });
+    const token = process.env.SOLEMATE_PERF_INGEST_TOKEN;
+    this.headers = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
+    if (!monitoring.enabled) return;
+    this.exporter = new OtlpHttpExporter({
+      endpoint: sdk.endpoint,
+      protocol: sdk.protocol,
+      headers: this.headers,
+      maxBufferedPoints: sdk.maxBufferedPoints,
+      timeoutMs: sdk.timeoutMs,
+      onDrop: (n) => (this.recorder.dropped.export_buffer_full += n),
+    });
+    if (options.runtimeMetrics !== false) this.runtime = startRuntimeSampler(this.recorder);
+    this.timer = setInterval(() => this.tick(), monitoring.interval);
+    this.timer.unref();
+    if (options.handleSignals !== false) {
+      this.onSigterm = () => {
+        void this.shutdown().finally(() => {
+          // re-raise only if nobody else handles SIGTERM, so the default exit still happens
+          if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
+        });
+      };
+      process.once('SIGTERM', this.onSigterm);
+    }
+  }
+
+  private histograms = new Map<string, MetricInstrument>();
+
+  /** Gauge: the current value of something (queue length, cache size). */
+  recordMetric(metricName: string, value: number, tags?: Record<string, string>): void {
+    this.recorder.gauge(metricName).record(value, tags);
+  }
+
+  /** Duration in milliseconds of an operation; stored as histogram `<operationName>.duration` (ms). */
+  recordTiming(operationName: string, duration: number, tags?: Record<string, string>): void {
+    let h = this.histograms.get(operationName);
+    if (!h) this.histograms.set(operationName, (h = this.recorder.histogram(`${operationName}.duration`, { unit: 'ms' })));
+    h.record(duration, tags);
+  }
+
+  recordCounter(metricName: string, increment: number, tags?: Record<string, string>): void {
+    this.recorder.counter(metricName).record(increment, tags);
+  }
+
+  recordHistogram(metricName: string, value: number, tags?: Record<string, string>): void {
+    this.recorder.histogram(metricName).record(value, tags);
+  }
+
+  /** Takes a snapshot now and queues it for export; returns what was collected. */
+  tick(now = Date.now()): MetricPoint[] {
+    try {
+      this.runtime?.sample();
+      const points = this.recorder.collect(now);
+      this.exporter?.enqueue(points);
+      return points;
+    } catch (e) {
+      // a bug in collection must never surface in the app; it is warned about, once per message
+      process.emitWarning(`solemate-performance collection failed: ${(e as Error).message}`, { code: 'PERF_W_COLLECT' });
+      return [];
+    }
+  }
+
+  /** Sends everything recorded so far. */
+  async flush(timeoutMs?: number): Promise<void> {
+    this.tick();
+    await this.exporter?.flush(timeoutMs);
+  }
+
+  async shutdown(timeoutMs?: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.onSigterm) process.removeListener('SIGTERM', this.onSigterm);
+    this.runtime?.stop();
+    this.tick();
+    await this.exporter?.shutdown(timeoutMs);
+  }
+
+  getPerformanceMetrics(filters: PerformanceFilters = {}): Promise<PerformanceMetrics> {
+    return this.query('/api/metrics', toQuery(filters));
+  }
+
+  getPerformanceTrends(metricName: string, period: string): Promise<PerformanceTrend> {
+    return this.query('/api/trends', { metric: metricName, period });
+  }
+
+  getPerformanceStatus(filters: PerformanceFilters = {}): Promise<PerformanceStatus> {
+    return this.query('/api/status', toQuery(filters));
+  }
+
+  private async query<T>(path: string, params: Record<string, string>): Promise<T> {
+    const url = `${this.config.sdk.endpoint.replace(/\/+$/, '')}${path}?${new URLSearchParams(params)}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(this.config.sdk.timeoutMs) });
+    } catch (e) {
+      throw new PerfError('PERF_ERR_UNREACHABLE', `cannot reach the performance server at ${url}: ${(e as Error).message}. Is "solemate-perf start" running?`);
+    }
+    const body = (await res.json().catch(() => ({}))) as { message?: string };
+    if (!res.ok) throw new PerfError(res.status < 500 ? 'PERF_ERR_QUERY' : 'PERF_ERR_UNREACHABLE', `${url}: HTTP ${res.status}: ${body.message ?? 'no message'}`);
+    return body as T;
+  }
+}
+
+export function toQuery(f: PerformanceFilters): Record<string, string> {
+  const q: Record<string, string> = {};
+  for (const [k, v] of Object.entries(f)) {
+    if (v === undefined) continue;
+    if (k === 'tags') for (const [tk, tv] of Object.entries(v as Record<string, string>)) q[`tag.${tk}`] = tv;
+    else q[k] = v instanceof Date ? String(v.getTime()) : String(v);
+  }
+  return q;
+}
+
+export function createPerformanceService(options: PerformanceServiceOptions = {}): PerformanceService {
+  return new PerformanceService(options);
+}

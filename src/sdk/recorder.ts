@@ -1,0 +1,361 @@
+// The hot path. Work happens at configuration time: an instrument resolves a tag set to a series
+// once, a bound handle is that series, and record() is a range check plus a few additions.
+// Nothing here throws into the app: bad values, names and tags are dropped, counted, warned once.
+import { ExpHistogram } from './histogram.js';
+import type { Attributes, MetricKind, MetricPoint } from '../model.js';
+
+export type DropReason = 'invalid_value' | 'invalid_name' | 'invalid_tag' | 'kind_conflict' | 'export_buffer_full';
+
+export interface RecorderOptions {
+  /** Series per metric before new tag sets go to the overflow series (OpenTelemetry's default is 2000). */
+  cardinalityLimit?: number;
+  /** Collections without data before an unbound series is forgotten (frees cardinality). */
+  idleCollections?: number;
+  service?: string;
+  instance?: string;
+  /** Called once per drop reason; default: process.emitWarning. */
+  onWarning?: (code: string, message: string) => void;
+}
+
+/** Attribute key used for the overflow series, as in the OpenTelemetry SDK. */
+export const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
+const TAG_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$/;
+const MAX_TAG_VALUE = 1024;
+
+export interface Handle {
+  record(value: number): void;
+}
+
+abstract class Series implements Handle {
+  bound = false;
+  idle = 0;
+  constructor(
+    readonly attributes: Attributes,
+    protected readonly owner: Recorder,
+  ) {}
+  abstract record(value: number): void;
+  /** Appends this interval's point (if any) and resets. */
+  abstract collect(base: Omit<MetricPoint, 'attributes' | 'count' | 'sum' | 'min' | 'max' | 'last'>): MetricPoint | undefined;
+}
+
+class HistogramSeries extends Series {
+  readonly h = new ExpHistogram();
+  record(value: number): void {
+    if (value >= 0 && value < Infinity) this.h.record(value);
+    else this.owner.drop('invalid_value');
+  }
+  collect(base: Omit<MetricPoint, 'attributes' | 'count' | 'sum' | 'min' | 'max' | 'last'>): MetricPoint | undefined {
+    const h = this.h;
+    if (h.count === 0) return undefined;
+    const p: MetricPoint = { ...base, attributes: this.attributes, count: h.count, sum: h.sum, min: h.min, max: h.max, last: 0, hist: h.toData() };
+    h.reset();
+    return p;
+  }
+}
+
+class CounterSeries extends Series {
+  count = 0;
+  sum = 0;
+  record(value: number): void {
+    if (value >= 0 && value < Infinity) {
+      this.count++;
+      this.sum += value;
+    } else this.owner.drop('invalid_value');
+  }
+  add(value: number): void {
+    this.record(value);
+  }
+  collect(base: Omit<MetricPoint, 'attributes' | 'count' | 'sum' | 'min' | 'max' | 'last'>): MetricPoint | undefined {
+    if (this.count === 0) return undefined;
+    const p: MetricPoint = { ...base, attributes: this.attributes, count: this.count, sum: this.sum, min: 0, max: 0, last: 0 };
+    this.count = 0;
+    this.sum = 0;
+    return p;
+  }
+}
+
+class GaugeSeries extends Series {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  last = 0;
+  record(value: number): void {
+    if (value > -Infinity && value < Infinity) {
+      this.count++;
+      this.sum += value;
+      this.last = value;
+      if (value < this.min) this.min = value;
+      if (value > this.max) this.max = value;
+    } else this.owner.drop('invalid_value');
+  }
+  collect(base: Omit<MetricPoint, 'attributes' | 'count' | 'sum' | 'min' | 'max' | 'last'>): MetricPoint | undefined {
+    if (this.count === 0) return undefined;
+    const p: MetricPoint = { ...base, attributes: this.attributes, count: this.count, sum: this.sum, min: this.min, max: this.max, last: this.last };
+    this.count = 0;
+    this.sum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    return p;
+  }
+}
+
+/** Stands in for a series whose tags were invalid: every record is a counted drop. */
+class DroppingSeries extends Series {
+  constructor(
+    owner: Recorder,
+    private readonly reason: DropReason,
+  ) {
+    super({}, owner);
+  }
+  record(): void {
+    this.owner.drop(this.reason);
+  }
+  add(): void {
+    this.owner.drop(this.reason);
+  }
+  collect(): undefined {
+    return undefined;
+  }
+}
+
+const SERIES = { histogram: HistogramSeries, counter: CounterSeries, gauge: GaugeSeries } as const;
+
+/** What the recorder hands out: record with tags, or bind tags once and record on the handle. */
+export interface MetricInstrument {
+  readonly name: string;
+  readonly kind: MetricKind;
+  record(value: number, tags?: Record<string, unknown>): void;
+  bind(tags?: Record<string, unknown>): Handle;
+}
+
+/** Tag-set lookup without building a key: one level per (tag key, tag value) pair, in call order. */
+interface TrieNode {
+  series?: Series;
+  children?: Map<string, Map<unknown, TrieNode>>;
+}
+
+export class Instrument implements MetricInstrument {
+  private root: TrieNode = {};
+  private trieNodes = 0;
+  private readonly byCanonical = new Map<string, Series>();
+  private overflow: Series | undefined;
+  private readonly dropTags: DroppingSeries;
+
+  constructor(
+    readonly name: string,
+    readonly kind: MetricKind,
+    readonly unit: string,
+    readonly description: string,
+    private readonly owner: Recorder,
+    private readonly limit: number,
+  ) {
+    this.dropTags = new DroppingSeries(owner, 'invalid_tag');
+  }
+
+  /** Resolves the tag set once; the returned handle records with no lookup and no allocation. */
+  bind(tags?: Record<string, unknown>): Handle {
+    const s = this.resolve(tags);
+    s.bound = true;
+    return s;
+  }
+
+  record(value: number, tags?: Record<string, unknown>): void {
+    let node: TrieNode | undefined = this.root;
+    if (tags !== undefined) {
+      for (const k in tags) {
+        node = node.children?.get(k)?.get(tags[k]);
+        if (node === undefined) break;
+      }
+    }
+    const s = node?.series;
+    if (s !== undefined) s.record(value);
+    else this.resolve(tags).record(value);
+  }
+
+  private resolve(tags: Record<string, unknown> | undefined): Series {
+    const attributes = validateTags(tags);
+    let series: Series;
+    if (attributes === undefined) series = this.dropTags;
+    else {
+      const canonical = canonicalKey(attributes);
+      const found = this.byCanonical.get(canonical);
+      if (found) series = found;
+      else if (this.byCanonical.size < this.limit) {
+        series = new SERIES[this.kind](attributes, this.owner);
+        this.byCanonical.set(canonical, series);
+      } else {
+        this.overflow ??= new SERIES[this.kind]({ [OVERFLOW_ATTRIBUTE]: 'true' }, this.owner);
+        series = this.overflow;
+        this.owner.overflowed++;
+      }
+    }
+    this.remember(tags, series);
+    return series;
+  }
+
+  /** The trie is a cache; it is capped so 1M distinct tag values cannot grow memory without bound. */
+  private remember(tags: Record<string, unknown> | undefined, series: Series): void {
+    let node = this.root;
+    if (tags !== undefined && typeof tags === 'object') {
+      for (const k in tags) {
+        if (this.trieNodes >= this.limit * 8) return;
+        node.children ??= new Map();
+        let byValue = node.children.get(k);
+        if (!byValue) node.children.set(k, (byValue = new Map()));
+        let child = byValue.get(tags[k]);
+        if (!child) {
+          byValue.set(tags[k], (child = {}));
+          this.trieNodes++;
+        }
+        node = child;
+      }
+    }
+    node.series = series;
+  }
+
+  get seriesCount(): number {
+    return this.byCanonical.size + (this.overflow ? 1 : 0);
+  }
+
+  collect(startTime: number, time: number, out: MetricPoint[], idleLimit: number): void {
+    const base = { metric: this.name, kind: this.kind, unit: this.unit, description: this.description, service: this.owner.service, instance: this.owner.instance, startTime, time };
+    let evicted = false;
+    for (const [key, s] of this.byCanonical) {
+      const p = s.collect(base);
+      if (p) {
+        out.push(p);
+        s.idle = 0;
+      } else if (!s.bound && ++s.idle >= idleLimit) {
+        this.byCanonical.delete(key);
+        evicted = true;
+      }
+    }
+    if (this.overflow) {
+      const p = this.overflow.collect(base);
+      if (p) out.push(p);
+    }
+    if (evicted) {
+      this.root = {};
+      this.trieNodes = 0;
+    }
+  }
+}
+
+function canonicalKey(attributes: Attributes): string {
+  let key = '';
+  for (const k of Object.keys(attributes).sort()) key += k + '\u0000' + attributes[k] + '\u0001';
+  return key;
+}
+
+/** Strings pass; numbers and booleans become strings; anything else makes the tag set invalid. */
+function validateTags(tags: Record<string, unknown> | undefined): Attributes | undefined {
+  const out: Attributes = {};
+  if (tags === undefined || tags === null) return out;
+  if (typeof tags !== 'object') return undefined;
+  for (const k in tags) {
+    const v = tags[k];
+    if (!TAG_KEY_RE.test(k)) return undefined;
+    if (typeof v === 'string') {
+      if (v.length > MAX_TAG_VALUE) return undefined;
+      out[k] = v;
+    } else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') out[k] = String(v);
+    else return undefined;
+  }
+  return out;
+}
+
+/** Holds the instruments of one process and collects their deltas. */
+export class Recorder {
+  readonly service: string;
+  readonly instance: string;
+  readonly dropped: Record<DropReason, number> = {
+    invalid_value: 0,
+    invalid_name: 0,
+    invalid_tag: 0,
+    kind_conflict: 0,
+    export_buffer_full: 0,
+  };
+  private readonly reported = new Set<DropReason>();
+  overflowed = 0;
+  private readonly instruments = new Map<string, Instrument>();
+  private readonly limit: number;
+  private readonly idleCollections: number;
+  private readonly onWarning: (code: string, message: string) => void;
+  private lastCollect = Date.now();
+  private readonly reportedDrops: Record<DropReason, number> = { ...this.dropped };
+
+  constructor(options: RecorderOptions = {}) {
+    this.limit = options.cardinalityLimit ?? 2000;
+    this.idleCollections = options.idleCollections ?? 30;
+    this.service = options.service ?? process.env.OTEL_SERVICE_NAME ?? 'unknown_service:node';
+    this.instance = options.instance ?? `${process.pid}@${process.env.HOSTNAME ?? 'localhost'}`;
+    this.onWarning = options.onWarning ?? ((code, message) => process.emitWarning(message, { code }));
+  }
+
+  histogram(name: string, options: { unit?: string; description?: string } = {}): MetricInstrument {
+    return this.instrument(name, 'histogram', options);
+  }
+  counter(name: string, options: { unit?: string; description?: string } = {}): MetricInstrument {
+    return this.instrument(name, 'counter', options);
+  }
+  gauge(name: string, options: { unit?: string; description?: string } = {}): MetricInstrument {
+    return this.instrument(name, 'gauge', options);
+  }
+
+  private instrument(name: string, kind: MetricKind, options: { unit?: string; description?: string }): MetricInstrument {
+    const existing = this.instruments.get(name);
+    if (existing) {
+      if (existing.kind === kind) return existing;
+      return this.dropping('kind_conflict', `metric "${name}" is a ${existing.kind}; recording it as a ${kind} is dropped`);
+    }
+    if (typeof name !== 'string' || !NAME_RE.test(name)) {
+      return this.dropping('invalid_name', `metric name ${JSON.stringify(String(name)).slice(0, 80)} is invalid (letters, digits, _ . - /, starting with a letter, ≤ 255 chars); its records are dropped`);
+    }
+    const inst = new Instrument(name, kind, options.unit ?? '', options.description ?? '', this, this.limit);
+    this.instruments.set(name, inst);
+    return inst;
+  }
+
+  private dropping(reason: DropReason, message: string): MetricInstrument {
+    this.warnOnce(reason, message);
+    const sink = new DroppingSeries(this, reason);
+    return { name: '', kind: 'counter', record: () => sink.record(), bind: () => sink };
+  }
+
+  drop(reason: DropReason): void {
+    this.dropped[reason]++;
+    if (!this.reported.has(reason)) this.warnOnce(reason, `solemate-performance dropped a record (${reason}); further drops are counted in solemate.sdk.dropped`);
+  }
+
+  private warnOnce(reason: DropReason, message: string): void {
+    if (this.reported.has(reason)) return;
+    this.reported.add(reason);
+    try {
+      this.onWarning(`PERF_W_${reason.toUpperCase()}`, message);
+    } catch {
+      // a warning handler that throws must not reach the app
+    }
+  }
+
+  /** Delta collection: every series with data since the last call yields one point and is reset. */
+  collect(now = Date.now()): MetricPoint[] {
+    const out: MetricPoint[] = [];
+    const start = this.lastCollect;
+    this.lastCollect = now;
+    for (const inst of this.instruments.values()) inst.collect(start, now, out, this.idleCollections);
+    for (const reason of Object.keys(this.dropped) as DropReason[]) {
+      const delta = this.dropped[reason] - this.reportedDrops[reason];
+      if (delta > 0) {
+        this.reportedDrops[reason] = this.dropped[reason];
+        out.push({ metric: 'solemate.sdk.dropped', kind: 'counter', unit: '{record}', service: this.service, instance: this.instance, attributes: { reason }, startTime: start, time: now, count: delta, sum: delta, min: 0, max: 0, last: 0 });
+      }
+    }
+    return out;
+  }
+
+  get instrumentNames(): string[] {
+    return [...this.instruments.keys()];
+  }
+}

@@ -1,0 +1,72 @@
+// The query API under /api (documented in docs/api.md and docs/openapi.json). Read-only in this
+// version; every answer is computed from stored rollups by the query engine.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PerfError } from '../errors.js';
+import type { PerformanceFilters } from '../query/filters.js';
+import type { QueryEngine } from '../query/engine.js';
+import type { TrendStatistic } from '../query/trends.js';
+
+const STATISTICS: TrendStatistic[] = ['p50', 'p90', 'p95', 'p99', 'avg', 'max', 'rate', 'last'];
+const FILTER_KEYS = ['from', 'to', 'service', 'instance', 'route', 'method', 'status'] as const;
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** Query string → filters. Any `tag.<attribute>=<value>` parameter filters on that attribute. */
+export function filtersFrom(q: Query): PerformanceFilters {
+  const f: PerformanceFilters = {};
+  for (const k of FILTER_KEYS) {
+    const v = q[k];
+    if (Array.isArray(v)) throw new PerfError('PERF_ERR_QUERY', `${k} may be given once`);
+    if (v !== undefined && v !== '') f[k] = v;
+  }
+  for (const [k, v] of Object.entries(q)) {
+    if (!k.startsWith('tag.')) continue;
+    if (typeof v !== 'string') throw new PerfError('PERF_ERR_QUERY', `${k} may be given once`);
+    (f.tags ??= {})[k.slice(4)] = v;
+  }
+  return f;
+}
+
+/** RangeErrors from parsing (times, periods, unknown metrics) become 400s with their message. */
+async function asQueryError<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof RangeError) throw new PerfError('PERF_ERR_QUERY', e.message);
+    throw e;
+  }
+}
+
+export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngine }): Promise<void> {
+  const { engine } = opts;
+
+  app.get('/api/metrics', async (req: FastifyRequest<{ Querystring: Query }>) => asQueryError(() => engine.getPerformanceMetrics(filtersFrom(req.query))));
+
+  app.get('/api/status', async (req: FastifyRequest<{ Querystring: Query }>) => asQueryError(() => engine.getPerformanceStatus(filtersFrom(req.query))));
+
+  app.get('/api/metrics/names', async () => ({ metrics: await engine.listMetrics() }));
+
+  app.get('/api/series', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const metric = req.query.metric;
+    if (typeof metric !== 'string' || metric === '') throw new PerfError('PERF_ERR_QUERY', 'metric is required, e.g. /api/series?metric=http.server.request.duration');
+    return { series: await engine.series(metric, filtersFrom(req.query)) };
+  });
+
+  app.get('/api/trends', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const { metric, period = '24h', statistic, higherIsBetter } = req.query;
+    if (typeof metric !== 'string' || metric === '') throw new PerfError('PERF_ERR_QUERY', 'metric is required, e.g. /api/trends?metric=http.server.request.duration&period=24h');
+    if (typeof period !== 'string') throw new PerfError('PERF_ERR_QUERY', 'period may be given once');
+    if (statistic !== undefined && !STATISTICS.includes(statistic as TrendStatistic)) {
+      throw new PerfError('PERF_ERR_QUERY', `statistic must be one of ${STATISTICS.join(', ')}`);
+    }
+    if (higherIsBetter !== undefined && higherIsBetter !== 'true' && higherIsBetter !== 'false') throw new PerfError('PERF_ERR_QUERY', 'higherIsBetter must be true or false');
+    const { from: _f, to: _t, ...filters } = filtersFrom(req.query);
+    return asQueryError(() =>
+      engine.getPerformanceTrends(metric, period, {
+        statistic: statistic as TrendStatistic | undefined,
+        filters,
+        higherIsBetter: higherIsBetter === undefined ? undefined : higherIsBetter === 'true',
+      }),
+    );
+  });
+}

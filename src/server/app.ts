@@ -1,0 +1,116 @@
+// The performance server: one port for OTLP ingest, the query API, /metrics, /healthz and the
+// status page. createServer accepts port 0 and returns what tests need: { url, port, close, store }.
+import fs from 'node:fs';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { PerformanceConfig } from '../config/schema.js';
+import { readIngestToken } from '../config/load.js';
+import { PerfError } from '../errors.js';
+import { QueryEngine } from '../query/engine.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { apiRoutes } from './api.js';
+import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
+import { PrometheusView } from './prometheus.js';
+import { renderStatusPage } from './status-page.js';
+
+/** Rollup and retention run this often; hours are rolled once they ended 5 minutes ago. */
+const MAINTENANCE_MS = 60_000;
+const OPENAPI = new URL('../../docs/openapi.json', import.meta.url);
+
+export interface ServerOptions {
+  config: PerformanceConfig;
+  /** an open, migrated store; by default the configured one is opened (and closed with the server) */
+  store?: Store;
+  clock?: () => number;
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** environment for secrets (ingest token); default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface PerformanceServer {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  store: Store;
+  engine: QueryEngine;
+  stats: IngestStats;
+  /** runs rollup + retention now (also on a timer) */
+  maintain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats }> {
+  const { config, store } = options;
+  const clock = options.clock ?? Date.now;
+  const engine = new QueryEngine(store, config, clock);
+  const view = new PrometheusView();
+  const stats = newIngestStats();
+  const token = readIngestToken(config, options.env);
+  const app = Fastify({ logger: { level: options.logLevel ?? 'silent' }, bodyLimit: config.server.bodyLimit, forceCloseConnections: true });
+
+  app.setErrorHandler((err: FastifyError | PerfError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500 && !(err instanceof PerfError)) req.log.error({ err }, 'request failed');
+    const message = status >= 500 && !(err instanceof PerfError) ? 'internal error; see the server log' : err.message;
+    return reply.status(status).send({ statusCode: status, code: err.code ?? 'PERF_ERR_INTERNAL', message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ statusCode: 404, code: 'PERF_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }));
+
+  await app.register(ingestRoutes, { store, view, token, maxDecompressed: config.server.maxDecompressed, stats });
+  await app.register(apiRoutes, { engine });
+
+  app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
+  app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(view.render(selfMetrics(stats))));
+  app.get('/', async (_req, reply) => {
+    const [status, metrics] = await Promise.all([engine.getPerformanceStatus(), engine.listMetrics()]);
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderStatusPage(status, metrics));
+  });
+  return { app, engine, stats };
+}
+
+export async function createServer(options: ServerOptions): Promise<PerformanceServer> {
+  const { config } = options;
+  const ownStore = !options.store;
+  const store = options.store ?? (await openStore(config));
+  const clock = options.clock ?? Date.now;
+  const { app, engine, stats } = await buildApp({ ...options, store });
+  const maintain = async () => {
+    await store.rollup(clock());
+    await store.applyRetention(clock(), { minuteMs: config.store.minuteRetentionHours * 3_600_000, hourMs: config.monitoring.retention * 86_400_000 });
+  };
+  const timer = setInterval(() => maintain().catch((err) => app.log.error({ err }, 'maintenance failed')), MAINTENANCE_MS);
+  timer.unref();
+  try {
+    await app.listen({ port: config.server.port, host: config.server.host });
+  } catch (e) {
+    clearInterval(timer);
+    if (ownStore) await store.close();
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return {
+    app,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    store,
+    engine,
+    stats,
+    maintain,
+    async close() {
+      clearInterval(timer);
+      await app.close();
+      if (ownStore) await store.close();
+    },
+  };
+}
+
+function selfMetrics(stats: IngestStats): string[] {
+  const lines = ['# HELP solemate_perf_ingest_requests_total OTLP export requests received, by result', '# TYPE solemate_perf_ingest_requests_total counter'];
+  for (const [result, n] of Object.entries(stats.requests)) lines.push(`solemate_perf_ingest_requests_total{result="${result}"} ${n}`);
+  lines.push('# HELP solemate_perf_ingest_points_total Data points received, by result', '# TYPE solemate_perf_ingest_points_total counter');
+  lines.push(`solemate_perf_ingest_points_total{result="accepted"} ${stats.acceptedPoints}`, `solemate_perf_ingest_points_total{result="rejected"} ${stats.rejectedPoints}`);
+  return lines;
+}

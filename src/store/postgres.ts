@@ -1,0 +1,192 @@
+// Shared store for several app instances and server replicas. Writers serialise per series bucket
+// with transaction-scoped advisory locks (taken in sorted order, so never deadlock), merge in JS with
+// the same rule as SQLite (rows.ts), and upsert. Every statement is parameterised.
+import pg from 'pg';
+import { seriesKey, type MetricPoint } from '../model.js';
+import { decodeHistogram, encodeHistogram } from './codec.js';
+import { coalesce, HOUR, mergeRow, toRow, type Row } from './rows.js';
+import type { Resolution, RetentionPolicy, SeriesRow, Store } from './store.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+
+/** Advisory-lock namespace of this product (first key of the two-int form). */
+const LOCK_NS = 0x50455246; // "PERF"
+const LOCK_BUCKETS = 64;
+const LOCK_MIGRATE = -1;
+const LOCK_ROLLUP = -2;
+
+type DbRow = { series_id: string; t: string; count: number; sum: number; min: number; max: number; last: number; last_time: string; hist: Buffer | null };
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly pool: pg.Pool;
+  private readonly seriesIds = new Map<string, number>();
+
+  constructor(connectionString: string, options: { max?: number } = {}) {
+    this.pool = new pg.Pool({ connectionString, max: options.max ?? 5 });
+    // an idle client that errors (server restart) must not crash the process
+    this.pool.on('error', () => {});
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NS, LOCK_MIGRATE]);
+      await c.query('CREATE TABLE IF NOT EXISTS perf_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const done = new Set((await c.query('SELECT id FROM perf_migrations')).rows.map((r) => r.id as string));
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (done.has(m.id)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO perf_migrations (id, applied_at) VALUES ($1, $2)', [m.id, Date.now()]);
+      }
+    });
+  }
+
+  async write(points: MetricPoint[]): Promise<void> {
+    if (points.length === 0) return;
+    const ids = await this.ensureSeries(points);
+    const rows = coalesce(points.map((p, i) => toRow(p, ids[i])));
+    await this.tx(async (c) => {
+      const buckets = [...new Set(rows.map((r) => r.seriesId % LOCK_BUCKETS))].sort((a, b) => a - b);
+      await c.query('SELECT pg_advisory_xact_lock($1, b) FROM (SELECT unnest($2::int[]) AS b ORDER BY 1) s', [LOCK_NS, buckets]);
+      const wm = await this.readWatermark(c);
+      await this.mergeInto(c, 'perf_points_minute', rows);
+      const late = rows.filter((r) => r.t < wm);
+      if (late.length > 0) await this.mergeInto(c, 'perf_points_hour', coalesce(late, HOUR));
+    });
+  }
+
+  /** Read-merge-write under the bucket locks held by the caller's transaction. */
+  private async mergeInto(c: pg.PoolClient, table: string, rows: Row[]): Promise<void> {
+    const existing = await c.query(
+      `SELECT p.* FROM ${table} p JOIN unnest($1::bigint[], $2::bigint[]) k(s, t) ON p.series_id = k.s AND p.t = k.t`,
+      [rows.map((r) => r.seriesId), rows.map((r) => r.t)],
+    );
+    const byKey = new Map<string, Row>(existing.rows.map((r: DbRow) => [`${r.series_id}:${r.t}`, fromDb(r)]));
+    const merged = rows.map((r) => {
+      const found = byKey.get(`${r.seriesId}:${r.t}`);
+      return found ? mergeRow(found, r) : r;
+    });
+    await upsertRows(c, table, merged);
+  }
+
+  private async ensureSeries(points: MetricPoint[]): Promise<number[]> {
+    const keys = points.map((p) => seriesKey(p.metric, p.service, p.instance, p.attributes));
+    const missing = new Map<string, MetricPoint>();
+    keys.forEach((k, i) => {
+      if (!this.seriesIds.has(k)) missing.set(k, points[i]);
+    });
+    if (missing.size > 0) {
+      const ps = [...missing.values()];
+      const ks = [...missing.keys()];
+      await this.pool.query(
+        `INSERT INTO perf_series (key, metric, kind, unit, description, service, instance, attributes)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+         ON CONFLICT (key) DO NOTHING`,
+        [ks, ps.map((p) => p.metric), ps.map((p) => p.kind), ps.map((p) => p.unit), ps.map((p) => p.description ?? ''), ps.map((p) => p.service), ps.map((p) => p.instance), ps.map((p) => JSON.stringify(p.attributes))],
+      );
+      const found = await this.pool.query('SELECT id, key FROM perf_series WHERE key = ANY($1::text[])', [ks]);
+      for (const r of found.rows) this.seriesIds.set(r.key, Number(r.id));
+    }
+    return keys.map((k) => this.seriesIds.get(k) as number);
+  }
+
+  async listSeries(metrics?: string[]): Promise<SeriesRow[]> {
+    const sql = 'SELECT id, metric, kind, unit, service, instance, attributes FROM perf_series';
+    const res = metrics && metrics.length > 0 ? await this.pool.query(`${sql} WHERE metric = ANY($1::text[]) ORDER BY id`, [metrics]) : await this.pool.query(`${sql} ORDER BY id`);
+    return res.rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  async readRows(seriesIds: number[], from: number, to: number, resolution: Resolution): Promise<Row[]> {
+    if (seriesIds.length === 0) return [];
+    const table = resolution === 'hour' ? 'perf_points_hour' : 'perf_points_minute';
+    const res = await this.pool.query(`SELECT * FROM ${table} WHERE series_id = ANY($1::bigint[]) AND t >= $2 AND t < $3 ORDER BY t`, [seriesIds, from, to]);
+    return res.rows.map(fromDb);
+  }
+
+  private async readWatermark(c: pg.ClientBase | pg.Pool): Promise<number> {
+    const res = await c.query("SELECT value FROM perf_meta WHERE key = 'hour_watermark'");
+    return res.rows.length ? Number(res.rows[0].value) : 0;
+  }
+
+  async hourWatermark(): Promise<number> {
+    return this.readWatermark(this.pool);
+  }
+
+  async rollup(now: number, settleMs = 5 * 60_000): Promise<number> {
+    const end = Math.floor((now - settleMs) / HOUR) * HOUR;
+    let hours = 0;
+    while (true) {
+      const rolled = await this.tx(async (c) => {
+        // only one replica rolls up; the others skip this cycle
+        const got = await c.query('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [LOCK_NS, LOCK_ROLLUP]);
+        if (!got.rows[0].ok) return false;
+        let wm = await this.readWatermark(c);
+        if (wm === 0) {
+          const first = await c.query('SELECT min(t) AS t FROM perf_points_minute');
+          if (first.rows[0].t === null) return false;
+          wm = Math.floor(Number(first.rows[0].t) / HOUR) * HOUR;
+        }
+        if (wm >= end) return false;
+        // writers of late rows hold bucket locks; take them all so this hour is read consistently
+        await c.query('SELECT pg_advisory_xact_lock($1, b) FROM generate_series(0, $2::int - 1) b', [LOCK_NS, LOCK_BUCKETS]);
+        const res = await c.query('SELECT * FROM perf_points_minute WHERE t >= $1 AND t < $2', [wm, wm + HOUR]);
+        await c.query('DELETE FROM perf_points_hour WHERE t = $1', [wm]);
+        await upsertRows(c, 'perf_points_hour', coalesce(res.rows.map(fromDb), HOUR));
+        await c.query("INSERT INTO perf_meta (key, value) VALUES ('hour_watermark', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(wm + HOUR)]);
+        return true;
+      });
+      if (!rolled) return hours;
+      hours++;
+    }
+  }
+
+  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number }> {
+    const wm = await this.hourWatermark();
+    const minutes = await this.pool.query('DELETE FROM perf_points_minute WHERE t < $1', [Math.min(now - policy.minuteMs, wm)]);
+    const hours = await this.pool.query('DELETE FROM perf_points_hour WHERE t < $1', [now - policy.hourMs]);
+    return { minutes: minutes.rowCount ?? 0, hours: hours.rowCount ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+async function upsertRows(c: pg.ClientBase, table: string, rows: Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  await c.query(
+    `INSERT INTO ${table} (series_id, t, count, sum, min, max, last, last_time, hist)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::bigint[], $9::bytea[])
+     ON CONFLICT (series_id, t) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
+       last = excluded.last, last_time = excluded.last_time, hist = excluded.hist`,
+    [
+      rows.map((r) => r.seriesId),
+      rows.map((r) => r.t),
+      rows.map((r) => r.count),
+      rows.map((r) => r.sum),
+      rows.map((r) => r.min),
+      rows.map((r) => r.max),
+      rows.map((r) => r.last),
+      rows.map((r) => r.lastTime),
+      rows.map((r) => (r.hist ? encodeHistogram(r.hist) : null)),
+    ],
+  );
+}
+
+function fromDb(r: DbRow): Row {
+  return { seriesId: Number(r.series_id), t: Number(r.t), count: r.count, sum: r.sum, min: r.min, max: r.max, last: r.last, lastTime: Number(r.last_time), hist: r.hist ? decodeHistogram(r.hist) : undefined };
+}

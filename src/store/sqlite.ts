@@ -1,0 +1,151 @@
+// Embedded default: SQLite through better-sqlite3 (why, and the DuckDB comparison: docs/decisions.md).
+// WAL + synchronous=FULL: a write resolves after its commit reached the disk, so an acknowledged
+// ingest survives SIGKILL and power loss. All calls are synchronous, so a write is one transaction.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { seriesKey, type MetricPoint } from '../model.js';
+import { decodeHistogram, encodeHistogram } from './codec.js';
+import { coalesce, HOUR, mergeHist, toRow, type Row } from './rows.js';
+import type { Resolution, RetentionPolicy, SeriesRow, Store } from './store.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+type DbRow = { series_id: number; t: number; count: number; sum: number; min: number; max: number; last: number; last_time: number; hist: Buffer | null };
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly seriesIds = new Map<string, number>();
+  private watermark = 0;
+  private stmts!: ReturnType<SqliteStore['prepare']>;
+
+  constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) => {
+      if (!(a instanceof Uint8Array)) return b;
+      if (!(b instanceof Uint8Array)) return a;
+      return encodeHistogram(mergeHist(decodeHistogram(a), decodeHistogram(b)));
+    });
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const done = new Set(this.db.prepare('SELECT id FROM migrations').pluck().all() as string[]);
+    for (const m of SQLITE_MIGRATIONS) {
+      if (done.has(m.id)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO migrations (id, applied_at) VALUES (?, ?)').run(m.id, Date.now());
+      })();
+    }
+    this.stmts = this.prepare();
+    this.watermark = Number(this.stmts.getMeta.get('hour_watermark') ?? 0);
+  }
+
+  private prepare() {
+    const upsert = (table: string) =>
+      this.db.prepare(`INSERT INTO ${table} (series_id, t, count, sum, min, max, last, last_time, hist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (series_id, t) DO UPDATE SET count = count + excluded.count, sum = sum + excluded.sum,
+          min = min(min, excluded.min), max = max(max, excluded.max),
+          last = CASE WHEN excluded.last_time >= last_time THEN excluded.last ELSE last END,
+          last_time = max(last_time, excluded.last_time), hist = hist_merge(hist, excluded.hist)`);
+    return {
+      insertSeries: this.db.prepare('INSERT INTO series (key, metric, kind, unit, description, service, instance, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING'),
+      seriesId: this.db.prepare('SELECT id FROM series WHERE key = ?').pluck(),
+      upsertMinute: upsert('points_minute'),
+      upsertHour: upsert('points_hour'),
+      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    };
+  }
+
+  async write(points: MetricPoint[]): Promise<void> {
+    if (points.length === 0) return;
+    this.db.transaction(() => {
+      const rows = coalesce(points.map((p) => toRow(p, this.ensureSeries(p))));
+      for (const r of rows) {
+        this.upsert(this.stmts.upsertMinute, r);
+        if (r.t < this.watermark) this.upsert(this.stmts.upsertHour, { ...r, t: Math.floor(r.t / HOUR) * HOUR });
+      }
+    })();
+  }
+
+  private upsert(stmt: Database.Statement, r: Row): void {
+    stmt.run(r.seriesId, r.t, r.count, r.sum, r.min, r.max, r.last, r.lastTime, r.hist ? encodeHistogram(r.hist) : null);
+  }
+
+  private ensureSeries(p: MetricPoint): number {
+    const key = seriesKey(p.metric, p.service, p.instance, p.attributes);
+    let id = this.seriesIds.get(key);
+    if (id === undefined) {
+      this.stmts.insertSeries.run(key, p.metric, p.kind, p.unit, p.description ?? '', p.service, p.instance, JSON.stringify(p.attributes));
+      id = this.stmts.seriesId.get(key) as number;
+      this.seriesIds.set(key, id);
+    }
+    return id;
+  }
+
+  async listSeries(metrics?: string[]): Promise<SeriesRow[]> {
+    const sql = 'SELECT id, metric, kind, unit, service, instance, attributes FROM series';
+    const rows = (metrics && metrics.length > 0
+      ? this.db.prepare(`${sql} WHERE metric IN (${metrics.map(() => '?').join(',')}) ORDER BY id`).all(...metrics)
+      : this.db.prepare(`${sql} ORDER BY id`).all()) as (Omit<SeriesRow, 'attributes'> & { attributes: string })[];
+    return rows.map((r) => ({ ...r, attributes: JSON.parse(r.attributes) }));
+  }
+
+  async readRows(seriesIds: number[], from: number, to: number, resolution: Resolution): Promise<Row[]> {
+    if (seriesIds.length === 0) return [];
+    const table = resolution === 'hour' ? 'points_hour' : 'points_minute';
+    const out: Row[] = [];
+    // json_each keeps the statement fixed whatever the number of series (no 999-parameter limit).
+    const stmt = this.db.prepare(`SELECT p.* FROM ${table} p WHERE p.series_id IN (SELECT value FROM json_each(?)) AND p.t >= ? AND p.t < ? ORDER BY p.t`);
+    for (const r of stmt.iterate(JSON.stringify(seriesIds), from, to) as Iterable<DbRow>) out.push(fromDb(r));
+    return out;
+  }
+
+  async hourWatermark(): Promise<number> {
+    return this.watermark;
+  }
+
+  async rollup(now: number, settleMs = 5 * 60_000): Promise<number> {
+    const end = Math.floor((now - settleMs) / HOUR) * HOUR;
+    if (this.watermark === 0) {
+      const first = this.db.prepare('SELECT min(t) FROM points_minute').pluck().get() as number | null;
+      if (first === null) return 0;
+      this.watermark = Math.floor(first / HOUR) * HOUR;
+    }
+    let hours = 0;
+    const read = this.db.prepare('SELECT * FROM points_minute WHERE t >= ? AND t < ?');
+    for (let h = this.watermark; h < end; h += HOUR) {
+      this.db.transaction(() => {
+        const rows = coalesce((read.all(h, h + HOUR) as DbRow[]).map(fromDb), HOUR);
+        this.db.prepare('DELETE FROM points_hour WHERE t = ?').run(h);
+        for (const r of rows) this.upsert(this.stmts.upsertHour, r);
+        this.stmts.setMeta.run('hour_watermark', String(h + HOUR));
+      })();
+      this.watermark = h + HOUR;
+      hours++;
+    }
+    return hours;
+  }
+
+  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number }> {
+    // minutes are only dropped once their hour has been rolled up
+    const minuteCut = Math.min(now - policy.minuteMs, this.watermark);
+    const minutes = this.db.prepare('DELETE FROM points_minute WHERE t < ?').run(minuteCut).changes;
+    const hours = this.db.prepare('DELETE FROM points_hour WHERE t < ?').run(now - policy.hourMs).changes;
+    return { minutes, hours };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function fromDb(r: DbRow): Row {
+  return { seriesId: r.series_id, t: r.t, count: r.count, sum: r.sum, min: r.min, max: r.max, last: r.last, lastTime: r.last_time, hist: r.hist ? decodeHistogram(r.hist) : undefined };
+}

@@ -1,0 +1,60 @@
+// Shared test helpers: real services only. PostgreSQL tests get a fresh database each and skip,
+// saying why, when no server answers.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { validateConfig } from '../src/config/load.js';
+import type { PerformanceConfig, PerformanceConfigInput } from '../src/config/schema.js';
+
+export const PG_ADMIN_URL = process.env.SOLEMATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function tmpDir(prefix = 'solemate-perf-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function testConfig(input: PerformanceConfigInput = {}): PerformanceConfig {
+  return validateConfig({ ...input, server: { port: 0, ...input.server } });
+}
+
+/** Creates a throw-away database; returns its URL and a drop function, or the reason it cannot. */
+export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> } | { skip: string }> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (e) {
+    return { skip: `PostgreSQL not reachable at ${PG_ADMIN_URL} (${(e as Error).message}); start it with "pg_ctlcluster --skip-systemctl-redirect 15 main start" or set SOLEMATE_TEST_PG_URL` };
+  }
+  const name = `perf_test_${crypto.randomBytes(6).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Log-normal samples (Box–Muller), deterministic for a given seed. */
+export function logNormal(n: number, mu: number, sigma: number, seed = 42): number[] {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand()));
+  return out;
+}
+
+/** Nearest-rank quantile of sorted values: the definition our histogram estimates. */
+export function exactQuantile(sorted: number[], q: number): number {
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
+}

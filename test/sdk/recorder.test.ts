@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Recorder, OVERFLOW_ATTRIBUTE } from '../../src/sdk/recorder.js';
+
+function quiet(limit?: number) {
+  const warnings: string[] = [];
+  return { r: new Recorder({ cardinalityLimit: limit, service: 'svc', instance: 'i1', onWarning: (code) => warnings.push(code) }), warnings };
+}
+
+test('bound and unbound records with the same tags land in one series, in any tag order', () => {
+  const { r } = quiet();
+  const h = r.histogram('op.duration', { unit: 's' });
+  h.bind({ a: '1', b: '2' }).record(1);
+  h.record(2, { b: '2', a: '1' });
+  h.record(3, { a: '1', b: '2' });
+  const points = r.collect();
+  assert.equal(points.length, 1);
+  assert.equal(points[0].count, 3);
+  assert.equal(points[0].sum, 6);
+  assert.deepEqual(points[0].attributes, { a: '1', b: '2' });
+  assert.equal(points[0].service, 'svc');
+});
+
+test('collect returns deltas and resets; idle series yield no point', () => {
+  const { r } = quiet();
+  const c = r.counter('requests');
+  c.record(2, { route: '/a' });
+  c.record(3, { route: '/a' });
+  let points = r.collect(1000);
+  assert.equal(points[0].sum, 5);
+  assert.equal(points[0].count, 2);
+  points = r.collect(2000);
+  assert.equal(points.length, 0);
+  c.record(1, { route: '/a' });
+  points = r.collect(3000);
+  assert.equal(points[0].sum, 1);
+  assert.equal(points[0].startTime, 2000);
+  assert.equal(points[0].time, 3000);
+});
+
+test('gauge keeps last, min, max, sum and count', () => {
+  const { r } = quiet();
+  const g = r.gauge('queue.length');
+  for (const v of [5, -2, 9, 4]) g.record(v);
+  const [p] = r.collect();
+  assert.deepEqual([p.last, p.min, p.max, p.sum, p.count], [4, -2, 9, 16, 4]);
+});
+
+test('cardinality cap sends new tag sets to one overflow series', () => {
+  const { r } = quiet(10);
+  const h = r.histogram('x');
+  for (let i = 0; i < 1000; i++) h.record(1, { user: `u${i}` });
+  const points = r.collect();
+  assert.equal(points.length, 11);
+  const overflow = points.find((p) => p.attributes[OVERFLOW_ATTRIBUTE] === 'true');
+  assert.ok(overflow);
+  assert.equal(overflow.count, 990);
+  assert.equal(r.overflowed, 990);
+});
+
+test('bad values are dropped, counted, and warned about once; nothing throws', () => {
+  const { r, warnings } = quiet();
+  const h = r.histogram('lat');
+  const c = r.counter('n');
+  for (const v of [NaN, Infinity, -Infinity, -1, 'x' as unknown as number, undefined as unknown as number]) {
+    h.record(v);
+    c.record(v);
+  }
+  h.record(0.5);
+  assert.equal(r.dropped.invalid_value, 12);
+  assert.deepEqual(warnings, ['PERF_W_INVALID_VALUE']);
+  const points = r.collect();
+  const lat = points.find((p) => p.metric === 'lat');
+  assert.equal(lat?.count, 1);
+  const dropped = points.find((p) => p.metric === 'solemate.sdk.dropped' && p.attributes.reason === 'invalid_value');
+  assert.equal(dropped?.sum, 12);
+});
+
+test('bad names, bad tags and kind conflicts are dropped and counted, never thrown', () => {
+  const { r, warnings } = quiet();
+  r.histogram('has space').record(1);
+  r.histogram('').record(1);
+  r.histogram('ok').record(1, { 'bad key!': 'v' });
+  r.histogram('ok').record(1, { k: { nested: true } as unknown as string });
+  r.histogram('ok').record(1, null as unknown as Record<string, string>);
+  r.counter('ok').record(1);
+  assert.equal(r.dropped.invalid_name, 2);
+  assert.equal(r.dropped.invalid_tag, 2);
+  assert.equal(r.dropped.kind_conflict, 1);
+  assert.deepEqual(new Set(warnings), new Set(['PERF_W_INVALID_NAME', 'PERF_W_INVALID_TAG', 'PERF_W_KIND_CONFLICT']));
+  const ok = r.collect().find((p) => p.metric === 'ok');
+  assert.equal(ok?.count, 1, 'the record with null tags is kept as the untagged series');
+});
+
+test('number and boolean tag values become strings; a throwing warning handler is contained', () => {
+  const r = new Recorder({ onWarning: () => {
+    throw new Error('boom');
+  } });
+  r.counter('c').record(1, { status: 200 as unknown as string, ok: true as unknown as string });
+  r.counter('c').record(NaN);
+  const [p] = r.collect();
+  assert.deepEqual(p.attributes, { status: '200', ok: 'true' });
+});
+
+test('idle unbound series are forgotten, bound ones are kept', () => {
+  const r = new Recorder({ idleCollections: 2, cardinalityLimit: 2, onWarning: () => {} });
+  const h = r.histogram('x');
+  const bound = h.bind({ k: 'bound' });
+  h.record(1, { k: 'a' });
+  r.collect();
+  r.collect();
+  r.collect();
+  h.record(1, { k: 'b' });
+  bound.record(1);
+  const points = r.collect();
+  assert.deepEqual(points.map((p) => p.attributes.k).sort(), ['b', 'bound'], 'freed slot was reused without overflow');
+  assert.equal(r.overflowed, 0);
+});

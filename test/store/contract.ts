@@ -1,0 +1,133 @@
+// ONE contract for every Store backend: sqlite.test.ts and postgres.test.ts run it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ExpHistogram } from '../../src/sdk/histogram.js';
+import type { MetricPoint } from '../../src/model.js';
+import { HOUR, MINUTE } from '../../src/store/rows.js';
+import type { Store } from '../../src/store/store.js';
+
+const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
+
+export function histPoint(metric: string, attrs: Record<string, string>, time: number, values: number[]): MetricPoint {
+  const h = new ExpHistogram();
+  for (const v of values) h.record(v);
+  return { metric, kind: 'histogram', unit: 's', service: 'shop', instance: 'a', attributes: attrs, startTime: time - 10_000, time, count: h.count, sum: h.sum, min: h.min, max: h.max, last: 0, hist: h.toData() };
+}
+
+export function gaugePoint(metric: string, time: number, v: number): MetricPoint {
+  return { metric, kind: 'gauge', unit: '1', service: 'shop', instance: 'a', attributes: {}, startTime: time - 10_000, time, count: 1, sum: v, min: v, max: v, last: v };
+}
+
+export function storeContract(name: string, open: () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup: () => Promise<void> }>): void {
+  const withStore = (title: string, fn: (store: Store, reopen?: () => Promise<Store>) => Promise<void>) =>
+    test(`${name}: ${title}`, async () => {
+      const { store, reopen, cleanup } = await open();
+      try {
+        await fn(store, reopen);
+      } finally {
+        await store.close().catch(() => {});
+        await cleanup();
+      }
+    });
+
+  withStore('points of one series and minute merge into one rollup', async (store) => {
+    await store.write([histPoint('lat', { route: '/a' }, T0 + 10_000, [0.1, 0.2])]);
+    await store.write([histPoint('lat', { route: '/a' }, T0 + 20_000, [0.3]), histPoint('lat', { route: '/a' }, T0 + 30_000, [0.4])]);
+    const [series] = await store.listSeries(['lat']);
+    const rows = await store.readRows([series.id], T0, T0 + MINUTE, 'minute');
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].count, 4);
+    assert.ok(Math.abs(rows[0].sum - 1.0) < 1e-9);
+    assert.equal(rows[0].min, 0.1);
+    assert.equal(rows[0].max, 0.4);
+    const h = new ExpHistogram();
+    h.merge({ ...rows[0], hist: rows[0].hist! });
+    assert.ok(Math.abs(h.quantile(1) - 0.4) / 0.4 < 0.01);
+  });
+
+  withStore('a delta ending on a minute boundary belongs to the minute before', async (store) => {
+    await store.write([gaugePoint('g', T0 + MINUTE, 1)]);
+    const [s] = await store.listSeries(['g']);
+    const rows = await store.readRows([s.id], T0, T0 + 2 * MINUTE, 'minute');
+    assert.equal(rows[0].t, T0);
+  });
+
+  withStore('gauge rollup keeps the latest value regardless of write order', async (store) => {
+    await store.write([gaugePoint('g', T0 + 30_000, 7)]);
+    await store.write([gaugePoint('g', T0 + 10_000, 3)]);
+    const [s] = await store.listSeries(['g']);
+    const [row] = await store.readRows([s.id], T0, T0 + MINUTE, 'minute');
+    assert.equal(row.last, 7);
+    assert.equal(row.count, 2);
+    assert.equal(row.min, 3);
+  });
+
+  withStore('series are keyed by metric, service, instance and attributes', async (store) => {
+    await store.write([histPoint('lat', { route: '/a' }, T0 + 1000, [1]), histPoint('lat', { route: '/b' }, T0 + 1000, [1]), gaugePoint('cpu', T0 + 1000, 0.5)]);
+    await store.write([histPoint('lat', { route: '/a' }, T0 + 2000, [1])]);
+    const lat = await store.listSeries(['lat']);
+    assert.deepEqual(lat.map((s) => s.attributes.route).sort(), ['/a', '/b']);
+    assert.equal((await store.listSeries()).length, 3);
+    assert.equal(lat[0].kind, 'histogram');
+    assert.equal(lat[0].unit, 's');
+  });
+
+  withStore('readRows honours the range and orders by time', async (store) => {
+    const points = [];
+    for (let m = 0; m < 10; m++) points.push(gaugePoint('g', T0 + m * MINUTE + 5000, m));
+    await store.write(points.reverse());
+    const [s] = await store.listSeries(['g']);
+    const rows = await store.readRows([s.id], T0 + 2 * MINUTE, T0 + 5 * MINUTE, 'minute');
+    assert.deepEqual(rows.map((r) => r.last), [2, 3, 4]);
+    assert.deepEqual(await store.readRows([], T0, T0 + HOUR, 'minute'), []);
+  });
+
+  withStore('rollup builds hourly rows, moves the watermark, and late writes still reach the hour', async (store) => {
+    const points = [];
+    for (let m = 0; m < 120; m++) points.push(histPoint('lat', {}, T0 + m * MINUTE + 1000, [0.01 * (1 + (m % 5))]));
+    await store.write(points);
+    assert.equal(await store.hourWatermark(), 0);
+    const rolled = await store.rollup(T0 + 2 * HOUR + 10 * MINUTE);
+    assert.equal(rolled, 2);
+    assert.equal(await store.hourWatermark(), T0 + 2 * HOUR);
+    assert.equal(await store.rollup(T0 + 2 * HOUR + 10 * MINUTE), 0, 'rollup is idempotent');
+    const [s] = await store.listSeries(['lat']);
+    let hours = await store.readRows([s.id], T0, T0 + 2 * HOUR, 'hour');
+    assert.deepEqual(hours.map((h) => h.count), [60, 60]);
+    await store.write([histPoint('lat', {}, T0 + 30 * MINUTE, [5])]); // arrives after its hour was rolled up
+    hours = await store.readRows([s.id], T0, T0 + HOUR, 'hour');
+    assert.equal(hours[0].count, 61);
+    assert.equal(hours[0].max, 5);
+  });
+
+  withStore('retention drops old minutes only once rolled up, and old hours', async (store) => {
+    await store.write([gaugePoint('g', T0 + 1000, 1), gaugePoint('g', T0 + 3 * HOUR + 1000, 2)]);
+    const [s] = await store.listSeries(['g']);
+    let r = await store.applyRetention(T0 + 4 * HOUR, { minuteMs: HOUR, hourMs: 30 * 24 * HOUR });
+    assert.equal(r.minutes, 0, 'nothing rolled up yet, so nothing deleted');
+    await store.rollup(T0 + 4 * HOUR);
+    r = await store.applyRetention(T0 + 4 * HOUR, { minuteMs: HOUR, hourMs: 30 * 24 * HOUR });
+    assert.equal(r.minutes, 1);
+    assert.equal((await store.readRows([s.id], T0, T0 + 5 * HOUR, 'minute')).length, 1);
+    assert.equal((await store.readRows([s.id], T0, T0 + 5 * HOUR, 'hour')).length, 1);
+    r = await store.applyRetention(T0 + 40 * 24 * HOUR, { minuteMs: HOUR, hourMs: 30 * 24 * HOUR });
+    assert.equal(r.hours, 1);
+  });
+
+  withStore('data survives closing and reopening; migrate runs again safely', async (store, reopen) => {
+    await store.write([histPoint('lat', { route: '/a' }, T0 + 1000, [0.25])]);
+    await store.close();
+    assert.ok(reopen);
+    const again = await reopen();
+    try {
+      await again.migrate();
+      const [s] = await again.listSeries(['lat']);
+      const rows = await again.readRows([s.id], T0, T0 + MINUTE, 'minute');
+      assert.equal(rows[0].count, 1);
+      await again.write([histPoint('lat', { route: '/a' }, T0 + 2000, [0.5])]);
+      assert.equal((await again.readRows([s.id], T0, T0 + MINUTE, 'minute'))[0].count, 2, 'series ids resolve after reopen');
+    } finally {
+      await again.close();
+    }
+  });
+}
