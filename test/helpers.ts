@@ -58,3 +58,10 @@ export function logNormal(n: number, mu: number, sigma: number, seed = 42): numb
 export function exactQuantile(sorted: number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
 }
+
+/** JSON bodies in tests are read loosely; the assertions check their shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+export async function json(res: Response | Promise<Response>): Promise<Json> {
+  return (await res).json();
+}

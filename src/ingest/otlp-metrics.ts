@@ -22,6 +22,8 @@ interface Previous {
   sum: number;
   count: number;
   hist?: HistogramData;
+  /** explicit-bucket streams: the raw cumulative counts, subtracted before conversion */
+  explicit?: { bounds: number[]; counts: number[] };
 }
 
 type Json = Record<string, unknown>;
@@ -128,13 +130,34 @@ export class OtlpMetricsReader {
 
   private explicitHistogram(base: Base, dp: Json, cumulative: boolean): MetricPoint | undefined {
     const bounds = numArray(dp.explicitBounds, 'explicitBounds');
-    const counts = numArray(dp.bucketCounts, 'bucketCounts');
+    let counts = numArray(dp.bucketCounts, 'bucketCounts');
     if (counts.length > 0 && counts.length !== bounds.length + 1) throw new PointError('bucketCounts must have one more entry than explicitBounds');
     for (let i = 1; i < bounds.length; i++) if (!(bounds[i] > bounds[i - 1])) throw new PointError('explicitBounds must increase');
-    const min = optNum(dp.min);
-    const max = optNum(dp.max);
+    let min = optNum(dp.min);
+    let max = optNum(dp.max);
+    let n = count(dp.count, 'count');
+    let sum = optNum(dp.sum) ?? 0;
+    const { start, time, attributes } = common(dp);
+    let from = start || time;
+    if (cumulative) {
+      // Subtract the raw bucket counts first: converting each cumulative point and then subtracting
+      // would spread the same counts differently as min/max move.
+      const key = seriesKey(base.metric, base.service, base.instance, attributes);
+      const prev = this.previous.get(key);
+      this.remember(key, { start, time, sum, count: n, explicit: { bounds, counts } });
+      const p = prev?.explicit;
+      if (p && prev.start === start && time >= prev.time && n >= prev.count && sameBounds(p.bounds, bounds) && counts.every((c, i) => c >= (p.counts[i] ?? 0))) {
+        counts = counts.map((c, i) => c - (p.counts[i] ?? 0));
+        n -= prev.count;
+        sum -= prev.sum;
+        from = prev.time;
+        min = undefined; // cumulative min/max describe the whole run, not this interval
+        max = undefined;
+      }
+      if (n === 0) return undefined;
+    }
     const hist = fromExplicitBuckets(bounds, counts, min, max);
-    return this.histogramPoint(base, dp, hist, cumulative, min, max);
+    return this.summarise(base, attributes, from, time, n, sum, hist, min, max);
   }
 
   private exponentialHistogram(base: Base, dp: Json, cumulative: boolean): MetricPoint | undefined {
@@ -174,14 +197,19 @@ export class OtlpMetricsReader {
       }
       if (n === 0) return undefined;
     }
-    const h = new ExpHistogram(delta.scale);
-    h.mergeBuckets(delta);
+    return this.summarise(base, attributes, from, time, n, sum, delta, min, max);
+  }
+
+  /** The point for one delta histogram; the bucket total wins over a disagreeing count field. */
+  private summarise(base: Base, attributes: Attributes, from: number, time: number, n: number, sum: number, hist: HistogramData, min: number | undefined, max: number | undefined): MetricPoint | undefined {
+    const h = new ExpHistogram(hist.scale);
+    h.mergeBuckets(hist);
     const bucketTotal = h.zeroCount + h.counts.subarray(0, h.used).reduce((a, b) => a + b, 0);
     if (n === 0 && bucketTotal === 0) return undefined;
-    if (bucketTotal !== n && bucketTotal > 0) n = bucketTotal; // trust the buckets; they are what quantiles use
+    if (bucketTotal !== n && bucketTotal > 0) n = bucketTotal;
     const lo = min ?? (h.zeroCount > 0 ? 0 : bounds(h).lo);
     const hi = max ?? bounds(h).hi;
-    return { ...base, kind: 'histogram', attributes, startTime: from, time, count: n, sum, min: lo, max: hi, last: 0, hist: delta };
+    return { ...base, kind: 'histogram', attributes, startTime: from, time, count: n, sum, min: lo, max: hi, last: 0, hist };
   }
 
   private remember(key: string, prev: Previous): void {
@@ -194,6 +222,10 @@ export class OtlpMetricsReader {
 }
 
 type Base = { metric: string; unit: string; description: string; service: string; instance: string };
+
+function sameBounds(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
 
 function bounds(h: ExpHistogram): { lo: number; hi: number } {
   const d = h.toData();
