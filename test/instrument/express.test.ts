@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { expressMetrics } from '../../src/instrument/express.js';
+import { Recorder } from '../../src/sdk/recorder.js';
+import type { MetricPoint } from '../../src/model.js';
+
+async function serve(app: express.Express) {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+const find = (points: MetricPoint[], metric: string, attrs: Record<string, string>) =>
+  points.filter((p) => p.metric === metric && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+
+test('records duration by route template, method and status; sizes; no route on 404; error.type on 5xx', async () => {
+  const recorder = new Recorder({ onWarning: () => {} });
+  const app = express();
+  app.use(expressMetrics(recorder));
+  const products = express.Router();
+  products.get('/:id', (req, res) => void setTimeout(() => res.json({ id: req.params.id }), 20));
+  app.use('/products', products);
+  app.post('/orders', express.json(), (req, res) => void res.status(201).json(req.body));
+  app.get('/fail', () => {
+    throw new Error('boom');
+  });
+  const { url, close } = await serve(app);
+  for (let i = 0; i < 5; i++) await (await fetch(`${url}/products/${i}`)).text();
+  await (await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(100) }) })).text();
+  await (await fetch(`${url}/fail`)).text();
+  await (await fetch(`${url}/nowhere/${Math.random()}`)).text();
+  await close();
+  const points = recorder.collect();
+
+  const prod = find(points, 'http.server.request.duration', { 'http.route': '/products/:id', 'http.request.method': 'GET', 'http.response.status_code': '200' });
+  assert.equal(prod.length, 1, 'five requests, one series: the template, not the raw URL');
+  assert.equal(prod[0].count, 5);
+  assert.equal(prod[0].unit, 's');
+  assert.ok(prod[0].min >= 0.019 && prod[0].max < 1, `durations in seconds, got ${prod[0].min}..${prod[0].max}`);
+  const post = find(points, 'http.server.request.body.size', { 'http.route': '/orders', 'http.response.status_code': '201' });
+  assert.equal(post[0].sum, JSON.stringify({ a: 'x'.repeat(100) }).length);
+  assert.equal(find(points, 'http.server.response.body.size', { 'http.route': '/orders' })[0].sum, JSON.stringify({ a: 'x'.repeat(100) }).length);
+  const failed = find(points, 'http.server.request.duration', { 'http.route': '/fail', 'http.response.status_code': '500' });
+  assert.equal(failed[0].attributes['error.type'], '500');
+  const notFound = find(points, 'http.server.request.duration', { 'http.response.status_code': '404' });
+  assert.equal(notFound.length, 1);
+  assert.equal(notFound[0].attributes['http.route'], undefined);
+  const active = points.find((p) => p.metric === 'http.server.active_requests');
+  assert.equal(active?.last, 0, 'in-flight returns to zero');
+  assert.ok((active?.max ?? 0) >= 1);
+});
+
+test('Server-Timing header is added only when asked for', async () => {
+  const recorder = new Recorder({ onWarning: () => {} });
+  const app = express();
+  app.use(expressMetrics(recorder, { serverTiming: true }));
+  app.get('/x', (_req, res) => void res.send('ok'));
+  const { url, close } = await serve(app);
+  const res = await fetch(`${url}/x`);
+  assert.match(res.headers.get('server-timing') ?? '', /^app;dur=\d+(\.\d)?$/);
+  await close();
+  const plain = express();
+  plain.use(expressMetrics(recorder));
+  plain.get('/x', (_req, res) => void res.send('ok'));
+  const p = await serve(plain);
+  assert.equal((await fetch(`${p.url}/x`)).headers.get('server-timing'), null);
+  await p.close();
+});
+
+test('instrumentation does not change responses', async () => {
+  const make = (instrumented: boolean) => {
+    const app = express();
+    if (instrumented) app.use(expressMetrics(new Recorder({ onWarning: () => {} })));
+    app.get('/items/:id', (req, res) => void res.set('x-id', req.params.id).json({ id: req.params.id, list: [3, 1, 2] }));
+    return serve(app);
+  };
+  const a = await make(false);
+  const b = await make(true);
+  for (const path of ['/items/7', '/missing']) {
+    const [ra, rb] = await Promise.all([fetch(a.url + path), fetch(b.url + path)]);
+    assert.equal(ra.status, rb.status);
+    assert.equal(await ra.text(), await rb.text());
+    assert.equal(ra.headers.get('x-id'), rb.headers.get('x-id'));
+  }
+  await a.close();
+  await b.close();
+});
