@@ -153,10 +153,26 @@ export class ExpHistogram {
     if (data.scale < this.scale) this.downscale(this.scale - data.scale);
     else shift = data.scale - this.scale;
     this.zeroCount += data.zeroCount;
+    const n = data.counts.length;
+    if (n === 0) return;
     const div = 2 ** shift;
-    for (let i = 0; i < data.counts.length; i++) {
-      const c = data.counts[i];
-      if (c !== 0) this.addAt(Math.floor((data.offset + i) / div), c);
+    const first = Math.floor(data.offset / div);
+    const last = Math.floor((data.offset + n - 1) / div);
+    // Make room for the whole range once; if that had to downscale, take the general path.
+    const scale = this.scale;
+    this.addAt(first, 0);
+    this.addAt(last, 0);
+    if (this.scale !== scale) {
+      const d = 2 ** (data.scale - this.scale);
+      for (let i = 0; i < n; i++) if (data.counts[i] !== 0) this.addAt(Math.floor((data.offset + i) / d), data.counts[i]);
+      return;
+    }
+    const counts = this.counts;
+    if (div === 1) {
+      const base = data.offset - this.offset;
+      for (let i = 0; i < n; i++) counts[base + i] += data.counts[i];
+    } else {
+      for (let i = 0; i < n; i++) counts[Math.floor((data.offset + i) / div) - this.offset] += data.counts[i];
     }
   }
 

@@ -49,7 +49,8 @@ export class PerformanceService {
       headers: this.headers,
       maxBufferedPoints: sdk.maxBufferedPoints,
       timeoutMs: sdk.timeoutMs,
-      onDrop: (n) => (this.recorder.dropped.export_buffer_full += n),
+      // export losses surface as solemate.sdk.dropped{reason} in the next snapshot
+      onDrop: (n, why) => (this.recorder.dropped[why === 'buffer_full' ? 'export_buffer_full' : 'export_failed'] += n),
     });
     if (options.runtimeMetrics !== false) this.runtime = startRuntimeSampler(this.recorder);
     this.timer = setInterval(() => this.tick(), monitoring.interval);

@@ -4,7 +4,7 @@
 import { ExpHistogram } from './histogram.js';
 import type { Attributes, MetricKind, MetricPoint } from '../model.js';
 
-export type DropReason = 'invalid_value' | 'invalid_name' | 'invalid_tag' | 'kind_conflict' | 'export_buffer_full';
+export type DropReason = 'invalid_value' | 'invalid_name' | 'invalid_tag' | 'kind_conflict' | 'export_buffer_full' | 'export_failed';
 
 export interface RecorderOptions {
   /** Series per metric before new tag sets go to the overflow series (OpenTelemetry's default is 2000). */
@@ -276,6 +276,7 @@ export class Recorder {
     invalid_tag: 0,
     kind_conflict: 0,
     export_buffer_full: 0,
+    export_failed: 0,
   };
   private readonly reported = new Set<DropReason>();
   overflowed = 0;
