@@ -133,3 +133,22 @@ test('openapi.json documents every API route the server has', async () => {
     assert.ok(routes.includes(p.split('/').pop() as string), `server lacks ${p}`);
   }
 });
+
+test('the maintenance job rolls finished hours up and applies retention', async () => {
+  const hour = 3_600_000;
+  const now = Math.floor(Date.now() / hour) * hour + 30 * 60_000;
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  const s = await createServer({ config: testConfig({ store: { minuteRetentionHours: 1 } }), store, clock: () => now });
+  servers.push(s);
+  const r = new Recorder({ service: 'shop', onWarning: () => {} });
+  for (const ago of [3 * hour, 2 * hour, 10 * 60_000]) {
+    r.gauge('queue.depth').record(1);
+    await post(s.url, JSON.stringify(buildMetricsRequest(r.collect(now - ago))), { 'content-type': 'application/json' });
+  }
+  await s.maintain();
+  assert.equal(await store.hourWatermark(), Math.floor(now / hour) * hour, 'every hour that ended 5+ minutes ago is rolled up');
+  const [series] = await store.listSeries(['queue.depth']);
+  assert.equal((await store.readRows([series.id], 0, now, 'hour')).length, 2, 'the two finished hours; the current one is not rolled yet');
+  assert.equal((await store.readRows([series.id], 0, now, 'minute')).length, 1, 'minutes older than minuteRetentionHours are gone once rolled up');
+});
