@@ -16,14 +16,18 @@ export interface IngestResult {
   errors: string[];
 }
 
-interface Previous {
+/** The last point of a cumulative stream; `data` is what its kind subtracts (buckets). */
+interface Previous<T = unknown> {
   start: number;
   time: number;
   sum: number;
   count: number;
-  hist?: HistogramData;
-  /** explicit-bucket streams: the raw cumulative counts, subtracted before conversion */
-  explicit?: { bounds: number[]; counts: number[] };
+  data: T;
+}
+
+interface Explicit {
+  bounds: number[];
+  counts: number[];
 }
 
 type Json = Record<string, unknown>;
@@ -117,13 +121,11 @@ export class OtlpMetricsReader {
     let delta = v;
     let from = start || time;
     if (cumulative) {
-      const key = seriesKey(base.metric, base.service, base.instance, attributes);
-      const prev = this.previous.get(key);
-      if (prev && prev.start === start && v >= prev.sum && time >= prev.time) {
-        delta = v - prev.sum;
-        from = prev.time;
+      const d = this.sincePrevious(seriesKey(base.metric, base.service, base.instance, attributes), { start, time, sum: v, count: 0, data: null }, () => null);
+      if (d) {
+        delta = d.sum;
+        from = d.from;
       }
-      this.remember(key, { start, time, sum: v, count: 0 });
     }
     return { ...base, kind: 'counter', attributes, startTime: from, time, count: delta > 0 ? 1 : 0, sum: delta, min: 0, max: 0, last: 0 };
   }
@@ -142,17 +144,11 @@ export class OtlpMetricsReader {
     if (cumulative) {
       // Subtract the raw bucket counts first: converting each cumulative point and then subtracting
       // would spread the same counts differently as min/max move.
-      const key = seriesKey(base.metric, base.service, base.instance, attributes);
-      const prev = this.previous.get(key);
-      this.remember(key, { start, time, sum, count: n, explicit: { bounds, counts } });
-      const p = prev?.explicit;
-      if (p && prev.start === start && time >= prev.time && n >= prev.count && sameBounds(p.bounds, bounds) && counts.every((c, i) => c >= (p.counts[i] ?? 0))) {
-        counts = counts.map((c, i) => c - (p.counts[i] ?? 0));
-        n -= prev.count;
-        sum -= prev.sum;
-        from = prev.time;
-        min = undefined; // cumulative min/max describe the whole run, not this interval
-        max = undefined;
+      const d = this.sincePrevious<Explicit>(seriesKey(base.metric, base.service, base.instance, attributes), { start, time, sum, count: n, data: { bounds, counts } }, subtractExplicit);
+      if (d) {
+        ({ count: n, sum, from } = d);
+        counts = d.data.counts;
+        min = max = undefined; // cumulative min/max describe the whole run, not this interval
       }
       if (n === 0) return undefined;
     }
@@ -181,19 +177,10 @@ export class OtlpMetricsReader {
     let from = start || time;
     let delta = hist;
     if (cumulative) {
-      const key = seriesKey(base.metric, base.service, base.instance, attributes);
-      const prev = this.previous.get(key);
-      this.remember(key, { start, time, sum, count: n, hist });
-      if (prev?.hist && prev.start === start && n >= prev.count && time >= prev.time) {
-        const d = subtract(hist, prev.hist);
-        if (d) {
-          delta = d;
-          n -= prev.count;
-          sum -= prev.sum;
-          from = prev.time;
-          min = undefined; // cumulative min/max describe the whole run, not this interval
-          max = undefined;
-        }
+      const d = this.sincePrevious<HistogramData>(seriesKey(base.metric, base.service, base.instance, attributes), { start, time, sum, count: n, data: hist }, subtract);
+      if (d) {
+        ({ count: n, sum, from, data: delta } = d);
+        min = max = undefined; // cumulative min/max describe the whole run, not this interval
       }
       if (n === 0) return undefined;
     }
@@ -212,6 +199,18 @@ export class OtlpMetricsReader {
     return { ...base, kind: 'histogram', attributes, startTime: from, time, count: n, sum, min: lo, max: hi, last: 0, hist };
   }
 
+  /**
+   * The change of a cumulative stream since its previous point, or undefined when there is none
+   * to subtract: the first point, a restart (new start time) or a reset (anything went down).
+   */
+  private sincePrevious<T>(key: string, cur: Previous<T>, diff: (cur: T, prev: T) => T | undefined): { data: T; count: number; sum: number; from: number } | undefined {
+    const prev = this.previous.get(key) as Previous<T> | undefined;
+    this.remember(key, cur);
+    if (!prev || prev.start !== cur.start || cur.time < prev.time || cur.count < prev.count || cur.sum < prev.sum) return undefined;
+    const data = diff(cur.data, prev.data);
+    return data === undefined ? undefined : { data, count: cur.count - prev.count, sum: cur.sum - prev.sum, from: prev.time };
+  }
+
   private remember(key: string, prev: Previous): void {
     this.previous.delete(key);
     this.previous.set(key, prev);
@@ -223,8 +222,11 @@ export class OtlpMetricsReader {
 
 type Base = { metric: string; unit: string; description: string; service: string; instance: string };
 
-function sameBounds(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+/** Raw explicit-bucket counts cur − prev; undefined when the layout changed or a bucket went down. */
+function subtractExplicit(cur: Explicit, prev: Explicit): Explicit | undefined {
+  const same = cur.bounds.length === prev.bounds.length && cur.bounds.every((v, i) => v === prev.bounds[i]);
+  if (!same || cur.counts.some((c, i) => c < (prev.counts[i] ?? 0))) return undefined;
+  return { bounds: cur.bounds, counts: cur.counts.map((c, i) => c - (prev.counts[i] ?? 0)) };
 }
 
 function bounds(h: ExpHistogram): { lo: number; hi: number } {

@@ -18,6 +18,7 @@ const find = (points: MetricPoint[], metric: string, attrs: Record<string, strin
 test('records duration by route template, method and status; sizes; no route on 404; error.type on 5xx', async () => {
   const recorder = new Recorder({ onWarning: () => {} });
   const app = express();
+  app.set('env', 'test'); // the /fail route throws on purpose; express logs errors outside env=test
   app.use(expressMetrics(recorder));
   const products = express.Router();
   products.get('/:id', (req, res) => void setTimeout(() => res.json({ id: req.params.id }), 20));
