@@ -21,6 +21,15 @@ export const HEAP_LIMIT = 'v8js.memory.heap.limit'; // By
 export const GC_DURATION = 'v8js.gc.duration'; // s, histogram
 export const ACTIVE_RESOURCES = 'nodejs.active_resources';
 
+// database and cache clients (OpenTelemetry database semantic conventions)
+export const DB_OPERATION_DURATION = 'db.client.operation.duration'; // s
+export const DB_RETURNED_ROWS = 'db.client.response.returned_rows';
+export const DB_CONNECTION_WAIT = 'db.client.connection.wait_time'; // s
+export const DB_CONNECTION_COUNT = 'db.client.connection.count';
+export const DB_CONNECTION_PENDING = 'db.client.connection.pending_requests';
+export const CACHE_REQUESTS = 'solemate.cache.requests'; // by cache.prefix and cache.result = hit | miss
+export const HTTP_CLIENT_DURATION = 'http.client.request.duration'; // s
+
 /** Multiplier turning a duration in `unit` into milliseconds. */
 export function toMillis(unit: string): number {
   switch (unit) {

@@ -42,6 +42,22 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
   };
 }
 
+export const REDIS_URL = process.env.SOLEMATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The test Redis, or why it cannot be had (the tests that need it skip with that reason). */
+export async function redisOrSkip(): Promise<{ url?: string; skip: string | false }> {
+  const net = await import('node:net');
+  const u = new URL(REDIS_URL);
+  const ok = await new Promise<boolean>((resolve) => {
+    const s = net.connect(Number(u.port || 6379), u.hostname);
+    s.setTimeout(2000);
+    s.once('connect', () => (s.end(), resolve(true)));
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+  });
+  return ok ? { url: REDIS_URL, skip: false } : { skip: `Redis not reachable at ${REDIS_URL}; start it with "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no" or set SOLEMATE_TEST_REDIS_URL` };
+}
+
 /** Log-normal samples (Box–Muller), deterministic for a given seed. */
 export function logNormal(n: number, mu: number, sigma: number, seed = 42): number[] {
   let s = seed >>> 0;

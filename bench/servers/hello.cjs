@@ -24,6 +24,8 @@ async function main() {
     const recorder = new Recorder({ onWarning: () => {} });
     setInterval(() => recorder.collect(), 10_000).unref(); // the delta snapshot the SDK takes
     middleware = expressMetrics(recorder);
+  } else if (variant === 'noop') {
+    middleware = (req, res, next) => next(); // the cost of one Express middleware layer alone
   } else if (variant === 'prom-bundle') {
     const promBundle = require('express-prom-bundle');
     middleware = promBundle({ includeMethod: true, includePath: true, includeStatusCode: true });

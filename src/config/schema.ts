@@ -14,6 +14,17 @@ export const performanceConfigSchema = z
         interval: z.number().int().min(1000).max(3_600_000).default(10_000),
         /** days of hourly data kept */
         retention: z.number().positive().max(3650).default(30),
+        /** request tracing: spans per request, tail-sampled, sent to /v1/traces */
+        tracing: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** slowest requests kept per route per minute (every error trace is kept too) */
+            slowestPerRoute: z.number().int().min(0).max(100).default(3),
+            /** upper bound of traces kept per minute, errors included */
+            maxTracesPerMinute: z.number().int().positive().default(600),
+          })
+          .strict()
+          .default({}),
         thresholds: z
           .object({
             /** ms, average response time; PRD success metric "< 200 ms average response time" */

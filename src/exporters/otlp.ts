@@ -6,12 +6,24 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { MetricPoint } from '../model.js';
 import { buildMetricsRequest } from '../otlp/build.js';
-import { encodeMetricsRequest } from '../otlp/proto.js';
+import { encodeMetricsRequest, encodeTracesRequest } from '../otlp/proto.js';
+import { buildTracesRequest } from '../otlp/traces.js';
+import type { TraceRecord } from '../sdk/tracing.js';
+
+/** What differs between the signals: the path, and how a batch becomes an OTLP request. */
+export interface OtlpSignal<T> {
+  path: '/v1/metrics' | '/v1/traces';
+  build(batch: T[]): object;
+  encode(request: object): Uint8Array;
+}
+export const METRICS: OtlpSignal<MetricPoint> = { path: '/v1/metrics', build: buildMetricsRequest, encode: encodeMetricsRequest };
+/** items are kept traces (a request's span tree each) */
+export const TRACES: OtlpSignal<TraceRecord> = { path: '/v1/traces', build: buildTracesRequest, encode: encodeTracesRequest };
 
 const gzip = promisify(zlib.gzip);
 
 export interface OtlpExporterOptions {
-  /** base URL; /v1/metrics is appended unless the URL already ends with it */
+  /** base URL; the signal's path (/v1/metrics, /v1/traces) is appended unless the URL already ends with it */
   endpoint: string;
   protocol?: 'http/protobuf' | 'http/json';
   headers?: Record<string, string>;
@@ -36,9 +48,11 @@ export interface ExporterStats {
 /** HTTP statuses the OTLP spec calls retryable. */
 const RETRYABLE = new Set([408, 429, 502, 503, 504]);
 
-export class OtlpHttpExporter {
+/** Sends items of one signal (metric points by default; traces with `TRACES`). */
+export class OtlpHttpExporter<T = MetricPoint> {
   readonly url: string;
-  private readonly queue: MetricPoint[][] = [];
+  private readonly signal: OtlpSignal<T>;
+  private readonly queue: T[][] = [];
   private buffered = 0;
   private pumping: Promise<void> | undefined;
   private closed = false;
@@ -46,12 +60,14 @@ export class OtlpHttpExporter {
   readonly stats: ExporterStats = { sentPoints: 0, droppedPoints: 0, failedAttempts: 0, bufferedPoints: 0 };
   private readonly o: Required<Omit<OtlpExporterOptions, 'onDrop' | 'headers'>> & Pick<OtlpExporterOptions, 'onDrop' | 'headers'>;
 
-  constructor(options: OtlpExporterOptions) {
+  constructor(options: OtlpExporterOptions, signal: OtlpSignal<T> = METRICS as unknown as OtlpSignal<T>) {
     this.o = { protocol: 'http/protobuf', maxBufferedPoints: 50_000, maxBatchPoints: 5_000, timeoutMs: 10_000, maxAttempts: 8, baseBackoffMs: 500, maxBackoffMs: 30_000, ...options };
-    this.url = options.endpoint.replace(/\/+$/, '').replace(/(\/v1\/metrics)?$/, '/v1/metrics');
+    this.signal = signal;
+    const base = options.endpoint.replace(/\/+$/, '');
+    this.url = base.endsWith(signal.path) ? base : `${base.replace(/\/v1\/(metrics|traces)$/, '')}${signal.path}`;
   }
 
-  enqueue(points: MetricPoint[]): void {
+  enqueue(points: T[]): void {
     if (points.length === 0 || this.closed) return;
     for (let i = 0; i < points.length; i += this.o.maxBatchPoints) {
       const batch = points.slice(i, i + this.o.maxBatchPoints);
@@ -133,11 +149,11 @@ export class OtlpHttpExporter {
     });
   }
 
-  private async send(batch: MetricPoint[]): Promise<{ ok: boolean; retryable?: boolean; retryAfterMs?: number; error?: string }> {
-    const request = buildMetricsRequest(batch);
+  private async send(batch: T[]): Promise<{ ok: boolean; retryable?: boolean; retryAfterMs?: number; error?: string }> {
+    const request = this.signal.build(batch);
     const json = this.o.protocol === 'http/json';
     try {
-      const body = await gzip(json ? Buffer.from(JSON.stringify(request)) : encodeMetricsRequest(request));
+      const body = await gzip(json ? Buffer.from(JSON.stringify(request)) : this.signal.encode(request));
       const res = await fetch(this.url, {
         method: 'POST',
         headers: { 'content-type': json ? 'application/json' : 'application/x-protobuf', 'content-encoding': 'gzip', ...this.o.headers },

@@ -1,28 +1,35 @@
 // Express middleware (4 and 5): app.use(expressMetrics(perf)) before the routes.
 // Per request: one timestamp, one closure on the response's 'close' event, and at close one Map
-// lookup plus three records. It never adds a property to req or res: Express swaps their
+// lookup plus three records. With tracing on (a PerformanceService with monitoring.tracing, or
+// options.tracer) the rest of the request runs in its request context (sdk/tracing.ts). It never adds a property to req or res: Express swaps their
 // prototypes per request, and a property added after that turns the object into a slow
 // dictionary-mode object for all of Node's HTTP code (measured: bench/middleware-cost.ts).
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
-import { HttpServerMetrics, type HttpInstrumentationOptions } from './http-server.js';
+import type { RequestContext } from '../sdk/tracing.js';
+import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
 
 type Req = IncomingMessage & { baseUrl?: string; route?: { path?: unknown } };
 
 export function expressMetrics(source: Recorder | PerformanceService, options: HttpInstrumentationOptions = {}) {
   const metrics = new HttpServerMetrics(source);
+  const tracer = tracerFor(source, options);
   return function solematePerformance(req: Req, res: ServerResponse, next: (err?: unknown) => void): void {
+    let ctx: RequestContext | undefined;
     try {
       const start = performance.now();
       metrics.started();
+      if (tracer) ctx = tracer.startRequest('HTTP', req.headers.traceparent);
       res.on('close', () => {
         try {
           // A mounted router leaves req.baseUrl set while its handler answers, so this is the full template.
           const path = req.route?.path;
           const route = path === undefined ? undefined : (req.baseUrl ?? '') + String(path);
-          metrics.finished(req.method ?? 'GET', route, res.statusCode, (performance.now() - start) / 1000, req.headers['content-length'], res.getHeader('content-length'));
+          const method = req.method ?? 'GET';
+          metrics.finished(method, route, res.statusCode, (performance.now() - start) / 1000, req.headers['content-length'], res.getHeader('content-length'));
+          if (ctx) tracer!.endRequest(ctx, method, route, res.writableFinished ? res.statusCode : 499);
         } catch {
           // monitoring never breaks a response
         }
@@ -31,7 +38,8 @@ export function expressMetrics(source: Recorder | PerformanceService, options: H
     } catch {
       // ditto
     }
-    next();
+    if (ctx) tracer!.run(ctx, next);
+    else next();
   };
 }
 

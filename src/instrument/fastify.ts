@@ -3,24 +3,40 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
-import { HttpServerMetrics, type HttpInstrumentationOptions } from './http-server.js';
+import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import type { RequestContext } from '../sdk/tracing.js';
 
 const COUNTED = Symbol('solemate.counted');
 
 export function fastifyMetrics(source: Recorder | PerformanceService, options: HttpInstrumentationOptions = {}): FastifyPluginCallback {
   const metrics = new HttpServerMetrics(source);
+  const tracer = tracerFor(source, options);
+  const contexts = new WeakMap<FastifyRequest, RequestContext>();
   const plugin: FastifyPluginCallback = (app: FastifyInstance, _opts, done) => {
     app.addHook('onRequest', (req, _reply, next) => {
       (req as unknown as Record<symbol, boolean>)[COUNTED] = true;
       metrics.started();
-      next();
+      if (!tracer) return next();
+      const ctx = tracer.startRequest('HTTP', req.headers.traceparent);
+      contexts.set(req, ctx);
+      tracer.run(ctx, next);
     });
+    if (tracer) {
+      // body parsing runs on the socket's events, outside the context: enter it again before the handler
+      app.addHook('preHandler', (req, _reply, next) => {
+        const ctx = contexts.get(req);
+        if (ctx) tracer.enter(ctx);
+        next();
+      });
+    }
     const finish = (req: FastifyRequest, status: number, seconds: number, responseBytes: unknown) => {
       const r = req as unknown as Record<symbol, boolean>;
       if (!r[COUNTED]) return;
       r[COUNTED] = false;
       try {
         metrics.finished(req.method, req.routeOptions?.url, status, seconds, req.headers['content-length'], responseBytes);
+        const ctx = contexts.get(req);
+        if (ctx) tracer!.endRequest(ctx, req.method, req.routeOptions?.url, status);
       } catch {
         // monitoring never breaks a response
       }

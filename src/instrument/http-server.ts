@@ -3,11 +3,21 @@
 // records. Routes are templates ("/products/:id"), never raw URLs, so cardinality stays bounded.
 import type { Handle, Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
+import type { Tracer } from '../sdk/tracing.js';
 import { ATTR_ERROR_TYPE, ATTR_METHOD, ATTR_ROUTE, ATTR_STATUS, HTTP_SERVER_ACTIVE, HTTP_SERVER_DURATION, HTTP_SERVER_REQUEST_SIZE, HTTP_SERVER_RESPONSE_SIZE } from '../semconv.js';
 
 export interface HttpInstrumentationOptions {
   /** add `Server-Timing: app;dur=<ms>` to responses (default false: it reveals server timing to clients) */
   serverTiming?: boolean;
+  /** trace requests with this tracer (default: the PerformanceService's own, when tracing is on) */
+  tracer?: Tracer;
+  /** false turns request tracing off even when the service has a tracer */
+  tracing?: boolean;
+}
+
+export function tracerFor(source: Recorder | PerformanceService, options: HttpInstrumentationOptions): Tracer | undefined {
+  if (options.tracing === false) return undefined;
+  return options.tracer ?? ('tracer' in source ? source.tracer : undefined);
 }
 
 /** Methods kept as they are; anything else is recorded as _OTHER (semconv), so junk methods cannot add series. */

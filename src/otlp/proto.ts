@@ -83,6 +83,29 @@ message ExponentialHistogramDataPoint {
   double zero_threshold = 14;
   message Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2; }
 }
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
+message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message Span {
+  bytes trace_id = 1;
+  bytes span_id = 2;
+  string trace_state = 3;
+  bytes parent_span_id = 4;
+  fixed32 flags = 16;
+  string name = 5;
+  int32 kind = 6;
+  fixed64 start_time_unix_nano = 7;
+  fixed64 end_time_unix_nano = 8;
+  repeated KeyValue attributes = 9;
+  uint32 dropped_attributes_count = 10;
+  uint32 dropped_events_count = 12;
+  uint32 dropped_links_count = 14;
+  Status status = 15;
+}
+message Status { string message = 2; int32 code = 3; }
+
 message SummaryDataPoint {
   repeated KeyValue attributes = 7;
   fixed64 start_time_unix_nano = 2;
@@ -109,4 +132,41 @@ export function encodeMetricsRequest(json: object): Uint8Array {
 
 export function encodeMetricsResponse(json: object): Uint8Array {
   return ExportMetricsServiceResponse.encode(ExportMetricsServiceResponse.fromObject(json)).finish();
+}
+
+export const ExportTraceServiceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
+export const ExportTraceServiceResponse = root.lookupType('otlp.ExportTraceServiceResponse');
+
+const ID_FIELDS = ['traceId', 'spanId', 'parentSpanId'] as const;
+type Spanish = Record<string, unknown>;
+function eachSpan(req: unknown, fn: (s: Spanish) => void): void {
+  for (const rs of ((req as { resourceSpans?: unknown[] })?.resourceSpans ?? []) as { scopeSpans?: { spans?: Spanish[] }[] }[]) {
+    for (const ss of rs?.scopeSpans ?? []) for (const s of ss?.spans ?? []) if (s && typeof s === 'object') fn(s);
+  }
+}
+
+/**
+ * protobuf → the OTLP/JSON shape. OTLP/JSON writes trace and span ids as hex (not base64, the
+ * usual protobuf-JSON mapping for bytes), so the ids are converted here.
+ */
+export function decodeTracesRequest(bytes: Uint8Array): unknown {
+  const msg = ExportTraceServiceRequest.decode(bytes);
+  const obj = ExportTraceServiceRequest.toObject(msg, { longs: String, enums: Number, bytes: Array, defaults: false, oneofs: false });
+  eachSpan(obj, (s) => {
+    for (const f of ID_FIELDS) if (Array.isArray(s[f])) s[f] = Buffer.from(s[f] as number[]).toString('hex');
+  });
+  return obj;
+}
+
+/** OTLP/JSON shape (hex ids) → protobuf. */
+export function encodeTracesRequest(json: object): Uint8Array {
+  const copy = structuredClone(json);
+  eachSpan(copy, (s) => {
+    for (const f of ID_FIELDS) if (typeof s[f] === 'string') s[f] = Buffer.from(s[f] as string, 'hex');
+  });
+  return ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(copy)).finish();
+}
+
+export function encodeTracesResponse(json: object): Uint8Array {
+  return ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(json)).finish();
 }

@@ -4,7 +4,7 @@
 import { loadConfig, validateConfig } from '../config/load.js';
 import type { PerformanceConfig, PerformanceConfigInput } from '../config/schema.js';
 import { PerfError } from '../errors.js';
-import { OtlpHttpExporter } from '../exporters/otlp.js';
+import { OtlpHttpExporter, TRACES } from '../exporters/otlp.js';
 import type { MetricPoint } from '../model.js';
 import type { PerformanceFilters } from '../query/filters.js';
 import type { PerformanceMetrics } from '../query/metrics.js';
@@ -12,6 +12,7 @@ import type { PerformanceStatus } from '../query/status.js';
 import type { PerformanceTrend } from '../query/trends.js';
 import { Recorder, type MetricInstrument } from './recorder.js';
 import { startRuntimeSampler, type RuntimeSampler } from './runtime.js';
+import { Tracer, type TraceRecord } from './tracing.js';
 
 export interface PerformanceServiceOptions {
   /** full or partial PerformanceConfig; default: loadConfig() (SOLEMATE_PERF_CONFIG file + env) */
@@ -30,6 +31,9 @@ export class PerformanceService {
   readonly recorder: Recorder;
   readonly config: PerformanceConfig;
   readonly exporter: OtlpHttpExporter | undefined;
+  /** request context and tracing; undefined when monitoring or monitoring.tracing is off */
+  readonly tracer: Tracer | undefined;
+  readonly traceExporter: OtlpHttpExporter<TraceRecord> | undefined;
   private readonly runtime: RuntimeSampler | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly headers: Record<string, string>;
@@ -52,6 +56,22 @@ export class PerformanceService {
       // export losses surface as solemate.sdk.dropped{reason} in the next snapshot
       onDrop: (n, why) => (this.recorder.dropped[why === 'buffer_full' ? 'export_buffer_full' : 'export_failed'] += n),
     });
+    if (monitoring.tracing.enabled) {
+      const traces = new OtlpHttpExporter<TraceRecord>(
+        { endpoint: sdk.endpoint, protocol: sdk.protocol, headers: this.headers, maxBufferedPoints: 2_000, maxBatchPoints: 200, timeoutMs: sdk.timeoutMs, onDrop: (n) => (this.recorder.dropped.export_failed += n) },
+        TRACES,
+      );
+      this.traceExporter = traces;
+      this.tracer = new Tracer({
+        recorder: this.recorder,
+        sampler: { slowestPerRoute: monitoring.tracing.slowestPerRoute, maxPerWindow: monitoring.tracing.maxTracesPerMinute },
+        // kept traces wait for the next snapshot, so they travel in one request per interval
+        onTrace: (t) => {
+          if (this.pendingTraces.length < 2_000) this.pendingTraces.push(t);
+          else this.recorder.dropped.export_buffer_full++;
+        },
+      });
+    }
     if (options.runtimeMetrics !== false) this.runtime = startRuntimeSampler(this.recorder);
     this.timer = setInterval(() => this.tick(), monitoring.interval);
     this.timer.unref();
@@ -67,6 +87,7 @@ export class PerformanceService {
   }
 
   private histograms = new Map<string, MetricInstrument>();
+  private pendingTraces: TraceRecord[] = [];
 
   /** Gauge: the current value of something (queue length, cache size). */
   recordMetric(metricName: string, value: number, tags?: Record<string, string>): void {
@@ -94,6 +115,10 @@ export class PerformanceService {
       this.runtime?.sample();
       const points = this.recorder.collect(now);
       this.exporter?.enqueue(points);
+      if (this.pendingTraces.length > 0) {
+        this.traceExporter?.enqueue(this.pendingTraces);
+        this.pendingTraces = [];
+      }
       return points;
     } catch (e) {
       // a bug in collection must never surface in the app; it is warned about, once per message
@@ -105,7 +130,7 @@ export class PerformanceService {
   /** Sends everything recorded so far. */
   async flush(timeoutMs?: number): Promise<void> {
     this.tick();
-    await this.exporter?.flush(timeoutMs);
+    await Promise.all([this.exporter?.flush(timeoutMs), this.traceExporter?.flush(timeoutMs)]);
   }
 
   async shutdown(timeoutMs?: number): Promise<void> {
@@ -115,7 +140,7 @@ export class PerformanceService {
     if (this.onSigterm) process.removeListener('SIGTERM', this.onSigterm);
     this.runtime?.stop();
     this.tick();
-    await this.exporter?.shutdown(timeoutMs);
+    await Promise.all([this.exporter?.shutdown(timeoutMs), this.traceExporter?.shutdown(timeoutMs)]);
   }
 
   getPerformanceMetrics(filters: PerformanceFilters = {}): Promise<PerformanceMetrics> {

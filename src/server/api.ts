@@ -5,6 +5,8 @@ import { PerfError } from '../errors.js';
 import type { PerformanceFilters } from '../query/filters.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { TrendStatistic } from '../query/trends.js';
+import { listTraces, traceTree, type TraceQuery } from '../query/traces.js';
+import type { Store } from '../store/store.js';
 
 const STATISTICS: TrendStatistic[] = ['p50', 'p90', 'p95', 'p99', 'avg', 'max', 'rate', 'last'];
 const FILTER_KEYS = ['from', 'to', 'service', 'instance', 'route', 'method', 'status'] as const;
@@ -37,8 +39,21 @@ async function asQueryError<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngine }): Promise<void> {
-  const { engine } = opts;
+export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngine; store: Store }): Promise<void> {
+  const { engine, store } = opts;
+
+  app.get('/api/traces', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    for (const [k, v] of Object.entries(req.query)) if (Array.isArray(v)) throw new PerfError('PERF_ERR_QUERY', `${k} may be given once`);
+    return asQueryError(() => listTraces(store, req.query as TraceQuery));
+  });
+
+  app.get('/api/traces/:traceId', async (req: FastifyRequest<{ Params: { traceId: string } }>) => {
+    const id = req.params.traceId.toLowerCase();
+    if (!/^[0-9a-f]{32}$/.test(id)) throw new PerfError('PERF_ERR_QUERY', 'a trace id is 32 hex digits');
+    const tree = traceTree(await store.getTrace(id));
+    if (!tree) throw new PerfError('PERF_ERR_NOT_FOUND', `no trace ${id} (traces are kept for store.minuteRetentionHours)`);
+    return tree;
+  });
 
   app.get('/api/metrics', async (req: FastifyRequest<{ Querystring: Query }>) => asQueryError(() => engine.getPerformanceMetrics(filtersFrom(req.query))));
 

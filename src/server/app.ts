@@ -57,7 +57,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ statusCode: 404, code: 'PERF_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }));
 
   await app.register(ingestRoutes, { store, view, token, maxDecompressed: config.server.maxDecompressed, stats });
-  await app.register(apiRoutes, { engine });
+  await app.register(apiRoutes, { engine, store });
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
@@ -112,5 +112,7 @@ function selfMetrics(stats: IngestStats): string[] {
   for (const [result, n] of Object.entries(stats.requests)) lines.push(`solemate_perf_ingest_requests_total{result="${result}"} ${n}`);
   lines.push('# HELP solemate_perf_ingest_points_total Data points received, by result', '# TYPE solemate_perf_ingest_points_total counter');
   lines.push(`solemate_perf_ingest_points_total{result="accepted"} ${stats.acceptedPoints}`, `solemate_perf_ingest_points_total{result="rejected"} ${stats.rejectedPoints}`);
+  lines.push('# HELP solemate_perf_ingest_spans_total Spans received, by result', '# TYPE solemate_perf_ingest_spans_total counter');
+  lines.push(`solemate_perf_ingest_spans_total{result="accepted"} ${stats.acceptedSpans}`, `solemate_perf_ingest_spans_total{result="rejected"} ${stats.rejectedSpans}`);
   return lines;
 }

@@ -26,6 +26,18 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       CREATE INDEX points_hour_t ON points_hour (t);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   },
+  {
+    id: '2026-11-26-spans',
+    sql: `
+      CREATE TABLE spans (
+        trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT, service TEXT NOT NULL,
+        instance TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, start REAL NOT NULL,
+        duration REAL NOT NULL, status TEXT NOT NULL, status_message TEXT, route TEXT,
+        entry INTEGER NOT NULL, attributes TEXT NOT NULL,
+        PRIMARY KEY (trace_id, span_id)) WITHOUT ROWID;
+      CREATE INDEX spans_entry ON spans (entry, start);
+      CREATE INDEX spans_start ON spans (start);`,
+  },
 ];
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
@@ -50,5 +62,17 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
         PRIMARY KEY (series_id, t));
       CREATE INDEX perf_points_hour_t ON perf_points_hour (t);
       CREATE TABLE perf_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  },
+  {
+    id: '2026-11-26-spans',
+    sql: `
+      CREATE TABLE perf_spans (
+        trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT, service TEXT NOT NULL,
+        instance TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, start DOUBLE PRECISION NOT NULL,
+        duration DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, status_message TEXT, route TEXT,
+        entry BOOLEAN NOT NULL, attributes JSONB NOT NULL,
+        PRIMARY KEY (trace_id, span_id));
+      CREATE INDEX perf_spans_entry ON perf_spans (start) WHERE entry;
+      CREATE INDEX perf_spans_start ON perf_spans (start);`,
   },
 ];

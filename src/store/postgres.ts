@@ -5,7 +5,8 @@ import pg from 'pg';
 import { seriesKey, type MetricPoint } from '../model.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeRow, toRow, type Row } from './rows.js';
-import type { Resolution, RetentionPolicy, SeriesRow, Store } from './store.js';
+import type { Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
+import { isEntry, routeOf, spanFromDb, traceLimit } from './spans.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 /** Advisory-lock namespace of this product (first key of the two-int form). */
@@ -154,11 +155,62 @@ export class PostgresStore implements Store {
     }
   }
 
-  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number }> {
+  async writeSpans(spans: SpanRow[]): Promise<void> {
+    if (spans.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO perf_spans (trace_id, span_id, parent_span_id, service, instance, name, kind, start, duration, status, status_message, route, entry, attributes)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::float8[], $10::text[], $11::text[], $12::text[], $13::bool[], $14::jsonb[])
+       ON CONFLICT (trace_id, span_id) DO NOTHING`,
+      [
+        spans.map((s) => s.traceId),
+        spans.map((s) => s.spanId),
+        spans.map((s) => s.parentSpanId ?? null),
+        spans.map((s) => s.service),
+        spans.map((s) => s.instance),
+        spans.map((s) => s.name),
+        spans.map((s) => s.kind),
+        spans.map((s) => s.start),
+        spans.map((s) => s.duration),
+        spans.map((s) => s.status),
+        spans.map((s) => s.statusMessage ?? null),
+        spans.map((s) => routeOf(s)),
+        spans.map((s) => isEntry(s)),
+        spans.map((s) => JSON.stringify(s.attributes)),
+      ],
+    );
+  }
+
+  async listTraces(f: TraceFilter): Promise<TraceSummary[]> {
+    const where = ['e.entry'];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => (args.push(v), `$${args.length}`);
+    if (f.from !== undefined) where.push(`e.start >= ${arg(f.from)}`);
+    if (f.to !== undefined) where.push(`e.start < ${arg(f.to)}`);
+    if (f.service) where.push(`e.service = ${arg(f.service)}`);
+    if (f.route) where.push(`e.route = ${arg(f.route)}`);
+    if (f.minDurationMs !== undefined) where.push(`e.duration >= ${arg(f.minDurationMs)}`);
+    if (f.errorsOnly) where.push("EXISTS (SELECT 1 FROM perf_spans x WHERE x.trace_id = e.trace_id AND x.status = 'error')");
+    const { rows } = await this.pool.query(
+      `SELECT e.trace_id, e.service, e.name, e.route, e.start, e.duration,
+              (SELECT count(*) FROM perf_spans x WHERE x.trace_id = e.trace_id) AS spans,
+              EXISTS (SELECT 1 FROM perf_spans x WHERE x.trace_id = e.trace_id AND x.status = 'error') AS error
+         FROM perf_spans e WHERE ${where.join(' AND ')} ORDER BY e.duration DESC LIMIT ${arg(traceLimit(f))}`,
+      args,
+    );
+    return rows.map((r) => ({ traceId: r.trace_id, service: r.service, name: r.name, route: r.route ?? undefined, start: Number(r.start), duration: Number(r.duration), error: r.error === true, spans: Number(r.spans) }));
+  }
+
+  async getTrace(traceId: string): Promise<SpanRow[]> {
+    const { rows } = await this.pool.query('SELECT * FROM perf_spans WHERE trace_id = $1 ORDER BY start, span_id', [traceId]);
+    return rows.map(spanFromDb);
+  }
+
+  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }> {
     const wm = await this.hourWatermark();
     const minutes = await this.pool.query('DELETE FROM perf_points_minute WHERE t < $1', [Math.min(now - policy.minuteMs, wm)]);
     const hours = await this.pool.query('DELETE FROM perf_points_hour WHERE t < $1', [now - policy.hourMs]);
-    return { minutes: minutes.rowCount ?? 0, hours: hours.rowCount ?? 0 };
+    const spans = await this.pool.query('DELETE FROM perf_spans WHERE start < $1', [now - policy.minuteMs]);
+    return { minutes: minutes.rowCount ?? 0, hours: hours.rowCount ?? 0, spans: spans.rowCount ?? 0 };
   }
 
   async close(): Promise<void> {

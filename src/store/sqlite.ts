@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { seriesKey, type MetricPoint } from '../model.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeHist, toRow, type Row } from './rows.js';
-import type { Resolution, RetentionPolicy, SeriesRow, Store } from './store.js';
+import type { Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
+import { isEntry, routeOf, spanFromDb, traceLimit, type SpanDbRow } from './spans.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 type DbRow = { series_id: number; t: number; count: number; sum: number; min: number; max: number; last: number; last_time: number; hist: Buffer | null };
@@ -60,6 +61,9 @@ export class SqliteStore implements Store {
       upsertHour: upsert('points_hour'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      insertSpan: this.db.prepare(`INSERT INTO spans (trace_id, span_id, parent_span_id, service, instance, name, kind, start, duration, status, status_message, route, entry, attributes)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trace_id, span_id) DO NOTHING`),
+      trace: this.db.prepare('SELECT * FROM spans WHERE trace_id = ? ORDER BY start, span_id'),
     };
   }
 
@@ -133,12 +137,51 @@ export class SqliteStore implements Store {
     return hours;
   }
 
-  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number }> {
+  async writeSpans(spans: SpanRow[]): Promise<void> {
+    if (spans.length === 0) return;
+    this.db.transaction(() => {
+      for (const s of spans) {
+        this.stmts.insertSpan.run(s.traceId, s.spanId, s.parentSpanId ?? null, s.service, s.instance, s.name, s.kind, s.start, s.duration, s.status, s.statusMessage ?? null, routeOf(s), isEntry(s) ? 1 : 0, JSON.stringify(s.attributes));
+      }
+    })();
+  }
+
+  async listTraces(f: TraceFilter): Promise<TraceSummary[]> {
+    const where = ['e.entry = 1'];
+    const args: unknown[] = [];
+    const cond = (sql: string, v: unknown) => {
+      where.push(sql);
+      args.push(v);
+    };
+    if (f.from !== undefined) cond('e.start >= ?', f.from);
+    if (f.to !== undefined) cond('e.start < ?', f.to);
+    if (f.service) cond('e.service = ?', f.service);
+    if (f.route) cond('e.route = ?', f.route);
+    if (f.minDurationMs !== undefined) cond('e.duration >= ?', f.minDurationMs);
+    if (f.errorsOnly) where.push("EXISTS (SELECT 1 FROM spans x WHERE x.trace_id = e.trace_id AND x.status = 'error')");
+    args.push(traceLimit(f));
+    const rows = this.db
+      .prepare(
+        `SELECT e.trace_id, e.service, e.name, e.route, e.start, e.duration,
+                (SELECT count(*) FROM spans x WHERE x.trace_id = e.trace_id) AS spans,
+                EXISTS (SELECT 1 FROM spans x WHERE x.trace_id = e.trace_id AND x.status = 'error') AS error
+           FROM spans e WHERE ${where.join(' AND ')} ORDER BY e.duration DESC LIMIT ?`,
+      )
+      .all(...args) as { trace_id: string; service: string; name: string; route: string | null; start: number; duration: number; spans: number; error: number }[];
+    return rows.map((r) => ({ traceId: r.trace_id, service: r.service, name: r.name, route: r.route ?? undefined, start: r.start, duration: r.duration, error: r.error === 1, spans: r.spans }));
+  }
+
+  async getTrace(traceId: string): Promise<SpanRow[]> {
+    return (this.stmts.trace.all(traceId) as SpanDbRow[]).map(spanFromDb);
+  }
+
+  async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }> {
     // minutes are only dropped once their hour has been rolled up
     const minuteCut = Math.min(now - policy.minuteMs, this.watermark);
     const minutes = this.db.prepare('DELETE FROM points_minute WHERE t < ?').run(minuteCut).changes;
     const hours = this.db.prepare('DELETE FROM points_hour WHERE t < ?').run(now - policy.hourMs).changes;
-    return { minutes, hours };
+    const spans = this.db.prepare('DELETE FROM spans WHERE start < ?').run(now - policy.minuteMs).changes;
+    return { minutes, hours, spans };
   }
 
   async close(): Promise<void> {
@@ -149,3 +192,4 @@ export class SqliteStore implements Store {
 function fromDb(r: DbRow): Row {
   return { seriesId: r.series_id, t: r.t, count: r.count, sum: r.sum, min: r.min, max: r.max, last: r.last, lastTime: r.last_time, hist: r.hist ? decodeHistogram(r.hist) : undefined };
 }
+

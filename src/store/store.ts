@@ -21,6 +21,45 @@ export interface RetentionPolicy {
   hourMs: number;
 }
 
+/** One span as stored (times in ms since the epoch). */
+export interface SpanRow {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  service: string;
+  instance: string;
+  name: string;
+  kind: 'internal' | 'server' | 'client' | 'producer' | 'consumer' | 'unspecified';
+  start: number;
+  duration: number;
+  status: 'unset' | 'ok' | 'error';
+  statusMessage?: string;
+  attributes: Record<string, string | number | boolean>;
+}
+
+export interface TraceFilter {
+  from?: number;
+  to?: number;
+  service?: string;
+  route?: string;
+  errorsOnly?: boolean;
+  minDurationMs?: number;
+  /** default 100, at most 1000 */
+  limit?: number;
+}
+
+/** A trace as listed: its entry span (the server span, or the span without a parent). */
+export interface TraceSummary {
+  traceId: string;
+  service: string;
+  name: string;
+  route: string | undefined;
+  start: number;
+  duration: number;
+  error: boolean;
+  spans: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call on every start and from several replicas. */
@@ -35,6 +74,13 @@ export interface Store {
   hourWatermark(): Promise<number>;
   /** Rolls complete hours (ended ≥ `settleMs` ago) from minutes into hours; returns hours rolled. */
   rollup(now: number, settleMs?: number): Promise<number>;
-  applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number }>;
+  /** Resolves once durable; a span already stored (same trace and span id) is kept as it was. */
+  writeSpans(spans: SpanRow[]): Promise<void>;
+  /** Entry spans matching the filter, slowest first. */
+  listTraces(filter: TraceFilter): Promise<TraceSummary[]>;
+  /** Every span of one trace, ordered by start; empty when unknown. */
+  getTrace(traceId: string): Promise<SpanRow[]>;
+  /** Drops minute rows and spans older than policy.minuteMs, hour rows older than policy.hourMs. */
+  applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }>;
   close(): Promise<void>;
 }

@@ -88,3 +88,33 @@ test('instrumentation does not change responses', async () => {
   await a.close();
   await b.close();
 });
+
+test('with a tracer: handlers run in the request context, the caller’s trace continues, the trace is kept', async () => {
+  const { Tracer, currentContext, formatTraceparent } = await import('../../src/sdk/tracing.js');
+  const recorder = new Recorder({ onWarning: () => {} });
+  const kept: import('../../src/sdk/tracing.js').TraceRecord[] = [];
+  const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
+  const app = express();
+  app.use(expressMetrics(recorder, { tracer }));
+  app.get('/products/:id', async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 5));
+    const ctx = currentContext();
+    if (ctx) ctx.dbCalls += 2; // what the pg instrumentation does per query
+    res.json({ traced: ctx !== undefined, traceId: ctx?.root.traceId });
+  });
+  const { url, close } = await serve(app);
+  const caller = formatTraceparent('a'.repeat(32), 'b'.repeat(16));
+  const body = (await (await fetch(`${url}/products/7`, { headers: { traceparent: caller } })).json()) as { traced: boolean; traceId: string };
+  await close();
+  assert.deepEqual(body, { traced: true, traceId: 'a'.repeat(32) });
+  assert.equal(kept.length, 1);
+  const root = kept[0].spans[0];
+  assert.equal(root.name, 'GET /products/:id');
+  assert.equal(root.parentSpanId, 'b'.repeat(16));
+  assert.equal(root.attributes['http.response.status_code'], 200);
+  assert.equal(root.attributes['solemate.db.queries'], 2);
+  assert.ok(root.duration >= 5);
+  const q = recorder.collect().find((p) => p.metric === 'solemate.http.server.db.queries');
+  assert.equal(q?.sum, 2);
+  assert.equal(q?.attributes['http.route'], '/products/:id');
+});

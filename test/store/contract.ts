@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ExpHistogram } from '../../src/sdk/histogram.js';
 import type { MetricPoint } from '../../src/model.js';
 import { HOUR, MINUTE } from '../../src/store/rows.js';
-import type { Store } from '../../src/store/store.js';
+import type { SpanRow, Store } from '../../src/store/store.js';
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
 
@@ -16,6 +16,10 @@ export function histPoint(metric: string, attrs: Record<string, string>, time: n
 
 export function gaugePoint(metric: string, time: number, v: number): MetricPoint {
   return { metric, kind: 'gauge', unit: '1', service: 'shop', instance: 'a', attributes: {}, startTime: time - 10_000, time, count: 1, sum: v, min: v, max: v, last: v };
+}
+
+export function span(traceId: string, spanId: string, o: Partial<SpanRow> = {}): SpanRow {
+  return { traceId, spanId, service: 'shop', instance: 'a', name: 'GET /products/:id', kind: 'server', start: T0, duration: 12.5, status: 'unset', attributes: { 'http.route': '/products/:id', 'http.response.status_code': 200 }, ...o };
 }
 
 export function storeContract(name: string, open: () => Promise<{ store: Store; reopen?: () => Promise<Store>; cleanup: () => Promise<void> }>): void {
@@ -112,6 +116,41 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     assert.equal((await store.readRows([s.id], T0, T0 + 5 * HOUR, 'hour')).length, 1);
     r = await store.applyRetention(T0 + 40 * 24 * HOUR, { minuteMs: HOUR, hourMs: 30 * 24 * HOUR });
     assert.equal(r.hours, 1);
+  });
+
+  withStore('spans: traces listed by entry span, slowest first, with filters; a trace comes back whole', async (store) => {
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(32);
+    const c = 'c'.repeat(32);
+    await store.writeSpans([
+      span(a, '1'.repeat(16), { duration: 40 }),
+      span(a, '2'.repeat(16), { parentSpanId: '1'.repeat(16), kind: 'client', name: 'SELECT products', start: T0 + 1, duration: 30, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT * FROM products WHERE id = $1', 'db.response.returned_rows': 1 } }),
+      span(b, '3'.repeat(16), { duration: 90, start: T0 + 5000, attributes: { 'http.route': '/orders', 'http.response.status_code': 500 }, status: 'error', statusMessage: '500' }),
+      // continued from a caller: has a parent that is not stored, still an entry (server span)
+      span(c, '4'.repeat(16), { parentSpanId: 'f'.repeat(16), duration: 5, start: T0 + 9000 }),
+    ]);
+    // the same span again (an exporter retry) changes nothing
+    await store.writeSpans([span(a, '1'.repeat(16), { duration: 999 })]);
+    const all = await store.listTraces({ from: T0 - 1, to: T0 + 60_000 });
+    assert.deepEqual(all.map((t) => t.traceId), [b, a, c]);
+    assert.equal(all[1].duration, 40);
+    assert.equal(all[1].spans, 2);
+    assert.equal(all[0].error, true);
+    assert.equal(all[0].route, '/orders');
+    assert.deepEqual((await store.listTraces({ errorsOnly: true })).map((t) => t.traceId), [b]);
+    assert.deepEqual((await store.listTraces({ route: '/products/:id' })).map((t) => t.traceId), [a, c]);
+    assert.deepEqual((await store.listTraces({ minDurationMs: 40, to: T0 + 1000 })).map((t) => t.traceId), [a]);
+    assert.equal((await store.listTraces({ limit: 1 })).length, 1);
+    const trace = await store.getTrace(a);
+    assert.equal(trace.length, 2);
+    assert.equal(trace[1].parentSpanId, '1'.repeat(16));
+    assert.equal(trace[1].attributes['db.response.returned_rows'], 1);
+    assert.equal(trace[1].attributes['db.query.text'], 'SELECT * FROM products WHERE id = $1');
+    assert.equal((await store.getTrace(b))[0].statusMessage, '500');
+    assert.deepEqual(await store.getTrace('d'.repeat(32)), []);
+    const r = await store.applyRetention(T0 + 2 * HOUR, { minuteMs: HOUR, hourMs: 30 * 24 * HOUR });
+    assert.equal(r.spans, 4);
+    assert.deepEqual(await store.listTraces({}), []);
   });
 
   withStore('data survives closing and reopening; migrate runs again safely', async (store, reopen) => {
