@@ -1,4 +1,5 @@
-// Public API. Named exports only; everything else is internal.
+// Public API. Named exports only; everything else is internal. Apps import the lighter
+// `solemate-performance/sdk` (src/sdk.ts); this entry adds the server, store and query engine.
 export { PerformanceService, createPerformanceService, type PerformanceServiceOptions } from './sdk/performance-service.js';
 export { Recorder, OVERFLOW_ATTRIBUTE, type RecorderOptions, type Handle, type MetricInstrument } from './sdk/recorder.js';
 export { ExpHistogram, relativeErrorBound, type HistogramData } from './sdk/histogram.js';
@@ -12,6 +13,7 @@ export { collectPostgres, recordPostgres, type PostgresReport } from './collecto
 export { RedisCollector, recordRedis, type RedisReport } from './collectors/redis.js';
 export { expressMetrics } from './instrument/express.js';
 export { fastifyMetrics } from './instrument/fastify.js';
+export { instrumentHttpServer, type HttpServerInstrumentationOptions } from './instrument/node-http.js';
 export type { HttpInstrumentationOptions } from './instrument/http-server.js';
 export { OtlpHttpExporter, METRICS, TRACES, type OtlpExporterOptions } from './exporters/otlp.js';
 export { createServer, type PerformanceServer, type ServerOptions } from './server/app.js';

@@ -1,6 +1,6 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
-//   node bench/servers/hello.cjs <none|solemate|prom-bundle|otel>
+//   node bench/servers/hello.cjs <none|noop|solemate|solemate-dc|prom-bundle|otel>
 'use strict';
 const variant = process.argv[2] ?? 'none';
 
@@ -20,10 +20,18 @@ async function main() {
   }
   const express = require('express');
   if (variant === 'solemate') {
-    const { Recorder, expressMetrics } = await import('../../dist/index.js');
+    // the SDK's own modules, as an app imports them (solemate-performance/sdk), not the server's
+    const { Recorder } = await import('../../dist/sdk/recorder.js');
+    const { expressMetrics } = await import('../../dist/instrument/express.js');
     const recorder = new Recorder({ onWarning: () => {} });
     setInterval(() => recorder.collect(), 10_000).unref(); // the delta snapshot the SDK takes
     middleware = expressMetrics(recorder);
+  } else if (variant === 'solemate-dc') {
+    const { Recorder } = await import('../../dist/sdk/recorder.js');
+    const { instrumentHttpServer } = await import('../../dist/instrument/node-http.js');
+    const recorder = new Recorder({ onWarning: () => {} });
+    setInterval(() => recorder.collect(), 10_000).unref();
+    instrumentHttpServer(recorder);
   } else if (variant === 'noop') {
     middleware = (req, res, next) => next(); // the cost of one Express middleware layer alone
   } else if (variant === 'prom-bundle') {

@@ -5,7 +5,6 @@
 //   pg_stat_database     cache hit ratio;  pg_stat_activity: connections by state
 //   pg_locks             locks by mode, and how many wait;  replication lag (primary or replicas)
 // collect() returns a report (the CLI prints it, analyzers read it); record() turns it into gauges.
-import pg from 'pg';
 import type { Recorder } from '../sdk/recorder.js';
 import { sanitizeSql } from '../instrument/sql.js';
 
@@ -134,8 +133,9 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
       notes.push(`replication status not readable: ${(e as Error).message}`);
     }
   }
+  const pg = options.replicas?.length ? (await import('pg')).default : undefined;
   for (const url of options.replicas ?? []) {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    const c = new pg!.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
     const name = safeName(url);
     try {
       await c.connect();

@@ -98,6 +98,13 @@ export const performanceConfigSchema = z
       })
       .strict()
       .default({}),
+    loadtest: z
+      .object({
+        /** hosts besides loopback that load tests may target */
+        allowedHosts: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({}),
     sdk: z
       .object({
         endpoint: z.string().url().default('http://127.0.0.1:4318'),

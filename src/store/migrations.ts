@@ -38,6 +38,15 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       CREATE INDEX spans_entry ON spans (entry, start);
       CREATE INDEX spans_start ON spans (start);`,
   },
+  {
+    id: '2026-11-26-loadtest-runs',
+    sql: `
+      CREATE TABLE loadtest_runs (
+        id TEXT PRIMARY KEY, scenario TEXT NOT NULL, profile TEXT NOT NULL, target TEXT NOT NULL,
+        started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL, passed INTEGER NOT NULL,
+        git_revision TEXT, environment TEXT NOT NULL, result TEXT NOT NULL, samples BLOB NOT NULL);
+      CREATE INDEX loadtest_runs_scenario ON loadtest_runs (scenario, profile, started_at);`,
+  },
 ];
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
@@ -74,5 +83,14 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
         PRIMARY KEY (trace_id, span_id));
       CREATE INDEX perf_spans_entry ON perf_spans (start) WHERE entry;
       CREATE INDEX perf_spans_start ON perf_spans (start);`,
+  },
+  {
+    id: '2026-11-26-loadtest-runs',
+    sql: `
+      CREATE TABLE perf_loadtest_runs (
+        id TEXT PRIMARY KEY, scenario TEXT NOT NULL, profile TEXT NOT NULL, target TEXT NOT NULL,
+        started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL, passed BOOLEAN NOT NULL,
+        git_revision TEXT, environment JSONB NOT NULL, result JSONB NOT NULL, samples BYTEA NOT NULL);
+      CREATE INDEX perf_loadtest_runs_scenario ON perf_loadtest_runs (scenario, profile, started_at);`,
   },
 ];

@@ -5,8 +5,9 @@ import pg from 'pg';
 import { seriesKey, type MetricPoint } from '../model.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeRow, toRow, type Row } from './rows.js';
-import type { Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
+import type { LoadTestRun, Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
 import { isEntry, routeOf, spanFromDb, traceLimit } from './spans.js';
+import { encodeSamples, runFromDb, runLimit } from './runs.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 /** Advisory-lock namespace of this product (first key of the two-int form). */
@@ -203,6 +204,32 @@ export class PostgresStore implements Store {
   async getTrace(traceId: string): Promise<SpanRow[]> {
     const { rows } = await this.pool.query('SELECT * FROM perf_spans WHERE trace_id = $1 ORDER BY start, span_id', [traceId]);
     return rows.map(spanFromDb);
+  }
+
+  async saveRun(r: LoadTestRun): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO perf_loadtest_runs (id, scenario, profile, target, started_at, finished_at, passed, git_revision, environment, result, samples) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+      [r.id, r.scenario, r.profile, r.target, r.startedAt, r.finishedAt, r.passed, r.gitRevision ?? null, JSON.stringify(r.environment), JSON.stringify(r.result), encodeSamples(r.samples)],
+    );
+  }
+
+  async getRun(id: string): Promise<LoadTestRun | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM perf_loadtest_runs WHERE id = $1', [id]);
+    return rows[0] ? runFromDb(rows[0]) : undefined;
+  }
+
+  async listRuns(f: { scenario?: string; profile?: string; before?: number; limit?: number }): Promise<LoadTestRun[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => (args.push(v), `$${args.length}`);
+    if (f.scenario) where.push(`scenario = ${arg(f.scenario)}`);
+    if (f.profile) where.push(`profile = ${arg(f.profile)}`);
+    if (f.before !== undefined) where.push(`started_at < ${arg(f.before)}`);
+    const { rows } = await this.pool.query(
+      `SELECT id, scenario, profile, target, started_at, finished_at, passed, git_revision, environment, result FROM perf_loadtest_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ${arg(runLimit(f.limit))}`,
+      args,
+    );
+    return rows.map(runFromDb);
   }
 
   async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }> {

@@ -7,8 +7,9 @@ import Database from 'better-sqlite3';
 import { seriesKey, type MetricPoint } from '../model.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeHist, toRow, type Row } from './rows.js';
-import type { Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
+import type { LoadTestRun, Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
 import { isEntry, routeOf, spanFromDb, traceLimit, type SpanDbRow } from './spans.js';
+import { encodeSamples, runFromDb, runLimit, type RunDbRow } from './runs.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 type DbRow = { series_id: number; t: number; count: number; sum: number; min: number; max: number; last: number; last_time: number; hist: Buffer | null };
@@ -173,6 +174,32 @@ export class SqliteStore implements Store {
 
   async getTrace(traceId: string): Promise<SpanRow[]> {
     return (this.stmts.trace.all(traceId) as SpanDbRow[]).map(spanFromDb);
+  }
+
+  async saveRun(r: LoadTestRun): Promise<void> {
+    this.db
+      .prepare('INSERT INTO loadtest_runs (id, scenario, profile, target, started_at, finished_at, passed, git_revision, environment, result, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.id, r.scenario, r.profile, r.target, r.startedAt, r.finishedAt, r.passed ? 1 : 0, r.gitRevision ?? null, JSON.stringify(r.environment), JSON.stringify(r.result), encodeSamples(r.samples));
+  }
+
+  async getRun(id: string): Promise<LoadTestRun | undefined> {
+    const row = this.db.prepare('SELECT * FROM loadtest_runs WHERE id = ?').get(id) as RunDbRow | undefined;
+    return row ? runFromDb(row) : undefined;
+  }
+
+  async listRuns(f: { scenario?: string; profile?: string; before?: number; limit?: number }): Promise<LoadTestRun[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const cond = (sql: string, v: unknown) => {
+      where.push(sql);
+      args.push(v);
+    };
+    if (f.scenario) cond('scenario = ?', f.scenario);
+    if (f.profile) cond('profile = ?', f.profile);
+    if (f.before !== undefined) cond('started_at < ?', f.before);
+    args.push(runLimit(f.limit));
+    const rows = this.db.prepare(`SELECT id, scenario, profile, target, started_at, finished_at, passed, git_revision, environment, result FROM loadtest_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ?`).all(...args) as RunDbRow[];
+    return rows.map(runFromDb);
   }
 
   async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }> {

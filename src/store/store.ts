@@ -60,6 +60,23 @@ export interface TraceSummary {
   spans: number;
 }
 
+/** A stored load-test run: what was run, where, on what revision, and what came out. */
+export interface LoadTestRun {
+  id: string;
+  scenario: string;
+  profile: string;
+  target: string;
+  startedAt: number;
+  finishedAt: number;
+  passed: boolean;
+  gitRevision: string | undefined;
+  environment: Record<string, unknown>;
+  /** the LoadTestResult without its samples */
+  result: Record<string, unknown>;
+  /** corrected latencies (ms), a reservoir sample */
+  samples: number[];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call on every start and from several replicas. */
@@ -80,6 +97,11 @@ export interface Store {
   listTraces(filter: TraceFilter): Promise<TraceSummary[]>;
   /** Every span of one trace, ordered by start; empty when unknown. */
   getTrace(traceId: string): Promise<SpanRow[]>;
+  /** Resolves once durable. */
+  saveRun(run: LoadTestRun): Promise<void>;
+  getRun(id: string): Promise<LoadTestRun | undefined>;
+  /** Newest first, without samples (empty arrays). */
+  listRuns(filter: { scenario?: string; profile?: string; before?: number; limit?: number }): Promise<LoadTestRun[]>;
   /** Drops minute rows and spans older than policy.minuteMs, hour rows older than policy.hourMs. */
   applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }>;
   close(): Promise<void>;

@@ -153,6 +153,26 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     assert.deepEqual(await store.listTraces({}), []);
   });
 
+  withStore('load-test runs: saved whole, listed newest first without samples, filtered', async (store) => {
+    const run = (id: string, startedAt: number, o: Partial<import('../../src/store/store.js').LoadTestRun> = {}) => ({
+      id, scenario: 'browse', profile: 'load', target: 'http://127.0.0.1:3000', startedAt, finishedAt: startedAt + 30_000, passed: true, gitRevision: 'abc123',
+      environment: { node: 'v20', cpus: 2 }, result: { rps: 100.5, latency: { p95: 12.25 } }, samples: [1.5, 2.25, 1000.125], ...o,
+    });
+    await store.saveRun(run('r1', T0));
+    await store.saveRun(run('r2', T0 + 60_000, { passed: false, gitRevision: undefined }));
+    await store.saveRun(run('r3', T0 + 120_000, { profile: 'stress' }));
+    const got = await store.getRun('r1');
+    assert.deepEqual(got, run('r1', T0));
+    assert.equal(await store.getRun('nope'), undefined);
+    const list = await store.listRuns({ scenario: 'browse', profile: 'load' });
+    assert.deepEqual(list.map((r) => r.id), ['r2', 'r1']);
+    assert.deepEqual(list[0].samples, []);
+    assert.equal(list[0].passed, false);
+    assert.equal(list[0].gitRevision, undefined);
+    assert.deepEqual((await store.listRuns({ before: T0 + 60_000 })).map((r) => r.id), ['r1']);
+    assert.deepEqual((await store.listRuns({ limit: 1 })).map((r) => r.id), ['r3']);
+  });
+
   withStore('data survives closing and reopening; migrate runs again safely', async (store, reopen) => {
     await store.write([histPoint('lat', { route: '/a' }, T0 + 1000, [0.25])]);
     await store.close();

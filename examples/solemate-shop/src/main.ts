@@ -1,0 +1,28 @@
+// The shop on its own:  node --import tsx examples/solemate-shop/src/main.ts
+// Environment: PORT (3000), DATABASE_URL (else embedded PostgreSQL in .data/shop-pg), REDIS_URL,
+// SHOP_FAULTS (all | none | list), SHOP_PRODUCTS (100000), SHOP_INSTRUMENT (1 | 0),
+// SOLEMATE_PERF_ENDPOINT (http://127.0.0.1:4318).
+import { parseFaults } from './faults.js';
+import { startShop } from './shop.js';
+
+const log = (m: string) => console.error(`[shop] ${m}`);
+try {
+  const shop = await startShop({
+    port: Number(process.env.PORT ?? 3000),
+    databaseUrl: process.env.DATABASE_URL,
+    redisUrl: process.env.REDIS_URL,
+    faults: parseFaults(process.env.SHOP_FAULTS),
+    products: Number(process.env.SHOP_PRODUCTS ?? 100_000),
+    instrument: process.env.SHOP_INSTRUMENT !== '0',
+    endpoint: process.env.SOLEMATE_PERF_ENDPOINT,
+    log,
+  });
+  console.log(shop.url);
+  log(`SoleMate shop at ${shop.url}`);
+  const stop = () => void shop.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (e) {
+  log(`cannot start: ${(e as Error).message}`);
+  process.exit(1);
+}

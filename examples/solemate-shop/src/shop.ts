@@ -1,0 +1,127 @@
+// Starts the shop: its database (DATABASE_URL or embedded), schema and seed, optional Redis, the
+// SoleMate Performance SDK (unless instrument is false), and the HTTP server.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { createPerformanceService, type PerformanceService } from '../../../src/sdk/performance-service.js';
+import { expressMetrics } from '../../../src/instrument/express.js';
+import { instrumentPg } from '../../../src/instrument/pg.js';
+import { Cache, instrumentIoredis } from '../../../src/instrument/ioredis.js';
+import { instrumentHttpClient } from '../../../src/instrument/http-client.js';
+import { collectPostgres, recordPostgres } from '../../../src/collectors/postgres.js';
+import { RedisCollector, recordRedis } from '../../../src/collectors/redis.js';
+import { Recorder } from '../../../src/sdk/recorder.js';
+import { createShopApp } from './app.js';
+import { openDatabase, prepare } from './database.js';
+import type { Faults } from './faults.js';
+
+export interface ShopStartOptions {
+  port?: number;
+  host?: string;
+  databaseUrl?: string;
+  /** embedded PostgreSQL data directory (default .data/shop-pg) */
+  dataDir?: string;
+  redisUrl?: string;
+  faults: Faults;
+  products?: number;
+  /** false: no SDK at all (the baseline for overhead benchmarks) */
+  instrument?: boolean;
+  /** performance server to send to (default the SDK config: http://127.0.0.1:4318) */
+  endpoint?: string;
+  /** ms between SDK snapshots and collector runs */
+  interval?: number;
+  poolSize?: number;
+  log?: (m: string) => void;
+}
+
+export interface RunningShop {
+  url: string;
+  databaseUrl: string;
+  perf: PerformanceService | undefined;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
+  const log = o.log ?? (() => {});
+  const db = await openDatabase({ url: o.databaseUrl, dataDir: o.dataDir ?? '.data/shop-pg', log });
+  const seed = await prepare(db.url, o.faults, { products: o.products ?? 100_000, log });
+  log(`database ready: ${seed.products.toLocaleString()} products${db.embedded ? ' (embedded PostgreSQL)' : ''}`);
+
+  let perf: PerformanceService | undefined;
+  const undo: (() => void)[] = [];
+  if (o.instrument !== false) {
+    perf = createPerformanceService({
+      service: 'solemate-shop',
+      config: { monitoring: { interval: o.interval ?? 10_000 }, sdk: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318' } },
+      handleSignals: false,
+    });
+    undo.push(instrumentPg(pg, perf), instrumentIoredis(Redis, perf), instrumentHttpClient(perf));
+  }
+  const pool = new pg.Pool({ connectionString: db.url, max: o.poolSize ?? 10 });
+  pool.on('error', (e) => log(`database pool: ${e.message}`));
+  let redis: Redis | undefined;
+  if (o.redisUrl) {
+    redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+    redis.on('error', () => {});
+    await redis.connect();
+  }
+  const cache = redis ? new Cache(redis, perf ?? new Recorder({ onWarning: () => {} })) : memoryCache();
+  const app = createShopApp({ pool, redis, faults: o.faults, instrument: perf ? expressMetrics(perf) : undefined, cache });
+
+  // database and cache collectors, on the SDK's interval
+  let collecting: NodeJS.Timeout | undefined;
+  if (perf) {
+    const redisCollector = redis ? new RedisCollector(redis) : undefined;
+    const collect = async () => {
+      try {
+        recordPostgres(await collectPostgres(pool), perf!.recorder);
+        if (redisCollector) recordRedis(await redisCollector.collect(), perf!.recorder);
+      } catch (e) {
+        log(`collector: ${(e as Error).message}`);
+      }
+    };
+    collecting = setInterval(() => void collect(), o.interval ?? 10_000);
+    collecting.unref();
+    void collect();
+  }
+
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 3000, o.host ?? '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${o.host ?? '127.0.0.1'}:${port}`,
+    databaseUrl: db.url,
+    perf,
+    pool,
+    close: async () => {
+      if (collecting) clearInterval(collecting);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await perf?.shutdown(3000);
+      for (const u of undo) u();
+      await pool.end();
+      redis?.disconnect();
+      await db.stop();
+    },
+  };
+}
+
+/** The facets cache without Redis: in-process, with expiry. */
+function memoryCache() {
+  const entries = new Map<string, { value: unknown; until: number }>();
+  return {
+    async getOrLoad<T>(key: string, load: () => Promise<T>, ttlMs = 60_000): Promise<T> {
+      const e = entries.get(key);
+      if (e && e.until > Date.now()) return e.value as T;
+      const value = await load();
+      entries.set(key, { value, until: Date.now() + ttlMs });
+      return value;
+    },
+  };
+}

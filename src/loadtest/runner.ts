@@ -1,0 +1,296 @@
+// One load phase on autocannon: weighted routes and flows from a scenario, at a target rate
+// (open-ish model, autocannon's overallRate) or as fast as `connections` allow (closed model).
+// Latencies go into mergeable exponential histograms, raw and corrected for coordinated omission;
+// a reservoir of corrected samples feeds the baseline comparison. With workers > 1 the phase runs
+// in that many worker threads (one autocannon each) and their results are merged.
+import { Worker } from 'node:worker_threads';
+import autocannon from 'autocannon';
+import type { EventEmitter } from 'node:events';
+import { ExpHistogram, type HistogramSummary } from '../sdk/histogram.js';
+import { drawVariables, fill, type Scenario, type ScenarioRoute } from './scenario.js';
+import { withExpectedInterval } from './statistics.js';
+
+export interface PhaseOptions {
+  target: string;
+  scenario: Pick<Scenario, 'routes' | 'variables'>;
+  /** seconds */
+  duration: number;
+  connections: number;
+  /** requests per second over all connections; undefined = as fast as possible */
+  rate?: number;
+  /** worker threads (default 1: autocannon in this thread) */
+  workers?: number;
+  /** ms between progress reports (and endurance windows) */
+  windowMs?: number;
+  onProgress?: (p: Progress) => void;
+  /** per-request timeout, s (default 10) */
+  timeout?: number;
+  /** corrected samples kept for statistics (default 20 000) */
+  reservoir?: number;
+}
+
+export interface Progress {
+  elapsed: number;
+  requests: number;
+  failed: number;
+  /** requests per second in the last window */
+  rps: number;
+  /** p95 in the last window, ms */
+  p95: number;
+}
+
+export interface WindowStats {
+  /** s since the phase began (end of the window) */
+  t: number;
+  requests: number;
+  failed: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface PhaseResult {
+  requests: number;
+  failed: number;
+  /** socket errors and timeouts (also counted in failed) */
+  errors: number;
+  statuses: Record<string, number>;
+  bytes: number;
+  seconds: number;
+  /** ms, as measured from send to response */
+  latency: HistogramSummary;
+  /** ms, coordinated-omission corrected (equals latency when no rate was set) */
+  corrected: HistogramSummary;
+  samples: number[];
+  windows: WindowStats[];
+  routes: Record<string, { requests: number; failed: number }>;
+}
+
+interface Ctx {
+  route?: ScenarioRoute;
+  step: number;
+  vars: Record<string, string | number>;
+  cookie?: string;
+  current?: string;
+}
+
+function pickRoute(routes: ScenarioRoute[], total: number): ScenarioRoute {
+  let r = Math.random() * total;
+  for (const route of routes) if ((r -= route.weight) < 0) return route;
+  return routes[routes.length - 1];
+}
+
+const hdata = (h: ExpHistogram): HistogramSummary => ({ hist: h.toData(), count: h.count, sum: h.sum, min: h.count ? h.min : 0, max: h.count ? h.max : 0 });
+
+/** Runs one phase in this thread. */
+export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
+  const routes = o.scenario.routes;
+  const total = routes.reduce((s, r) => s + r.weight, 0);
+  const flows = routes.some((r) => r.steps.length > 1);
+  const expect = new Map<string, Set<number> | undefined>();
+  const setupRequest = (req: Record<string, unknown>, context: Ctx) => {
+    if (!context.route || context.step >= context.route.steps.length) {
+      context.route = pickRoute(routes, total);
+      context.step = 0;
+      context.vars = drawVariables(o.scenario.variables);
+    }
+    const step = context.route.steps[context.step++];
+    const headers: Record<string, string> = { ...fill(step.headers ?? {}, context.vars) };
+    if (context.cookie) headers.cookie = context.cookie;
+    let body: string | undefined = step.body === undefined ? undefined : fill(step.body, context.vars);
+    if (step.json !== undefined) {
+      body = JSON.stringify(fill(step.json, context.vars));
+      headers['content-type'] = 'application/json';
+    }
+    context.current = context.route.name;
+    if (!expect.has(context.route.name)) expect.set(context.route.name, step.expect ? new Set(step.expect) : undefined);
+    return { ...req, method: step.method, path: fillPath(step.path, context.vars), headers, body };
+  };
+  const entry: Record<string, unknown> = { setupRequest };
+  if (flows) {
+    // keep the session cookie of this virtual user for the rest of its flow
+    entry.onResponse = (_status: number, _body: string, context: Ctx, headers: Record<string, string>) => {
+      const set = headers['set-cookie'];
+      if (set) context.cookie = String(set).split(';')[0];
+    };
+  }
+  // autocannon resets a connection's context after the last entry: 1000 entries = a visitor's 1000 requests
+  const requests = Array.from({ length: 1000 }, () => entry);
+
+  const raw = new ExpHistogram();
+  const corrected = new ExpHistogram();
+  const window = new ExpHistogram();
+  const reservoirSize = o.reservoir ?? 20_000;
+  const samples: number[] = [];
+  let seen = 0;
+  const keep = (v: number) => {
+    corrected.record(v);
+    window.record(v);
+    seen++;
+    if (samples.length < reservoirSize) samples.push(v);
+    else {
+      const j = Math.floor(Math.random() * seen);
+      if (j < reservoirSize) samples[j] = v;
+    }
+  };
+  const interval = o.rate ? (1000 * Math.min(o.connections, o.rate)) / o.rate : 0;
+  let count = 0;
+  let failed = 0;
+  let errors = 0;
+  let bytes = 0;
+  let winRequests = 0;
+  let winFailed = 0;
+  const statuses: Record<string, number> = {};
+  const perRoute: Record<string, { requests: number; failed: number }> = {};
+  const windows: WindowStats[] = [];
+  const started = Date.now();
+  let lastWindow = started;
+
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: o.target,
+        connections: o.connections,
+        duration: o.duration,
+        overallRate: o.rate,
+        timeout: o.timeout ?? 10,
+        requests: requests as never,
+      },
+      (err) => {
+        clearInterval(ticker);
+        if (err) return reject(err);
+        flushWindow();
+        resolve({ requests: count, failed, errors, statuses, bytes, seconds: (Date.now() - started) / 1000, latency: hdata(raw), corrected: hdata(corrected), samples, windows, routes: perRoute });
+      },
+    );
+    const events = instance as unknown as EventEmitter;
+    events.on('response', (client: { requestIterator?: { context?: Ctx } }, status: number, resBytes: number, ms: number) => {
+      count++;
+      winRequests++;
+      bytes += resBytes;
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      raw.record(Math.max(ms, 0.001));
+      withExpectedInterval(Math.max(ms, 0.001), interval, keep);
+      const name = client.requestIterator?.context?.current ?? 'all';
+      const r = (perRoute[name] ??= { requests: 0, failed: 0 });
+      r.requests++;
+      const allowed = expect.get(name);
+      if (allowed ? !allowed.has(status) : status < 200 || status >= 400) {
+        failed++;
+        winFailed++;
+        r.failed++;
+      }
+    });
+    events.on('reqError', () => {
+      count++;
+      failed++;
+      errors++;
+      winRequests++;
+      winFailed++;
+    });
+    const flushWindow = () => {
+      const now = Date.now();
+      const secs = (now - lastWindow) / 1000;
+      if (secs <= 0) return;
+      const w: WindowStats = { t: (now - started) / 1000, requests: winRequests, failed: winFailed, rps: winRequests / secs, p50: q(window, 0.5), p95: q(window, 0.95), p99: q(window, 0.99) };
+      windows.push(w);
+      o.onProgress?.({ elapsed: w.t, requests: count, failed, rps: w.rps, p95: w.p95 });
+      window.reset();
+      winRequests = 0;
+      winFailed = 0;
+      lastWindow = now;
+    };
+    const ticker = setInterval(flushWindow, o.windowMs ?? 1000);
+  });
+}
+
+const q = (h: ExpHistogram, p: number) => (h.count ? h.quantile(p) : 0);
+
+function fillPath(p: string, vars: Record<string, string | number>): string {
+  return p.replace(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g, (_, n) => encodeURIComponent(String(vars[n])));
+}
+
+/** Runs a phase, across worker threads when o.workers > 1, and merges what they measured. */
+export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
+  const n = Math.max(1, Math.floor(o.workers ?? 1));
+  if (n === 1) return runPhaseHere(o);
+  const progress = new Map<number, Progress>();
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const share = (x: number) => Math.max(1, Math.floor(x / n) + (i < x % n ? 1 : 0));
+      const part: PhaseOptions = { ...o, workers: 1, connections: share(o.connections), rate: o.rate === undefined ? undefined : share(o.rate), onProgress: undefined, reservoir: Math.ceil((o.reservoir ?? 20_000) / n) };
+      return new Promise<PhaseResult>((resolve, reject) => {
+        const w = startWorker(part);
+        w.on('message', (m: { progress?: Progress; result?: PhaseResult }) => {
+          if (m.progress) {
+            progress.set(i, m.progress);
+            if (progress.size === n && o.onProgress) {
+              const all = [...progress.values()];
+              o.onProgress({ elapsed: Math.max(...all.map((p) => p.elapsed)), requests: sum(all, 'requests'), failed: sum(all, 'failed'), rps: sum(all, 'rps'), p95: Math.max(...all.map((p) => p.p95)) });
+            }
+          }
+          if (m.result) resolve(m.result);
+        });
+        w.once('error', reject);
+        w.once('exit', (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
+      });
+    }),
+  );
+  return mergeResults(results);
+}
+
+/** Compiled: the worker module. From TypeScript sources (tests, tsx): the same, through tsx's loader. */
+function startWorker(part: PhaseOptions): Worker {
+  const workerData = { ...part, onProgress: undefined };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
+  const url = new URL('./worker.ts', import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData });
+}
+
+const sum = <T>(xs: T[], k: keyof T) => xs.reduce((s, x) => s + Number(x[k]), 0);
+
+export function mergeResults(rs: PhaseResult[]): PhaseResult {
+  const merge = (key: 'latency' | 'corrected') => {
+    const h = new ExpHistogram();
+    for (const r of rs) h.merge(r[key]);
+    return hdata(h);
+  };
+  const statuses: Record<string, number> = {};
+  const routes: Record<string, { requests: number; failed: number }> = {};
+  for (const r of rs) {
+    for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.routes)) {
+      const t = (routes[k] ??= { requests: 0, failed: 0 });
+      t.requests += v.requests;
+      t.failed += v.failed;
+    }
+  }
+  // windows line up by index (same window length, same start)
+  const windows: WindowStats[] = [];
+  const len = Math.min(...rs.map((r) => r.windows.length));
+  for (let i = 0; i < len; i++) {
+    const ws = rs.map((r) => r.windows[i]);
+    windows.push({ t: Math.max(...ws.map((w) => w.t)), requests: sum(ws, 'requests'), failed: sum(ws, 'failed'), rps: sum(ws, 'rps'), p50: Math.max(...ws.map((w) => w.p50)), p95: Math.max(...ws.map((w) => w.p95)), p99: Math.max(...ws.map((w) => w.p99)) });
+  }
+  return {
+    requests: sum(rs, 'requests'),
+    failed: sum(rs, 'failed'),
+    errors: sum(rs, 'errors'),
+    statuses,
+    bytes: sum(rs, 'bytes'),
+    seconds: Math.max(...rs.map((r) => r.seconds)),
+    latency: merge('latency'),
+    corrected: merge('corrected'),
+    samples: rs.flatMap((r) => r.samples),
+    windows,
+    routes,
+  };
+}
+
+/** A histogram back from its data, to read quantiles. */
+export function histogramOf(d: HistogramSummary): ExpHistogram {
+  const h = new ExpHistogram();
+  if (d.count > 0) h.merge(d);
+  return h;
+}

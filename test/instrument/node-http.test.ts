@@ -1,0 +1,88 @@
+// Process-wide HTTP server instrumentation (diagnostics channels): Express routes, aborted
+// requests, excluded servers, request context for tracing.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { instrumentHttpServer } from '../../src/instrument/node-http.js';
+import { Recorder } from '../../src/sdk/recorder.js';
+import { currentContext, Tracer, type TraceRecord } from '../../src/sdk/tracing.js';
+import type { MetricPoint } from '../../src/model.js';
+
+const recorder = new Recorder({ onWarning: () => {} });
+const kept: TraceRecord[] = [];
+const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
+const other = http.createServer((_q, r) => r.end('excluded'));
+const undo = instrumentHttpServer(recorder, { tracer, exclude: [other] });
+after(() => undo());
+
+async function listen(server: http.Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+const durations = (points: MetricPoint[]) => points.filter((p) => p.metric === 'http.server.request.duration');
+
+test('Express routes by template, statuses, sizes, and the request context in handlers', async () => {
+  const app = express();
+  const router = express.Router();
+  router.get('/:id', async (req, res) => {
+    await new Promise((r) => setTimeout(r, 10));
+    res.json({ id: req.params.id, traced: currentContext() !== undefined });
+  });
+  app.use('/products', router);
+  app.post('/orders', express.json(), (req, res) => void res.status(201).json(req.body));
+  const server = http.createServer(app);
+  const url = await listen(server);
+  recorder.collect();
+  for (let i = 0; i < 3; i++) assert.deepEqual(await (await fetch(`${url}/products/${i}`)).json(), { id: String(i), traced: true });
+  await (await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })).text();
+  await (await fetch(`${url}/missing`)).text();
+  server.close();
+  const points = recorder.collect();
+  const d = durations(points);
+  const products = d.find((p) => p.attributes['http.route'] === '/products/:id')!;
+  assert.equal(products.count, 3);
+  assert.ok(products.min >= 0.009, `${products.min} s ≥ the handler's 10 ms`);
+  assert.equal(d.find((p) => p.attributes['http.route'] === '/orders')?.attributes['http.response.status_code'], '201');
+  const missing = d.find((p) => p.attributes['http.response.status_code'] === '404')!;
+  assert.equal(missing.attributes['http.route'], undefined, 'no route, never the raw URL');
+  assert.equal(points.find((p) => p.metric === 'http.server.request.body.size')?.sum, 7);
+  const active = points.find((p) => p.metric === 'http.server.active_requests')!;
+  assert.equal(active.last, 0, 'nothing left in flight');
+  assert.equal(kept.filter((t) => t.spans[0].name === 'GET /products/:id').length, 3);
+});
+
+test('a client that goes away mid-request is counted as 499 when its connection closes', async () => {
+  let release!: () => void;
+  const server = http.createServer((_req, res) => {
+    release = () => res.end('late');
+  });
+  const url = await listen(server);
+  recorder.collect();
+  const ac = new AbortController();
+  const req = fetch(`${url}/slow`, { signal: ac.signal }).catch((e) => e);
+  await new Promise((r) => setTimeout(r, 50));
+  ac.abort();
+  await req;
+  await new Promise((r) => setTimeout(r, 50));
+  release();
+  server.close();
+  const points = recorder.collect();
+  assert.equal(durations(points).find((p) => p.attributes['http.response.status_code'] === '499')?.count, 1);
+  assert.equal(points.find((p) => p.metric === 'http.server.active_requests')?.last, 0);
+});
+
+test('excluded servers are not measured; undo stops measuring', async () => {
+  const url = await listen(other);
+  recorder.collect();
+  await (await fetch(url)).text();
+  other.close();
+  assert.equal(durations(recorder.collect()).length, 0);
+  const plain = http.createServer((_q, r) => r.end('x'));
+  const u2 = await listen(plain);
+  undo();
+  await (await fetch(u2)).text();
+  plain.close();
+  assert.equal(durations(recorder.collect()).length, 0);
+});
