@@ -9,6 +9,9 @@ const BENCHES: [string, string[]][] = [
   ['store', []],
   ['middleware-cost', []],
   ['middleware', []],
+  ['tracing', []],
+  ['loadgen', []],
+  ['shop', []],
 ];
 
 let failed = 0;

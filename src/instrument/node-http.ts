@@ -30,6 +30,8 @@ interface Pending {
 }
 
 export interface HttpServerInstrumentationOptions extends HttpInstrumentationOptions {
+  /** measure only these servers (default: every server in the process) */
+  servers?: Server[];
   /** servers not to measure (the performance server itself, when it runs in the same process) */
   exclude?: Server[];
 }
@@ -40,6 +42,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
   const pending = new WeakMap<ServerResponse, Pending>();
   const sockets = new WeakSet<Socket>();
   const excluded = new WeakSet<Server>(options.exclude ?? []);
+  const only = options.servers ? new WeakSet<Server>(options.servers) : undefined;
 
   const finish = (req: Req, res: ServerResponse, p: Pending, status: number) => {
     pending.delete(res);
@@ -55,7 +58,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
 
   const onStart = (message: unknown) => {
     const { request, response, socket, server } = message as { request: Req; response: ServerResponse; socket: Socket; server: Server };
-    if (excluded.has(server)) return;
+    if (excluded.has(server) || (only && !only.has(server))) return;
     try {
       const method = request.method ?? 'GET';
       const p: Pending = { start: performance.now(), method, requestBytes: request.headers['content-length'], ctx: undefined };

@@ -8,11 +8,10 @@
 // queries-per-request and database time. The query's result, errors and ordering are the app's,
 // untouched: a callback is called with exactly its arguments, a promise resolves or rejects with
 // exactly its value, and a rejection nobody handles stays unhandled.
-import { AsyncResource } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import type { Handle, Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
-import { currentContext, endSpan, errorType, type SpanData, type Tracer } from '../sdk/tracing.js';
+import { bindContext, currentContext, endSpan, errorType, type Tracer } from '../sdk/tracing.js';
 import { FingerprintCache, type QueryFingerprint } from './sql.js';
 import { DB_CONNECTION_COUNT, DB_CONNECTION_PENDING, DB_CONNECTION_WAIT, DB_OPERATION_DURATION, DB_RETURNED_ROWS } from '../semconv.js';
 
@@ -46,6 +45,8 @@ interface QueryHandles {
   ok: Handle;
   rows: Handle;
   fp: QueryFingerprint;
+  attrs: Record<string, string>;
+  spanName: string;
 }
 
 /** Patches `pg`; returns a function that restores it. Calling it twice on one module is a no-op. */
@@ -68,7 +69,7 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
     if (!h) {
       const fp = fingerprints.get(sql);
       const attrs = dbAttrs(fp);
-      h = { ok: duration.bind(attrs), rows: returned.bind(attrs), fp };
+      h = { ok: duration.bind(attrs), rows: returned.bind(attrs), fp, attrs, spanName: fp.collection ? `${fp.operation} ${fp.collection}` : fp.operation };
       if (perQuery.size >= 2000) perQuery.clear();
       perQuery.set(sql, h);
     }
@@ -87,13 +88,13 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
       return originalQuery.apply(this, args);
     }
     const ctx = currentContext();
-    const span = tracer && ctx ? tracer.startSpan(h.fp.collection ? `${h.fp.operation} ${h.fp.collection}` : h.fp.operation, 'client', spanAttrs(h.fp)) : undefined;
+    const span = tracer && ctx ? tracer.startSpan(h.spanName, 'client', { ...h.attrs }) : undefined;
     const start = performance.now();
     const done = (err: unknown, result: unknown) => {
       try {
         const ms = performance.now() - start;
         if (err === undefined) h.ok.record(ms / 1000);
-        else duration.record(ms / 1000, { ...dbAttrs(h.fp), 'error.type': errorType(err), ...sqlState(err) });
+        else duration.record(ms / 1000, { ...h.attrs, 'error.type': errorType(err), ...sqlState(err) });
         const rows = rowCount(result);
         if (rows !== undefined) h.rows.record(rows);
         if (ctx) {
@@ -121,7 +122,7 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
     if (cbIndex >= 0) {
       const cb = args[cbIndex] as (this: unknown, ...a: unknown[]) => unknown;
       // pg calls back from its socket's context: bind so the app's callback stays in its request
-      const bound = ctx ? AsyncResource.bind(cb) : cb;
+      const bound = ctx ? bindContext(cb) : cb;
       args[cbIndex] = function (this: unknown, ...a: unknown[]) {
         done(a[0] ?? undefined, a[1]);
         return bound.apply(this, a);
@@ -145,13 +146,23 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
 
   const originalConnect = pgModule.Pool.prototype.connect;
   const seenPools = new WeakSet<object>();
+  const poolHandles = new WeakMap<object, { idle: Handle; used: Handle; pending: Handle; wait: Handle }>();
+  const handlesOf = (pool: PoolLike) => {
+    let h = poolHandles.get(pool);
+    if (!h) {
+      const name = { 'db.client.connection.pool.name': poolName(pool) };
+      h = { idle: connCount.bind({ ...name, 'db.client.connection.state': 'idle' }), used: connCount.bind({ ...name, 'db.client.connection.state': 'used' }), pending: pending.bind(name), wait: waitTime.bind(name) };
+      poolHandles.set(pool, h);
+    }
+    return h;
+  };
   const poolState = (pool: PoolLike) => {
-    const name = poolName(pool);
+    const h = handlesOf(pool);
     const total = pool.totalCount ?? 0;
     const idle = pool.idleCount ?? 0;
-    connCount.record(idle, { 'db.client.connection.state': 'idle', 'db.client.connection.pool.name': name });
-    connCount.record(total - idle, { 'db.client.connection.state': 'used', 'db.client.connection.pool.name': name });
-    pending.record(pool.waitingCount ?? 0, { 'db.client.connection.pool.name': name });
+    h.idle.record(idle);
+    h.used.record(total - idle);
+    h.pending.record(pool.waitingCount ?? 0);
   };
   const connect = function (this: PoolLike, ...args: unknown[]): unknown {
     const pool: PoolLike = this; // eslint-disable-line @typescript-eslint/no-this-alias -- the listener needs the pool after this call
@@ -172,7 +183,7 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
     }
     const acquired = (err: unknown) => {
       try {
-        if (!err) waitTime.record((performance.now() - start) / 1000, { 'db.client.connection.pool.name': poolName(pool) });
+        if (!err) handlesOf(pool).wait.record((performance.now() - start) / 1000);
         poolState(pool);
       } catch {
         // ditto
@@ -216,10 +227,6 @@ function dbAttrs(fp: QueryFingerprint): Record<string, string> {
   return a;
 }
 
-function spanAttrs(fp: QueryFingerprint): SpanData['attributes'] {
-  return dbAttrs(fp);
-}
-
 function sqlState(err: unknown): Record<string, string> {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? { 'db.response.status_code': code } : {};
@@ -232,7 +239,15 @@ function rowCount(result: unknown): number | undefined {
   return typeof r.rowCount === 'number' ? r.rowCount : undefined;
 }
 
+const poolNames = new WeakMap<object, string>();
+
 function poolName(pool: PoolLike): string {
+  let name = poolNames.get(pool);
+  if (name === undefined) poolNames.set(pool, (name = describePool(pool)));
+  return name;
+}
+
+function describePool(pool: PoolLike): string {
   const o = pool.options ?? {};
   if (o.host || o.database) return `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
   if (o.connectionString) {

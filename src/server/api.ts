@@ -47,6 +47,20 @@ export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngin
     return asQueryError(() => listTraces(store, req.query as TraceQuery));
   });
 
+  app.get('/api/loadtests', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const { scenario, profile, limit } = req.query;
+    if ([scenario, profile, limit].some(Array.isArray)) throw new PerfError('PERF_ERR_QUERY', 'scenario, profile and limit may be given once');
+    const n = limit === undefined ? undefined : Number(limit);
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 1000)) throw new PerfError('PERF_ERR_QUERY', 'limit is an integer from 1 to 1000');
+    return { runs: await store.listRuns({ scenario: scenario as string | undefined, profile: profile as string | undefined, limit: n }) };
+  });
+
+  app.get('/api/loadtests/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const run = await store.getRun(req.params.id);
+    if (!run) throw new PerfError('PERF_ERR_NOT_FOUND', `no load-test run ${req.params.id}`);
+    return run;
+  });
+
   app.get('/api/traces/:traceId', async (req: FastifyRequest<{ Params: { traceId: string } }>) => {
     const id = req.params.traceId.toLowerCase();
     if (!/^[0-9a-f]{32}$/.test(id)) throw new PerfError('PERF_ERR_QUERY', 'a trace id is 32 hex digits');

@@ -73,6 +73,21 @@ test('a client that goes away mid-request is counted as 499 when its connection 
   assert.equal(points.find((p) => p.metric === 'http.server.active_requests')?.last, 0);
 });
 
+test('servers: only the listed servers are measured', async () => {
+  const mine = http.createServer((_q, r) => r.end('mine'));
+  const theirs = http.createServer((_q, r) => r.end('theirs'));
+  const rec = new Recorder({ onWarning: () => {} });
+  const stop = instrumentHttpServer(rec, { servers: [mine] });
+  const [a, b] = [await listen(mine), await listen(theirs)];
+  await (await fetch(a)).text();
+  await (await fetch(b)).text();
+  await (await fetch(b)).text();
+  stop();
+  mine.close();
+  theirs.close();
+  assert.equal(durations(rec.collect()).reduce((n, p) => n + p.count, 0), 1);
+});
+
 test('excluded servers are not measured; undo stops measuring', async () => {
   const url = await listen(other);
   recorder.collect();

@@ -14,8 +14,6 @@ export interface ShopOptions {
   pool: pg.Pool;
   faults: Faults;
   redis?: Redis;
-  /** middleware that goes first (the performance instrumentation) */
-  instrument?: express.RequestHandler;
   /** read-through cache for facets when the fault is off (Redis-backed when Redis is configured) */
   cache?: { getOrLoad<T>(key: string, load: () => Promise<T>, ttlMs?: number): Promise<T> };
 }
@@ -38,7 +36,6 @@ export function createShopApp(o: ShopOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  if (o.instrument) app.use(o.instrument);
   if (!faults.uncompressed) app.use(compression());
   app.use(express.json({ limit: '64kb' }));
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createPerformanceService, type PerformanceService } from '../../../src/sdk/performance-service.js';
-import { expressMetrics } from '../../../src/instrument/express.js';
+import { instrumentHttpServer } from '../../../src/instrument/node-http.js';
 import { instrumentPg } from '../../../src/instrument/pg.js';
 import { Cache, instrumentIoredis } from '../../../src/instrument/ioredis.js';
 import { instrumentHttpClient } from '../../../src/instrument/http-client.js';
@@ -27,6 +27,8 @@ export interface ShopStartOptions {
   products?: number;
   /** false: no SDK at all (the baseline for overhead benchmarks) */
   instrument?: boolean;
+  /** false: metrics only, no request context or traces */
+  tracing?: boolean;
   /** performance server to send to (default the SDK config: http://127.0.0.1:4318) */
   endpoint?: string;
   /** ms between SDK snapshots and collector runs */
@@ -54,13 +56,14 @@ export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
   if (o.instrument !== false) {
     perf = createPerformanceService({
       service: 'solemate-shop',
-      config: { monitoring: { interval: o.interval ?? 10_000 }, sdk: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318' } },
+      config: { monitoring: { interval: o.interval ?? 10_000, tracing: { enabled: o.tracing !== false } }, sdk: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318' } },
       handleSignals: false,
     });
     undo.push(instrumentPg(pg, perf), instrumentIoredis(Redis, perf), instrumentHttpClient(perf));
   }
   const pool = new pg.Pool({ connectionString: db.url, max: o.poolSize ?? 10 });
-  pool.on('error', (e) => log(`database pool: ${e.message}`));
+  let closing = false;
+  pool.on('error', (e) => closing || log(`database pool: ${e.message}`));
   let redis: Redis | undefined;
   if (o.redisUrl) {
     redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
@@ -68,7 +71,7 @@ export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
     await redis.connect();
   }
   const cache = redis ? new Cache(redis, perf ?? new Recorder({ onWarning: () => {} })) : memoryCache();
-  const app = createShopApp({ pool, redis, faults: o.faults, instrument: perf ? expressMetrics(perf) : undefined, cache });
+  const app = createShopApp({ pool, redis, faults: o.faults, cache });
 
   // database and cache collectors, on the SDK's interval
   let collecting: NodeJS.Timeout | undefined;
@@ -88,6 +91,8 @@ export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
   }
 
   const server = http.createServer(app);
+  // HTTP through Node's diagnostics channels, this server only (no middleware layer: docs/benchmarks.md)
+  if (perf) undo.push(instrumentHttpServer(perf, { servers: [server] }));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -100,6 +105,7 @@ export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
     perf,
     pool,
     close: async () => {
+      closing = true;
       if (collecting) clearInterval(collecting);
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
