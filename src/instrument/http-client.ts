@@ -100,24 +100,17 @@ export function instrumentHttpClient(source: Source, options: { tracer?: Tracer 
     };
   };
   const undo = [wrap(http, 'request'), wrap(http, 'get'), wrap(https, 'request'), wrap(https, 'get')];
-  const onResponse = (m: unknown) => {
-    const { request, response } = m as { request: object; response: { statusCode?: number } };
+  // the statuses undici reports at headers time, for when the body has finished
+  const statusOf = new WeakMap<object, number>();
+  /** Ends the call a channel message is about; a message about a call we did not start is ignored. */
+  const settle = (m: unknown) => {
+    const { request, response, error } = m as { request: object; response?: { statusCode?: number }; error?: unknown };
     const p = pending.get(request);
     if (!p) return;
     pending.delete(request);
-    finish(p, response.statusCode);
+    finish(p, error === undefined ? (response?.statusCode ?? statusOf.get(request)) : undefined, error);
   };
-  const onError = (m: unknown) => {
-    const { request, error } = m as { request: object; error: unknown };
-    const p = pending.get(request);
-    if (!p) return;
-    pending.delete(request);
-    finish(p, undefined, error);
-  };
-  dc.subscribe('http.client.response.finish', onResponse);
-  dc.subscribe('http.client.request.error', onError);
-
-  // fetch (undici)
+  // fetch (undici): the header goes in at request:create, before undici writes the request
   const onCreate = (m: unknown) => {
     const { request } = m as { request: { method?: string; origin?: string; addHeader?: (k: string, v: string) => void } };
     try {
@@ -129,38 +122,24 @@ export function instrumentHttpClient(source: Source, options: { tracer?: Tracer 
       // ditto
     }
   };
-  const statusOf = new WeakMap<object, number>();
   const onHeaders = (m: unknown) => {
     const { request, response } = m as { request: object; response: { statusCode: number } };
     statusOf.set(request, response.statusCode);
   };
-  const onTrailers = (m: unknown) => {
-    const { request } = m as { request: object };
-    const p = pending.get(request);
-    if (!p) return;
-    pending.delete(request);
-    finish(p, statusOf.get(request));
-  };
-  const onUndiciError = (m: unknown) => {
-    const { request, error } = m as { request: object; error: unknown };
-    const p = pending.get(request);
-    if (!p) return;
-    pending.delete(request);
-    finish(p, undefined, error);
-  };
-  dc.subscribe('undici:request:create', onCreate);
-  dc.subscribe('undici:request:headers', onHeaders);
-  dc.subscribe('undici:request:trailers', onTrailers);
-  dc.subscribe('undici:request:error', onUndiciError);
+  const channels: [string, (m: unknown) => void][] = [
+    ['http.client.response.finish', settle],
+    ['http.client.request.error', settle],
+    ['undici:request:create', onCreate],
+    ['undici:request:headers', onHeaders],
+    // the trailers message carries no response: settle takes the status seen at headers time
+    ['undici:request:trailers', settle],
+    ['undici:request:error', settle],
+  ];
+  for (const [name, fn] of channels) dc.subscribe(name, fn);
 
   return () => {
     for (const u of undo) u();
-    dc.unsubscribe('http.client.response.finish', onResponse);
-    dc.unsubscribe('http.client.request.error', onError);
-    dc.unsubscribe('undici:request:create', onCreate);
-    dc.unsubscribe('undici:request:headers', onHeaders);
-    dc.unsubscribe('undici:request:trailers', onTrailers);
-    dc.unsubscribe('undici:request:error', onUndiciError);
+    for (const [name, fn] of channels) dc.unsubscribe(name, fn);
   };
 }
 
