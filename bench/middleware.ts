@@ -13,7 +13,8 @@ import { fmt, machine, median, save, table } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const ROUNDS = Number(process.argv[3] ?? 10);
-const VARIANTS = ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel'] as const;
+// BENCH_VARIANTS=none,noop,dc-empty,… measures other variants of bench/servers/hello.cjs
+const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
 
 // Server on core 0, load generator on core 1, when taskset is there: less scheduler noise.
 const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
@@ -98,4 +99,4 @@ const rows = VARIANTS.map((v) => ({
 save('middleware', { loadGenerator: WRK ? 'wrk -t1 -c50' : 'autocannon -c50', seconds: SECONDS, rounds: ROUNDS, rows, pairLoss: Object.fromEntries(pairLoss), targetLossPct: 3 });
 const names: Record<string, string> = { none: 'uninstrumented', 'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)', solemate: 'solemate-performance expressMetrics middleware', 'prom-bundle': 'express-prom-bundle 8', otel: 'OpenTelemetry http + express instrumentation (metrics)' };
 console.log(`machine: ${machine()}\n${ROUNDS} interleaved rounds × ${SECONDS} s${PIN ? ', server pinned to core 0, load to core 1' : ''}, ${WRK ? 'wrk -t1 -c50' : 'autocannon -c50 (wrk not installed: numbers bounded by the load generator)'}, GET /hello/:name\n`);
-console.log(table(['Express hello world', 'median req/s', 'throughput loss (median of pairs)', 'pair range', 'server CPU µs/request', 'added CPU µs/request'], rows.map((r) => [names[r.variant], Math.round(r.medianRps).toLocaleString(), r.variant === 'none' ? '—' : `${fmt(r.lossPct)}%`, r.variant === 'none' ? '—' : `${fmt(r.lossRange[0])}% … ${fmt(r.lossRange[1])}%`, fmt(r.cpuUsPerRequest), r.variant === 'none' ? '—' : fmt(r.extraCpuUs, 1)])));
+console.log(table(['Express hello world', 'median req/s', 'throughput loss (median of pairs)', 'pair range', 'server CPU µs/request', 'added CPU µs/request'], rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.medianRps).toLocaleString(), r.variant === 'none' ? '—' : `${fmt(r.lossPct)}%`, r.variant === 'none' ? '—' : `${fmt(r.lossRange[0])}% … ${fmt(r.lossRange[1])}%`, fmt(r.cpuUsPerRequest), r.variant === 'none' ? '—' : fmt(r.extraCpuUs, 1)])));

@@ -1,6 +1,6 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
-//   node bench/servers/hello.cjs <none|noop|solemate|solemate-dc|prom-bundle|otel>
+//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|prom-bundle|otel>
 'use strict';
 const variant = process.argv[2] ?? 'none';
 
@@ -32,6 +32,11 @@ async function main() {
     const recorder = new Recorder({ onWarning: () => {} });
     setInterval(() => recorder.collect(), 10_000).unref();
     instrumentHttpServer(recorder);
+  } else if (variant === 'dc-empty') {
+    // what subscribing to Node's HTTP server channels costs by itself
+    const dc = require('node:diagnostics_channel');
+    dc.subscribe('http.server.request.start', () => {});
+    dc.subscribe('http.server.response.finish', () => {});
   } else if (variant === 'noop') {
     middleware = (req, res, next) => next(); // the cost of one Express middleware layer alone
   } else if (variant === 'prom-bundle') {
