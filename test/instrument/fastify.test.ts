@@ -34,3 +34,26 @@ test('fastify plugin records route templates from every encapsulated context, st
   assert.equal(byRoute['- 404']?.count, 1);
   assert.equal(recorder.collect().length, 0);
 });
+
+test('with a tracer: handlers (also after body parsing) run in the request context; traces kept per route', async () => {
+  const { Tracer, currentContext, formatTraceparent } = await import('../../src/sdk/tracing.js');
+  const recorder = new Recorder({ onWarning: () => {} });
+  const kept: import('../../src/sdk/tracing.js').TraceRecord[] = [];
+  const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
+  const app = Fastify();
+  await app.register(fastifyMetrics(recorder, { tracer }));
+  app.post('/orders/:id', async (req) => {
+    await new Promise((r) => setTimeout(r, 5));
+    const ctx = currentContext();
+    return { traced: ctx !== undefined, traceId: ctx?.root.traceId, body: req.body };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const res = await fetch(`${url}/orders/9`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: formatTraceparent('c'.repeat(32), 'd'.repeat(16)) }, body: JSON.stringify({ qty: 2 }) });
+  const body = (await res.json()) as { traced: boolean; traceId: string; body: unknown };
+  await app.close();
+  assert.deepEqual(body, { traced: true, traceId: 'c'.repeat(32), body: { qty: 2 } });
+  assert.equal(kept.length, 1);
+  assert.equal(kept[0].spans[0].name, 'POST /orders/:id');
+  assert.equal(kept[0].spans[0].parentSpanId, 'd'.repeat(16));
+});
