@@ -12,6 +12,7 @@ const BENCHES: [string, string[]][] = [
   ['tracing', []],
   ['loadgen', []],
   ['shop', []],
+  ['alerts', []],
 ];
 
 let failed = 0;

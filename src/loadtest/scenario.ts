@@ -18,9 +18,9 @@
 //     http_req_failed: ["rate<0.01"]
 import fs from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { PerfError } from '../errors.js';
+import { parseYaml } from '../yaml.js';
 import { parseThreshold, THRESHOLD_METRICS, type Threshold } from './thresholds.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -90,37 +90,7 @@ export function loadScenario(file: string): Scenario {
 }
 
 export function parseScenario(text: string, file = '<scenario>'): Scenario {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const where = (offset: number | undefined) => {
-    if (offset === undefined) return file;
-    const { line, col } = lines.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    throw new PerfError('PERF_ERR_USAGE', `${where(e.pos[0])}: not valid YAML/JSON: ${e.message.split('\n')[0]}`);
-  }
-  const raw = doc.toJS();
-  const fail = (p: (string | number)[], message: string): never => {
-    // the deepest node that exists on the path tells the line
-    let offset: number | undefined;
-    for (let i = p.length; i >= 0 && offset === undefined; i--) {
-      const node = doc.getIn(p.slice(0, i), true);
-      if (isNode(node) && node.range) offset = node.range[0];
-    }
-    const field = p.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k), '') || '(top level)';
-    throw new PerfError('PERF_ERR_USAGE', `${where(offset)}: ${field}: ${message}`);
-  };
-  const parsed = scenarioSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    // a union failing on both branches: report the branch that got furthest
-    const deep = issue.code === 'invalid_union' ? issue.unionErrors.flatMap((u) => u.issues).sort((a, b) => b.path.length - a.path.length)[0] ?? issue : issue;
-    if (deep.code === 'unrecognized_keys') fail([...deep.path, deep.keys[0]], `unknown field "${deep.keys[0]}"${deep.keys.length > 1 ? ` (and ${deep.keys.slice(1).join(', ')})` : ''}`);
-    fail(deep.path, deep.message);
-  }
-  const s = parsed.data!;
+  const { data: s, fail } = parseYaml(text, file, scenarioSchema);
   const routes: ScenarioRoute[] = s.routes.map((r, i) => {
     const steps = 'steps' in r ? r.steps : [{ method: r.method, path: r.path, headers: r.headers, json: r.json, body: r.body, expect: r.expect }];
     return { name: r.name ?? (steps.length === 1 ? `${steps[0].method} ${steps[0].path}` : `flow ${i + 1}`), weight: r.weight, steps };

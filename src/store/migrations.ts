@@ -47,6 +47,13 @@ export const SQLITE_MIGRATIONS: Migration[] = [
         git_revision TEXT, environment TEXT NOT NULL, result TEXT NOT NULL, samples BLOB NOT NULL);
       CREATE INDEX loadtest_runs_scenario ON loadtest_runs (scenario, profile, started_at);`,
   },
+  {
+    id: '2026-11-26-alerts',
+    sql: `
+      CREATE TABLE alerts (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+      CREATE TABLE alert_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX alert_events_at ON alert_events (at);`,
+  },
 ];
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
@@ -92,5 +99,12 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
         started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL, passed BOOLEAN NOT NULL,
         git_revision TEXT, environment JSONB NOT NULL, result JSONB NOT NULL, samples BYTEA NOT NULL);
       CREATE INDEX perf_loadtest_runs_scenario ON perf_loadtest_runs (scenario, profile, started_at);`,
+  },
+  {
+    id: '2026-11-26-alerts',
+    sql: `
+      CREATE TABLE perf_alerts (key TEXT PRIMARY KEY, state JSONB NOT NULL);
+      CREATE TABLE perf_alert_events (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, body JSONB NOT NULL);
+      CREATE INDEX perf_alert_events_at ON perf_alert_events (at);`,
   },
 ];

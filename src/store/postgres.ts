@@ -5,7 +5,7 @@ import pg from 'pg';
 import { seriesKey, type MetricPoint } from '../model.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeRow, toRow, type Row } from './rows.js';
-import type { LoadTestRun, Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
+import type { AlertEventRow, LoadTestRun, Resolution, StoredAlert, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
 import { isEntry, routeOf, spanFromDb, traceLimit } from './spans.js';
 import { encodeSamples, runFromDb, runLimit } from './runs.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
@@ -230,6 +230,37 @@ export class PostgresStore implements Store {
       args,
     );
     return rows.map(runFromDb);
+  }
+
+  async loadAlerts(): Promise<StoredAlert[]> {
+    const { rows } = await this.pool.query('SELECT key, state FROM perf_alerts ORDER BY key');
+    return rows.map((r) => ({ key: r.key, state: r.state }));
+  }
+
+  async saveAlerts(upserts: StoredAlert[], deletes: string[], events: AlertEventRow[]): Promise<void> {
+    await this.tx(async (c) => {
+      if (upserts.length) await c.query('INSERT INTO perf_alerts (key, state) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (key) DO UPDATE SET state = excluded.state', [upserts.map((a) => a.key), upserts.map((a) => JSON.stringify(a.state))]);
+      if (deletes.length) await c.query('DELETE FROM perf_alerts WHERE key = ANY($1::text[])', [deletes]);
+      if (events.length) await c.query('INSERT INTO perf_alert_events (at, kind, key, body) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[])', [events.map((e) => e.at), events.map((e) => e.kind), events.map((e) => e.key), events.map((e) => JSON.stringify(e.body))]);
+    });
+  }
+
+  async alertEvents(f: { since?: number; limit?: number }): Promise<AlertEventRow[]> {
+    const { rows } = await this.pool.query('SELECT at, kind, key, body FROM perf_alert_events WHERE at >= $1 ORDER BY at DESC, id DESC LIMIT $2', [f.since ?? 0, runLimit(f.limit ?? 100)]);
+    return rows.map((r) => ({ at: Number(r.at), kind: r.kind, key: r.key, body: r.body }));
+  }
+
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const { rows } = await c.query('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok', [LOCK_NS, name]);
+      if (!rows[0].ok) return undefined;
+      return await fn();
+    } finally {
+      await c.query('COMMIT').catch(() => {});
+      c.release();
+    }
   }
 
   async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }> {

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { seriesKey, type MetricPoint } from '../model.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeHist, toRow, type Row } from './rows.js';
-import type { LoadTestRun, Resolution, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
+import type { AlertEventRow, LoadTestRun, Resolution, StoredAlert, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
 import { isEntry, routeOf, spanFromDb, traceLimit, type SpanDbRow } from './spans.js';
 import { encodeSamples, runFromDb, runLimit, type RunDbRow } from './runs.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -200,6 +200,31 @@ export class SqliteStore implements Store {
     args.push(runLimit(f.limit));
     const rows = this.db.prepare(`SELECT id, scenario, profile, target, started_at, finished_at, passed, git_revision, environment, result FROM loadtest_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ?`).all(...args) as RunDbRow[];
     return rows.map(runFromDb);
+  }
+
+  async loadAlerts(): Promise<StoredAlert[]> {
+    return (this.db.prepare('SELECT key, state FROM alerts ORDER BY key').all() as { key: string; state: string }[]).map((r) => ({ key: r.key, state: JSON.parse(r.state) }));
+  }
+
+  async saveAlerts(upserts: StoredAlert[], deletes: string[], events: AlertEventRow[]): Promise<void> {
+    const up = this.db.prepare('INSERT INTO alerts (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state');
+    const del = this.db.prepare('DELETE FROM alerts WHERE key = ?');
+    const ev = this.db.prepare('INSERT INTO alert_events (at, kind, key, body) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const a of upserts) up.run(a.key, JSON.stringify(a.state));
+      for (const k of deletes) del.run(k);
+      for (const e of events) ev.run(e.at, e.kind, e.key, JSON.stringify(e.body));
+    })();
+  }
+
+  async alertEvents(f: { since?: number; limit?: number }): Promise<AlertEventRow[]> {
+    const rows = this.db.prepare('SELECT at, kind, key, body FROM alert_events WHERE at >= ? ORDER BY at DESC, id DESC LIMIT ?').all(f.since ?? 0, runLimit(f.limit ?? 100)) as { at: number; kind: AlertEventRow['kind']; key: string; body: string }[];
+    return rows.map((r) => ({ at: r.at, kind: r.kind, key: r.key, body: JSON.parse(r.body) }));
+  }
+
+  /** One process owns an SQLite file's server: nothing to coordinate. */
+  async exclusive<T>(_name: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return fn();
   }
 
   async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }> {

@@ -77,6 +77,20 @@ export interface LoadTestRun {
   samples: number[];
 }
 
+/** An alert instance as stored: its key and its state (see alerts/state.ts). */
+export interface StoredAlert {
+  key: string;
+  state: Record<string, unknown>;
+}
+
+/** A firing or resolved notification-worthy change, kept as history. */
+export interface AlertEventRow {
+  at: number;
+  kind: 'firing' | 'resolved';
+  key: string;
+  body: Record<string, unknown>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call on every start and from several replicas. */
@@ -102,6 +116,16 @@ export interface Store {
   getRun(id: string): Promise<LoadTestRun | undefined>;
   /** Newest first, without samples (empty arrays). */
   listRuns(filter: { scenario?: string; profile?: string; before?: number; limit?: number }): Promise<LoadTestRun[]>;
+  loadAlerts(): Promise<StoredAlert[]>;
+  /** One transaction: upserts, deletes and the history events of one evaluation. */
+  saveAlerts(upserts: StoredAlert[], deletes: string[], events: AlertEventRow[]): Promise<void>;
+  /** Newest first. */
+  alertEvents(filter: { since?: number; limit?: number }): Promise<AlertEventRow[]>;
+  /**
+   * Runs fn only if no other process holds `name` (PostgreSQL: a transaction-scoped advisory lock,
+   * so one replica evaluates alerts); resolves to undefined when another one does.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
   /** Drops minute rows and spans older than policy.minuteMs, hour rows older than policy.hourMs. */
   applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }>;
   close(): Promise<void>;

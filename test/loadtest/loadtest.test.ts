@@ -99,7 +99,8 @@ test('a target rate is held; coordinated omission is corrected when the server s
 test('workers split the load and their results merge', async () => {
   const scenario = parseScenario('name: w\nroutes: [ { path: /w } ]');
   const r = await runPhase({ target: base, scenario, duration: 2, connections: 4, rate: 200, workers: 2 });
-  assert.ok(r.requests >= 300 && r.requests <= 520, `${r.requests} at 200/s for 2 s (autocannon overshoots a little)`);
+  // autocannon limits the rate in whole-second buckets, so a 2-s run can see a third bucket's worth
+  assert.ok(r.requests >= 300 && r.requests <= 650, `${r.requests} at 200/s for 2 s`);
   assert.equal(r.latency.count, r.requests);
   assert.ok(r.windows.length >= 1);
 });

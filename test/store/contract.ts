@@ -173,6 +173,18 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     assert.deepEqual((await store.listRuns({ limit: 1 })).map((r) => r.id), ['r3']);
   });
 
+  withStore('alerts: instances upserted and deleted with their events in one call; events newest first', async (store) => {
+    await store.saveAlerts([{ key: 'k1', state: { phase: 'pending', value: 1 } }, { key: 'k2', state: { phase: 'firing', value: 2.5 } }], [], [{ at: T0, kind: 'firing', key: 'k2', body: { alert: 'A' } }]);
+    await store.saveAlerts([{ key: 'k1', state: { phase: 'firing', value: 3 } }], ['k2'], [{ at: T0 + 1, kind: 'resolved', key: 'k2', body: { alert: 'A' } }, { at: T0 + 1, kind: 'firing', key: 'k1', body: { alert: 'B' } }]);
+    assert.deepEqual(await store.loadAlerts(), [{ key: 'k1', state: { phase: 'firing', value: 3 } }]);
+    const events = await store.alertEvents({});
+    assert.deepEqual(events.map((e) => [e.kind, e.key]), [['firing', 'k1'], ['resolved', 'k2'], ['firing', 'k2']]);
+    assert.deepEqual(events[2].body, { alert: 'A' });
+    assert.equal((await store.alertEvents({ since: T0 + 1 })).length, 2);
+    assert.equal((await store.alertEvents({ limit: 1 })).length, 1);
+    assert.equal(await store.exclusive('x', async () => 42), 42);
+  });
+
   withStore('data survives closing and reopening; migrate runs again safely', async (store, reopen) => {
     await store.write([histPoint('lat', { route: '/a' }, T0 + 1000, [0.25])]);
     await store.close();

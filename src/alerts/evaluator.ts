@@ -1,0 +1,137 @@
+// The alert evaluator: every cycle it reloads the rule files (a broken file keeps its last good
+// version), evaluates each rule over the store, steps every instance through the state machine,
+// and persists new instances, phase changes and firing/resolved events in one transaction — so a
+// restart neither re-pages nor forgets. (Values and "last true" times between phase changes live
+// in memory; after a restart a firing alert whose condition no longer holds resolves without
+// waiting out keep_firing_for.) With several server replicas on PostgreSQL only the one holding
+// the advisory lock evaluates; a replica that was locked out reloads the stored state first.
+import type { QueryEngine } from '../query/engine.js';
+import type { Store } from '../store/store.js';
+import { compare, CycleReads, evaluateExpr } from './expr.js';
+import { loadRules, renderTemplate, type AlertRule, type RuleSet } from './rules.js';
+import { instanceKey, step, type AlertInstance, type Transition } from './state.js';
+
+export interface EvaluatorOptions {
+  engine: QueryEngine;
+  store: Store;
+  /** directories of rule files */
+  ruleDirs: string[];
+  clock?: () => number;
+  /** called for every firing / resolved transition, after it is stored */
+  onTransition?: (t: Transition) => void;
+}
+
+export interface CycleResult {
+  at: number;
+  /** false when another replica holds the evaluation lock */
+  evaluated: boolean;
+  rules: number;
+  instances: number;
+  transitions: Transition[];
+  /** rule file → error (its last good version stays in force); rule id → evaluation error */
+  errors: Record<string, string>;
+  durationMs: number;
+}
+
+export class AlertEvaluator {
+  private ruleSet: RuleSet = { rules: [], errors: {} };
+  private readonly instances = new Map<string, AlertInstance>();
+  /** the in-memory instances are what the store holds (this evaluator ran the last cycle) */
+  private synced = false;
+  private readonly clock: () => number;
+
+  constructor(private readonly o: EvaluatorOptions) {
+    this.clock = o.clock ?? Date.now;
+  }
+
+  get rules(): AlertRule[] {
+    return this.ruleSet.rules;
+  }
+
+  /** Current instances (pending and firing). */
+  active(): AlertInstance[] {
+    return [...this.instances.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  reload(): RuleSet {
+    this.ruleSet = loadRules(this.o.ruleDirs, this.ruleSet);
+    return this.ruleSet;
+  }
+
+  async cycle(now = this.clock()): Promise<CycleResult> {
+    const started = Date.now();
+    const r = await this.o.store.exclusive('alert-evaluation', () => this.evaluate(now));
+    // another replica evaluated: its stored state is the truth next time
+    if (!r) this.synced = false;
+    const result = r ?? { at: now, evaluated: false, rules: this.ruleSet.rules.length, instances: this.instances.size, transitions: [], errors: {} };
+    return { ...result, durationMs: Date.now() - started };
+  }
+
+  private async evaluate(now: number): Promise<Omit<CycleResult, 'durationMs'>> {
+    // the stored state is the truth after a restart, and when another replica evaluated last
+    if (!this.synced) {
+      this.instances.clear();
+      for (const a of await this.o.store.loadAlerts()) this.instances.set(a.key, a.state as unknown as AlertInstance);
+      this.synced = true;
+    }
+    this.reload();
+    const errors: Record<string, string> = { ...this.ruleSet.errors };
+    const upserts = new Map<string, AlertInstance>();
+    const deletes: string[] = [];
+    const transitions: Transition[] = [];
+    const ruleIds = new Set(this.ruleSet.rules.map((r) => r.id));
+    const reads = new CycleReads(this.o.engine, now);
+    const byRule = new Map<string, AlertInstance[]>();
+    for (const inst of this.instances.values()) {
+      const list = byRule.get(inst.ruleId);
+      if (list) list.push(inst);
+      else byRule.set(inst.ruleId, [inst]);
+    }
+    for (const rule of this.ruleSet.rules) {
+      let samples;
+      try {
+        samples = await evaluateExpr(reads, rule.expr, rule.windowMs);
+      } catch (e) {
+        errors[rule.id] = (e as Error).message;
+        continue;
+      }
+      const seen = new Set<string>();
+      const apply = (key: string, holds: boolean, value: number, labels: Record<string, string>) => {
+        const prev = this.instances.get(key);
+        const fresh = () => ({ key, ruleId: rule.id, alert: rule.alert, labels, annotations: Object.fromEntries(Object.entries(rule.annotations).map(([k, t]) => [k, renderTemplate(t, value, labels)])) });
+        const { next, transition } = step(prev, holds, value, now, rule, fresh);
+        if (transition) transitions.push(transition);
+        if (!next || next.phase === 'resolved') {
+          if (prev) deletes.push(key);
+          this.instances.delete(key);
+        } else {
+          this.instances.set(key, next);
+          // stored when it starts or changes phase: what a restart needs (activeAt, firedAt)
+          if (!prev || prev.phase !== next.phase) upserts.set(key, next);
+        }
+      };
+      for (const s of samples) {
+        const labels = { alertname: rule.alert, ...rule.labels, ...s.labels };
+        const key = instanceKey(rule.id, labels);
+        seen.add(key);
+        apply(key, compare(s.value, rule.expr.op, rule.expr.threshold), s.value, labels);
+      }
+      // instances without data this cycle: the condition does not hold
+      for (const inst of byRule.get(rule.id) ?? []) if (!seen.has(inst.key)) apply(inst.key, false, inst.value, inst.labels);
+    }
+    // rules that were deleted from their files: their instances go, without a page
+    for (const [key, inst] of [...this.instances]) {
+      if (!ruleIds.has(inst.ruleId)) {
+        this.instances.delete(key);
+        deletes.push(key);
+      }
+    }
+    await this.o.store.saveAlerts(
+      [...upserts.values()].map((a) => ({ key: a.key, state: a as unknown as Record<string, unknown> })),
+      deletes,
+      transitions.map((t) => ({ at: t.at, kind: t.kind, key: t.instance.key, body: t.instance as unknown as Record<string, unknown> })),
+    );
+    for (const t of transitions) this.o.onTransition?.(t);
+    return { at: now, evaluated: true, rules: this.ruleSet.rules.length, instances: this.instances.size, transitions, errors };
+  }
+}
