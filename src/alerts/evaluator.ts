@@ -44,8 +44,16 @@ export class AlertEvaluator {
     this.clock = o.clock ?? Date.now;
   }
 
+  /** the outcome of the last cycle this evaluator ran or skipped */
+  lastCycle: CycleResult | undefined;
+
   get rules(): AlertRule[] {
     return this.ruleSet.rules;
+  }
+
+  /** rule file → why its last good version (or nothing) is in force */
+  get ruleErrors(): Record<string, string> {
+    return this.ruleSet.errors;
   }
 
   /** Current instances (pending and firing). */
@@ -64,7 +72,8 @@ export class AlertEvaluator {
     // another replica evaluated: its stored state is the truth next time
     if (!r) this.synced = false;
     const result = r ?? { at: now, evaluated: false, rules: this.ruleSet.rules.length, instances: this.instances.size, transitions: [], errors: {} };
-    return { ...result, durationMs: Date.now() - started };
+    this.lastCycle = { ...result, durationMs: Date.now() - started };
+    return this.lastCycle;
   }
 
   private async evaluate(now: number): Promise<Omit<CycleResult, 'durationMs'>> {

@@ -5,6 +5,7 @@
 // stays in force.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { PerfError } from '../errors.js';
 import { parseDuration } from '../query/filters.js';
@@ -74,6 +75,9 @@ export interface AlertRule {
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
+
+/** The rule files shipped with the package (performance/alerts), wherever it is installed. */
+export const DEFAULT_RULES = fileURLToPath(new URL('../../performance/alerts', import.meta.url));
 
 const ms = (v: string) => (v === '0' || v === '0s' ? 0 : parseDuration(v));
 

@@ -6,8 +6,9 @@ import metrics from './metrics/index.js';
 import trends from './trends/index.js';
 import config from './config/index.js';
 import loadtest from './loadtest/index.js';
+import alerts from './alerts/index.js';
 
-const COMMANDS: Record<string, Command> = { start, status, metrics, trends, loadtest, config };
+const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, loadtest, config };
 
 export function usage(): string {
   const lines = ['solemate-perf — performance monitoring for Node.js services', '', 'Usage: solemate-perf <command> [options]', '', 'Commands:'];

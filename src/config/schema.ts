@@ -54,6 +54,8 @@ export const performanceConfigSchema = z
       .object({
         enabled: z.boolean().default(true),
         channels: z.array(z.string()).default([]),
+        /** directories of alert rule files (default: the shipped performance/alerts) */
+        rules: z.array(z.string()).optional(),
         /** multipliers of monitoring.thresholds: warning at 80% of a threshold, critical at 100% */
         thresholds: z
           .object({ critical: positive.default(1), warning: positive.default(0.8) })

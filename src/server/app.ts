@@ -1,6 +1,7 @@
 // The performance server: one port for OTLP ingest, the query API, /metrics, /healthz and the
 // status page. createServer accepts port 0 and returns what tests need: { url, port, close, store }.
 import fs from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { PerformanceConfig } from '../config/schema.js';
 import { readIngestToken } from '../config/load.js';
@@ -9,6 +10,9 @@ import { QueryEngine } from '../query/engine.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { apiRoutes } from './api.js';
+import { alertRoutes } from './alerts.js';
+import { AlertEvaluator, type CycleResult } from '../alerts/evaluator.js';
+import { DEFAULT_RULES } from '../alerts/rules.js';
 import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
 import { PrometheusView } from './prometheus.js';
 import { renderStatusPage } from './status-page.js';
@@ -36,10 +40,14 @@ export interface PerformanceServer {
   stats: IngestStats;
   /** runs rollup + retention now (also on a timer) */
   maintain(): Promise<void>;
+  /** undefined when alerting.enabled is false */
+  alerts: AlertEvaluator | undefined;
+  /** one alert evaluation cycle now (also every monitoring.interval) */
+  evaluateAlerts(): Promise<CycleResult | undefined>;
   close(): Promise<void>;
 }
 
-export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats }> {
+export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined }> {
   const { config, store } = options;
   const clock = options.clock ?? Date.now;
   const engine = new QueryEngine(store, config, clock);
@@ -58,6 +66,9 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
 
   await app.register(ingestRoutes, { store, view, token, maxDecompressed: config.server.maxDecompressed, stats });
   await app.register(apiRoutes, { engine, store });
+  const alerts = config.alerting.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (config.alerting.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock }) : undefined;
+  if (alerts) alerts.reload();
+  await app.register(alertRoutes, { alerts, store });
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
@@ -66,7 +77,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     const [status, metrics] = await Promise.all([engine.getPerformanceStatus(), engine.listMetrics()]);
     return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderStatusPage(status, metrics));
   });
-  return { app, engine, stats };
+  return { app, engine, stats, alerts };
 }
 
 export async function createServer(options: ServerOptions): Promise<PerformanceServer> {
@@ -74,7 +85,15 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(config));
   const clock = options.clock ?? Date.now;
-  const { app, engine, stats } = await buildApp({ ...options, store });
+  const { app, engine, stats, alerts } = await buildApp({ ...options, store });
+  const evaluateAlerts = async (): Promise<CycleResult | undefined> => {
+    if (!alerts) return undefined;
+    const r = await alerts.cycle(clock());
+    for (const [where, message] of Object.entries(r.errors)) app.log.warn({ where }, message);
+    return r;
+  };
+  const alertTimer = alerts ? setInterval(() => evaluateAlerts().catch((err) => app.log.error({ err }, 'alert evaluation failed')), config.monitoring.interval) : undefined;
+  alertTimer?.unref();
   const maintain = async () => {
     await store.rollup(clock());
     await store.applyRetention(clock(), { minuteMs: config.store.minuteRetentionHours * 3_600_000, hourMs: config.monitoring.retention * 86_400_000 });
@@ -85,6 +104,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     await app.listen({ port: config.server.port, host: config.server.host });
   } catch (e) {
     clearInterval(timer);
+    clearInterval(alertTimer);
     if (ownStore) await store.close();
     throw e;
   }
@@ -99,8 +119,11 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     engine,
     stats,
     maintain,
+    alerts,
+    evaluateAlerts,
     async close() {
       clearInterval(timer);
+      clearInterval(alertTimer);
       await app.close();
       if (ownStore) await store.close();
     },

@@ -1,0 +1,79 @@
+// The rules as a Prometheus rule file: promtool accepts it, and the PromQL says what our rules say.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { promql, toPrometheusRules } from '../../src/alerts/export.js';
+import { loadRules, parseRuleFile } from '../../src/alerts/rules.js';
+import { tmpDir } from '../helpers.js';
+
+const promtool = spawnSync('promtool', ['--version']);
+const skip = promtool.error ? 'promtool not installed (apt-get install -y prometheus; .ci/run installs it)' : false;
+
+test('the shipped rules export to a file promtool check rules accepts', { skip }, () => {
+  const { rules } = loadRules(['performance/alerts']);
+  const out = toPrometheusRules(rules);
+  assert.deepEqual(out.skipped, [], 'every shipped rule has a PromQL form');
+  const file = path.join(tmpDir(), 'rules.yml');
+  fs.writeFileSync(file, out.yaml);
+  const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
+  const doc = parse(out.yaml);
+  const rc = doc.groups.find((g: { name: string }) => g.name === 'performance.performance').rules.find((x: { alert: string }) => x.alert === 'ResponseTimeCritical');
+  assert.equal(rc.for, '2m');
+  assert.equal(rc.keep_firing_for, '5m');
+  assert.equal(rc.labels.severity, 'critical');
+});
+
+test('PromQL per aggregation: units, filters, grouping, error ratio; what cannot be expressed is listed', () => {
+  const [p95, errors, max] = parseRuleFile(
+    `groups:
+  - name: g
+    rules:
+      - alert: P95
+        expr: { metric: http.server.request.duration, aggregation: p95, window: 5m, filters: { service: shop, status: 2xx }, by: [route], op: ">", threshold: 200 }
+        annotations: { summary: "{{ $labels.route }} at {{ $value }}" }
+      - alert: Errors
+        expr: { metric: http.server.request.duration, aggregation: error_ratio, window: 10m, op: ">", threshold: 0.001 }
+      - alert: Max
+        expr: { metric: http.server.request.duration, aggregation: max, window: 5m, op: ">", threshold: 1 }
+`,
+    'x.yml',
+  );
+  const meta = { kind: 'histogram' as const, unit: 's' };
+  assert.deepEqual(promql(p95, meta), { expr: 'histogram_quantile(0.95, sum by (http_route, le) (rate(http_server_request_duration_seconds_bucket{service_name="shop",http_response_status_code=~"2.."}[5m]))) * 1000' });
+  assert.deepEqual(promql(errors, meta), { expr: 'sum (rate(http_server_request_duration_seconds_count{http_response_status_code=~"5.."}[10m])) / sum (rate(http_server_request_duration_seconds_count[10m]))' });
+  assert.ok('skip' in promql(max, meta));
+  const out = toPrometheusRules([p95, errors, max]);
+  assert.deepEqual(out.skipped.map((s) => s.rule), ['x.yml/g/Max']);
+  assert.match(out.yaml, /summary: "\{\{ \$labels\.http_route \}\} at \{\{ \$value \}\}"/);
+});
+
+test('alerts command: check exits 2 naming file, line and rule; export writes the Prometheus file', async () => {
+  const { main } = await import('../../src/cli/cli.js');
+  const run = async (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env: {} });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const good = await run(['alerts', 'check', 'performance/alerts']);
+  assert.equal(good.code, 0);
+  assert.match(good.out, /✓ performance\/alerts\/performance\.yml: 5 rules/);
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'bad.yml'), 'groups:\n  - name: x\n    rules:\n      - alert: Late\n        expr: { metric: m, aggregation: avg, window: 5m, op: ">", threshold: soon }\n');
+  const bad = await run(['alerts', 'check', dir, 'performance/alerts/monitoring.yml']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /bad\.yml:5:\d+: groups\[0\]\.rules\[0\] \(Late\)\.expr\.threshold/);
+  assert.match(bad.out, /monitoring\.yml: 4 rules/, 'the good file is still checked');
+  const file = path.join(dir, 'prom.yml');
+  const exp = await run(['alerts', 'export', '--format', 'prometheus', '--out', file, '--json']);
+  assert.equal(exp.code, 0);
+  assert.equal(JSON.parse(exp.out).skipped.length, 0);
+  assert.match(fs.readFileSync(file, 'utf8'), /alert: ResponseTimeCritical/);
+  assert.equal((await run(['alerts', 'export', '--format', 'nagios'])).code, 2);
+  assert.equal((await run(['alerts', 'frob'])).code, 2);
+});

@@ -1,0 +1,72 @@
+// Alerting inside the server: an injected latency spike, sent over OTLP like any app would, fires
+// the shipped-style rule on the next evaluation and shows in /api/alerts and its history.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { OtlpHttpExporter } from '../../src/exporters/otlp.js';
+import { Recorder } from '../../src/sdk/recorder.js';
+import { createServer } from '../../src/server/app.js';
+import { DEFAULT_RULES } from '../../src/alerts/rules.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { json, testConfig, tmpDir } from '../helpers.js';
+
+test('a latency spike over OTLP fires on the next evaluation; /api/alerts shows it, then its recovery', async () => {
+  const rules = tmpDir();
+  fs.writeFileSync(
+    path.join(rules, 'latency.yml'),
+    `groups:
+  - name: latency
+    rules:
+      - alert: SlowCheckout
+        expr: { metric: http.server.request.duration, aggregation: p95, window: 1m, filters: { route: /checkout }, op: ">", threshold: 250 }
+        labels: { severity: critical }
+        annotations: { summary: "checkout p95 is {{ $value }} ms" }
+`,
+  );
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  const s = await createServer({ config: testConfig({ alerting: { rules: [rules] } }), store });
+  try {
+    const recorder = new Recorder({ service: 'shop', onWarning: () => {} });
+    const h = recorder.histogram('http.server.request.duration', { unit: 's' });
+    const exporter = new OtlpHttpExporter({ endpoint: s.url });
+    for (let i = 0; i < 50; i++) h.record(0.4 + i / 1000, { 'http.route': '/checkout', 'http.request.method': 'POST', 'http.response.status_code': '200' });
+    exporter.enqueue(recorder.collect());
+    await exporter.flush();
+    const cycle = await s.evaluateAlerts();
+    assert.equal(cycle?.transitions[0]?.kind, 'firing');
+    const body = await json(fetch(`${s.url}/api/alerts`));
+    assert.equal(body.active.length, 1);
+    assert.equal(body.active[0].phase, 'firing');
+    assert.match(body.active[0].annotations.summary, /^checkout p95 is 4\d\d ms$/);
+    assert.deepEqual(body.rules.map((r: { id: string }) => r.id), ['latency.yml/latency/SlowCheckout']);
+    assert.deepEqual(body.ruleErrors, {});
+    assert.equal(body.lastCycle.evaluated, true);
+    const history = await json(fetch(`${s.url}/api/alerts/history?since=-1h`));
+    assert.equal(history.events[0].kind, 'firing');
+    assert.equal((await fetch(`${s.url}/api/alerts/history?limit=0`)).status, 400);
+  } finally {
+    await s.close();
+  }
+});
+
+test('the shipped rules load by default; alerting can be switched off', async () => {
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  const s = await createServer({ config: testConfig(), store });
+  try {
+    const body = await json(fetch(`${s.url}/api/alerts`));
+    assert.ok(body.rules.length >= 10, `${body.rules.length} rules from ${DEFAULT_RULES}`);
+    assert.deepEqual(body.ruleErrors, {});
+  } finally {
+    await s.close();
+  }
+  const off = await createServer({ config: testConfig({ alerting: { enabled: false } }), store: new SqliteStore(':memory:') });
+  try {
+    assert.equal((await fetch(`${off.url}/api/alerts`)).status, 404);
+    assert.equal(await off.evaluateAlerts(), undefined);
+  } finally {
+    await off.close();
+  }
+});
