@@ -56,6 +56,14 @@ export const performanceConfigSchema = z
         channels: z.array(z.string()).default([]),
         /** directories of alert rule files (default: the shipped performance/alerts) */
         rules: z.array(z.string()).optional(),
+        /** labels that group alerts into one notification */
+        groupBy: z.array(z.string()).default(['alertname']),
+        /** ms a new group waits so alerts firing together are sent together */
+        groupWait: z.number().int().min(0).default(30_000),
+        /** ms between notifications of a group whose alerts changed */
+        groupInterval: z.number().int().positive().default(300_000),
+        /** ms after which a group still firing is notified again */
+        repeatInterval: z.number().int().positive().default(14_400_000),
         /** multipliers of monitoring.thresholds: warning at 80% of a threshold, critical at 100% */
         thresholds: z
           .object({ critical: positive.default(1), warning: positive.default(0.8) })

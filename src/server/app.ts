@@ -13,6 +13,8 @@ import { apiRoutes } from './api.js';
 import { alertRoutes } from './alerts.js';
 import { AlertEvaluator, type CycleResult } from '../alerts/evaluator.js';
 import { DEFAULT_RULES } from '../alerts/rules.js';
+import { Dispatcher } from '../alerts/dispatcher.js';
+import { parseChannel } from '../alerts/channels.js';
 import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
 import { PrometheusView } from './prometheus.js';
 import { renderStatusPage } from './status-page.js';
@@ -42,12 +44,14 @@ export interface PerformanceServer {
   maintain(): Promise<void>;
   /** undefined when alerting.enabled is false */
   alerts: AlertEvaluator | undefined;
+  /** notifications: grouping, silences, inhibition, deliveries (undefined when alerting is off) */
+  dispatcher: Dispatcher | undefined;
   /** one alert evaluation cycle now (also every monitoring.interval) */
   evaluateAlerts(): Promise<CycleResult | undefined>;
   close(): Promise<void>;
 }
 
-export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined }> {
+export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined }> {
   const { config, store } = options;
   const clock = options.clock ?? Date.now;
   const engine = new QueryEngine(store, config, clock);
@@ -66,9 +70,11 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
 
   await app.register(ingestRoutes, { store, view, token, maxDecompressed: config.server.maxDecompressed, stats });
   await app.register(apiRoutes, { engine, store });
-  const alerts = config.alerting.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (config.alerting.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock }) : undefined;
+  const a = config.alerting;
+  const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, options.env ?? process.env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
+  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, onTransition: (t) => dispatcher!.notify(t) }) : undefined;
   if (alerts) alerts.reload();
-  await app.register(alertRoutes, { alerts, store });
+  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock });
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
@@ -77,7 +83,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     const [status, metrics] = await Promise.all([engine.getPerformanceStatus(), engine.listMetrics()]);
     return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderStatusPage(status, metrics));
   });
-  return { app, engine, stats, alerts };
+  return { app, engine, stats, alerts, dispatcher };
 }
 
 export async function createServer(options: ServerOptions): Promise<PerformanceServer> {
@@ -85,7 +91,9 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(config));
   const clock = options.clock ?? Date.now;
-  const { app, engine, stats, alerts } = await buildApp({ ...options, store });
+  const { app, engine, stats, alerts, dispatcher } = await buildApp({ ...options, store });
+  const notifyTimer = dispatcher ? setInterval(() => dispatcher.tick(clock()), 1000) : undefined;
+  notifyTimer?.unref();
   const evaluateAlerts = async (): Promise<CycleResult | undefined> => {
     if (!alerts) return undefined;
     const r = await alerts.cycle(clock());
@@ -105,6 +113,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   } catch (e) {
     clearInterval(timer);
     clearInterval(alertTimer);
+    clearInterval(notifyTimer);
     if (ownStore) await store.close();
     throw e;
   }
@@ -120,10 +129,12 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     stats,
     maintain,
     alerts,
+    dispatcher,
     evaluateAlerts,
     async close() {
       clearInterval(timer);
       clearInterval(alertTimer);
+      clearInterval(notifyTimer);
       await app.close();
       if (ownStore) await store.close();
     },

@@ -121,7 +121,7 @@ async function decompress(body: Buffer, encoding: string, max: number): Promise<
   return body;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
+export function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
   if (!m) return false;
   const a = crypto.createHash('sha256').update(m[1]).digest();

@@ -70,3 +70,49 @@ test('the shipped rules load by default; alerting can be switched off', async ()
     await off.close();
   }
 });
+
+test('end to end: a spike fires, the webhook receives it once per group; silences via the API (token-protected)', async () => {
+  const http = await import('node:http');
+  const got: { status: string; alerts: { labels: { alertname: string } }[] }[] = [];
+  const hook = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (d) => (b += d));
+    req.on('end', () => (got.push(JSON.parse(b)), res.end()));
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/am`;
+  const rules = tmpDir();
+  fs.writeFileSync(path.join(rules, 'r.yml'), 'groups:\n  - name: g\n    rules:\n      - alert: Slow\n        expr: { metric: http.server.request.duration, aggregation: avg, window: 1m, op: ">", threshold: 100 }\n');
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  const s = await createServer({ config: testConfig({ alerting: { rules: [rules], channels: ['env:HOOK'], groupWait: 0 } }), store, env: { HOOK: `webhook:${hookUrl}`, SOLEMATE_PERF_INGEST_TOKEN: 'tok' } });
+  try {
+    const recorder = new Recorder({ service: 'shop', onWarning: () => {} });
+    recorder.histogram('http.server.request.duration', { unit: 's' }).record(0.5, { 'http.route': '/x', 'http.request.method': 'GET', 'http.response.status_code': '200' });
+    const exporter = new OtlpHttpExporter({ endpoint: s.url, headers: { authorization: 'Bearer tok' } });
+    exporter.enqueue(recorder.collect());
+    await exporter.flush();
+    await s.evaluateAlerts();
+    s.dispatcher!.tick(Date.now());
+    await s.dispatcher!.idle();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].status, 'firing');
+    assert.equal(got[0].alerts[0].labels.alertname, 'Slow');
+    const deliveries = await json(fetch(`${s.url}/api/alerts/deliveries`));
+    assert.equal(deliveries.deliveries[0].ok, true);
+    const silence = { matchers: [{ name: 'alertname', value: 'Slow' }], endsAt: new Date(Date.now() + 3_600_000).toISOString(), createdBy: 'ana', comment: 'known, fixing' };
+    assert.equal((await fetch(`${s.url}/api/silences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(silence) })).status, 401);
+    const created = await fetch(`${s.url}/api/silences`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer tok' }, body: JSON.stringify(silence) });
+    assert.equal(created.status, 201);
+    const { id } = (await created.json()) as { id: string };
+    const body = await json(fetch(`${s.url}/api/alerts`));
+    assert.equal(Object.values(body.muted)[0], 'silenced');
+    const bad = await fetch(`${s.url}/api/silences`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer tok' }, body: JSON.stringify({ ...silence, matchers: [] }) });
+    assert.equal(bad.status, 400);
+    assert.equal((await fetch(`${s.url}/api/silences/${id}`, { method: 'DELETE', headers: { authorization: 'Bearer tok' } })).status, 200);
+    assert.equal((await fetch(`${s.url}/api/silences/nope`, { method: 'DELETE', headers: { authorization: 'Bearer tok' } })).status, 404);
+  } finally {
+    await s.close();
+    hook.close();
+  }
+});
