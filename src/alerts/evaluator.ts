@@ -9,6 +9,7 @@ import type { QueryEngine } from '../query/engine.js';
 import type { Store } from '../store/store.js';
 import { compare, CycleReads, evaluateExpr } from './expr.js';
 import { loadRules, renderTemplate, type AlertRule, type RuleSet } from './rules.js';
+import { BURN_ALERTS, burnAlert, type Slo } from './slo.js';
 import { instanceKey, step, type AlertInstance, type Transition } from './state.js';
 
 export interface EvaluatorOptions {
@@ -17,6 +18,8 @@ export interface EvaluatorOptions {
   /** directories of rule files */
   ruleDirs: string[];
   clock?: () => number;
+  /** SLOs whose burn-rate alerts are evaluated with the rules */
+  slos?: Slo[];
   /** called for every firing / resolved transition, after it is stored */
   onTransition?: (t: Transition) => void;
 }
@@ -96,37 +99,52 @@ export class AlertEvaluator {
       if (list) list.push(inst);
       else byRule.set(inst.ruleId, [inst]);
     }
-    for (const rule of this.ruleSet.rules) {
-      let samples;
-      try {
-        samples = await evaluateExpr(reads, rule.expr, rule.windowMs);
-      } catch (e) {
-        errors[rule.id] = (e as Error).message;
-        continue;
+    type RuleLike = Pick<AlertRule, 'id' | 'alert' | 'labels' | 'annotations' | 'forMs' | 'keepFiringForMs'>;
+    const apply = (rule: RuleLike, key: string, holds: boolean, value: number, labels: Record<string, string>) => {
+      const prev = this.instances.get(key);
+      const fresh = () => ({ key, ruleId: rule.id, alert: rule.alert, labels, annotations: Object.fromEntries(Object.entries(rule.annotations).map(([k, t]) => [k, renderTemplate(t, value, labels)])) });
+      const { next, transition } = step(prev, holds, value, now, rule, fresh);
+      if (transition) transitions.push(transition);
+      if (!next || next.phase === 'resolved') {
+        if (prev) deletes.push(key);
+        this.instances.delete(key);
+      } else {
+        this.instances.set(key, next);
+        // stored when it starts or changes phase: what a restart needs (activeAt, firedAt)
+        if (!prev || prev.phase !== next.phase) upserts.set(key, next);
       }
+    };
+    /** Steps every sample of a rule, and its instances that had no sample this cycle (condition false). */
+    const applyAll = (rule: RuleLike, samples: { labels: Record<string, string>; value: number; holds: boolean }[]) => {
       const seen = new Set<string>();
-      const apply = (key: string, holds: boolean, value: number, labels: Record<string, string>) => {
-        const prev = this.instances.get(key);
-        const fresh = () => ({ key, ruleId: rule.id, alert: rule.alert, labels, annotations: Object.fromEntries(Object.entries(rule.annotations).map(([k, t]) => [k, renderTemplate(t, value, labels)])) });
-        const { next, transition } = step(prev, holds, value, now, rule, fresh);
-        if (transition) transitions.push(transition);
-        if (!next || next.phase === 'resolved') {
-          if (prev) deletes.push(key);
-          this.instances.delete(key);
-        } else {
-          this.instances.set(key, next);
-          // stored when it starts or changes phase: what a restart needs (activeAt, firedAt)
-          if (!prev || prev.phase !== next.phase) upserts.set(key, next);
-        }
-      };
       for (const s of samples) {
         const labels = { alertname: rule.alert, ...rule.labels, ...s.labels };
         const key = instanceKey(rule.id, labels);
         seen.add(key);
-        apply(key, compare(s.value, rule.expr.op, rule.expr.threshold), s.value, labels);
+        apply(rule, key, s.holds, s.value, labels);
       }
-      // instances without data this cycle: the condition does not hold
-      for (const inst of byRule.get(rule.id) ?? []) if (!seen.has(inst.key)) apply(inst.key, false, inst.value, inst.labels);
+      for (const inst of byRule.get(rule.id) ?? []) if (!seen.has(inst.key)) apply(rule, inst.key, false, inst.value, inst.labels);
+    };
+    for (const rule of this.ruleSet.rules) {
+      try {
+        const samples = await evaluateExpr(reads, rule.expr, rule.windowMs);
+        applyAll(rule, samples.map((x) => ({ ...x, holds: compare(x.value, rule.expr.op, rule.expr.threshold) })));
+      } catch (e) {
+        errors[rule.id] = (e as Error).message;
+      }
+    }
+    // SLO error budgets: the multiwindow, multi-burn-rate alerts
+    for (const slo of this.o.slos ?? []) {
+      for (const b of BURN_ALERTS) {
+        const rule: RuleLike = { id: `slo/${slo.name}/${b.name}`, alert: 'ErrorBudgetBurn', labels: { severity: b.severity, slo: slo.name, windows: `${b.long}/${b.short}` }, annotations: { summary: `SLO ${slo.name} burns its error budget {{ $value }}× too fast over ${b.long} (limit ${b.factor}×)` }, forMs: 0, keepFiringForMs: 0 };
+        ruleIds.add(rule.id);
+        try {
+          const r = await burnAlert(reads, slo, b);
+          applyAll(rule, r ? [{ labels: {}, value: r.value, holds: r.holds }] : []);
+        } catch (e) {
+          errors[rule.id] = (e as Error).message;
+        }
+      }
     }
     // rules that were deleted from their files: their instances go, without a page
     for (const [key, inst] of [...this.instances]) {

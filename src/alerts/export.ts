@@ -20,6 +20,7 @@ export const KNOWN_METRICS: Record<string, { kind: MetricKind; unit: string }> =
   'solemate.http.server.db.queries': { kind: 'histogram', unit: '{query}' },
   'solemate.http.server.db.time_share': { kind: 'histogram', unit: '1' },
   'redis.keyspace.hit_ratio': { kind: 'gauge', unit: '1' },
+  'solemate.uptime.checks': { kind: 'counter', unit: '{check}' },
 };
 
 const LABEL: Record<string, string> = { route: 'http_route', method: 'http_request_method', status: 'http_response_status_code', service: 'service_name', instance: 'service_instance_id' };

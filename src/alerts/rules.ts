@@ -25,16 +25,14 @@ const duration = z.string().refine((v) => {
 }, 'a duration such as 30s, 5m, 1h');
 const optionalDuration = z.union([z.literal('0s'), z.literal('0'), duration]);
 
+export const filtersSchema = z.object({ service: z.string(), instance: z.string(), route: z.string(), method: z.string(), status: z.string(), tags: z.record(z.string()) }).partial().strict();
+
 const exprSchema = z
   .object({
     metric: z.string().min(1),
     aggregation: z.enum(AGGREGATIONS),
     window: duration,
-    filters: z
-      .object({ service: z.string(), instance: z.string(), route: z.string(), method: z.string(), status: z.string(), tags: z.record(z.string()) })
-      .partial()
-      .strict()
-      .default({}),
+    filters: filtersSchema.default({}),
     /** one alert instance per distinct value of these (route, method, status, service, instance, or an attribute name) */
     by: z.array(z.string()).default([]),
     op: z.enum(OPERATORS),

@@ -2,6 +2,8 @@
 // their names kept, plus where the server listens, where data lives and how the SDK sends.
 // Every default is chosen so `solemate-perf start` works with no file at all.
 import { z } from 'zod';
+import { sloSchema } from '../alerts/slo.js';
+import { uptimeCheckSchema } from '../alerts/uptime.js';
 
 const positive = z.number().positive();
 
@@ -56,6 +58,10 @@ export const performanceConfigSchema = z
         channels: z.array(z.string()).default([]),
         /** directories of alert rule files (default: the shipped performance/alerts) */
         rules: z.array(z.string()).optional(),
+        /** service level objectives with error budgets and burn-rate alerts (default: the PRD's success metrics) */
+        slos: z.array(sloSchema).optional(),
+        /** synthetic HTTP checks, stored as solemate.uptime.checks / solemate.uptime.duration */
+        uptime: z.array(uptimeCheckSchema).default([]),
         /** labels that group alerts into one notification */
         groupBy: z.array(z.string()).default(['alertname']),
         /** ms a new group waits so alerts firing together are sent together */

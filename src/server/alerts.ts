@@ -5,9 +5,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AlertEvaluator } from '../alerts/evaluator.js';
 import type { Dispatcher } from '../alerts/dispatcher.js';
+import { CycleReads } from '../alerts/expr.js';
+import { sliCounts, sloStatus, type Slo } from '../alerts/slo.js';
+import type { UptimeCheck, UptimeMonitor } from '../alerts/uptime.js';
+import type { QueryEngine } from '../query/engine.js';
 import { tokenMatches } from './ingest.js';
 import { PerfError } from '../errors.js';
-import { parseTime } from '../query/filters.js';
+import { parseDuration, parseTime } from '../query/filters.js';
 import type { Store } from '../store/store.js';
 
 type Query = Record<string, string | string[] | undefined>;
@@ -23,7 +27,7 @@ const silenceSchema = z
   })
   .strict();
 
-export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; store: Store; token: string | undefined; clock: () => number }): Promise<void> {
+export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; store: Store; token: string | undefined; clock: () => number; engine: QueryEngine; slos: Slo[]; uptime: UptimeCheck[]; uptimeMonitor: UptimeMonitor | undefined }): Promise<void> {
   const { alerts, store, dispatcher } = opts;
   /** mutating calls need the token when one is configured (the same as for ingest) */
   const authorize = (req: FastifyRequest) => {
@@ -48,6 +52,31 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
       // what a notification would do with each active alert right now
       muted: Object.fromEntries(a.active().map((x) => [x.key, dispatcher?.silencedBy(x.labels, opts.clock()) ? 'silenced' : dispatcher?.inhibited(x.labels) ? 'inhibited' : null]).filter(([, v]) => v)),
     };
+  });
+
+  app.get('/api/slos', async () => {
+    const reads = new CycleReads(opts.engine, opts.clock());
+    return { slos: await Promise.all(opts.slos.map((s) => sloStatus(reads, s))) };
+  });
+
+  app.get('/api/uptime', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const { window = '24h' } = req.query;
+    if (typeof window !== 'string') throw new PerfError('PERF_ERR_QUERY', 'window may be given once');
+    let ms: number;
+    try {
+      ms = parseDuration(window);
+    } catch (e) {
+      throw new PerfError('PERF_ERR_QUERY', (e as Error).message);
+    }
+    const reads = new CycleReads(opts.engine, opts.clock());
+    const last = new Map((opts.uptimeMonitor?.last() ?? []).map((r) => [r.check, r]));
+    const checks = await Promise.all(
+      opts.uptime.map(async (c) => {
+        const { good, total } = await sliCounts(reads, { name: c.name, objective: 0.5, window, sli: { type: 'uptime', check: c.name } }, ms);
+        return { name: c.name, url: c.url, window, checks: total, successes: good, uptimePercent: total ? (good / total) * 100 : null, last: last.get(c.name) ?? null };
+      }),
+    );
+    return { checks };
   });
 
   app.get('/api/alerts/deliveries', async () => ({ deliveries: notifier().deliveries().reverse() }));

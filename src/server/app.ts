@@ -15,6 +15,8 @@ import { AlertEvaluator, type CycleResult } from '../alerts/evaluator.js';
 import { DEFAULT_RULES } from '../alerts/rules.js';
 import { Dispatcher } from '../alerts/dispatcher.js';
 import { parseChannel } from '../alerts/channels.js';
+import { DEFAULT_SLOS } from '../alerts/slo.js';
+import { UptimeMonitor } from '../alerts/uptime.js';
 import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
 import { PrometheusView } from './prometheus.js';
 import { renderStatusPage } from './status-page.js';
@@ -51,7 +53,7 @@ export interface PerformanceServer {
   close(): Promise<void>;
 }
 
-export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined }> {
+export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; uptime: UptimeMonitor | undefined }> {
   const { config, store } = options;
   const clock = options.clock ?? Date.now;
   const engine = new QueryEngine(store, config, clock);
@@ -72,9 +74,11 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   await app.register(apiRoutes, { engine, store });
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, options.env ?? process.env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
-  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, onTransition: (t) => dispatcher!.notify(t) }) : undefined;
+  const slos = a.slos ?? DEFAULT_SLOS;
+  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, onTransition: (t) => dispatcher!.notify(t) }) : undefined;
   if (alerts) alerts.reload();
-  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock });
+  const uptime = a.uptime.length ? new UptimeMonitor(a.uptime, store, (err) => app.log.error({ err }, 'storing an uptime check failed')) : undefined;
+  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock, engine, slos, uptime: a.uptime, uptimeMonitor: uptime });
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
@@ -83,7 +87,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     const [status, metrics] = await Promise.all([engine.getPerformanceStatus(), engine.listMetrics()]);
     return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderStatusPage(status, metrics));
   });
-  return { app, engine, stats, alerts, dispatcher };
+  return { app, engine, stats, alerts, dispatcher, uptime };
 }
 
 export async function createServer(options: ServerOptions): Promise<PerformanceServer> {
@@ -91,7 +95,8 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(config));
   const clock = options.clock ?? Date.now;
-  const { app, engine, stats, alerts, dispatcher } = await buildApp({ ...options, store });
+  const { app, engine, stats, alerts, dispatcher, uptime } = await buildApp({ ...options, store });
+  uptime?.start();
   const notifyTimer = dispatcher ? setInterval(() => dispatcher.tick(clock()), 1000) : undefined;
   notifyTimer?.unref();
   const evaluateAlerts = async (): Promise<CycleResult | undefined> => {
@@ -114,6 +119,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     clearInterval(timer);
     clearInterval(alertTimer);
     clearInterval(notifyTimer);
+    uptime?.stop();
     if (ownStore) await store.close();
     throw e;
   }
@@ -135,6 +141,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
       clearInterval(timer);
       clearInterval(alertTimer);
       clearInterval(notifyTimer);
+      uptime?.stop();
       await app.close();
       if (ownStore) await store.close();
     },

@@ -26,7 +26,7 @@ test('a latency spike over OTLP fires on the next evaluation; /api/alerts shows 
   );
   const store = new SqliteStore(':memory:');
   await store.migrate();
-  const s = await createServer({ config: testConfig({ alerting: { rules: [rules] } }), store });
+  const s = await createServer({ config: testConfig({ alerting: { rules: [rules], slos: [] } }), store });
   try {
     const recorder = new Recorder({ service: 'shop', onWarning: () => {} });
     const h = recorder.histogram('http.server.request.duration', { unit: 's' });
@@ -85,7 +85,7 @@ test('end to end: a spike fires, the webhook receives it once per group; silence
   fs.writeFileSync(path.join(rules, 'r.yml'), 'groups:\n  - name: g\n    rules:\n      - alert: Slow\n        expr: { metric: http.server.request.duration, aggregation: avg, window: 1m, op: ">", threshold: 100 }\n');
   const store = new SqliteStore(':memory:');
   await store.migrate();
-  const s = await createServer({ config: testConfig({ alerting: { rules: [rules], channels: ['env:HOOK'], groupWait: 0 } }), store, env: { HOOK: `webhook:${hookUrl}`, SOLEMATE_PERF_INGEST_TOKEN: 'tok' } });
+  const s = await createServer({ config: testConfig({ alerting: { rules: [rules], slos: [], channels: ['env:HOOK'], groupWait: 0 } }), store, env: { HOOK: `webhook:${hookUrl}`, SOLEMATE_PERF_INGEST_TOKEN: 'tok' } });
   try {
     const recorder = new Recorder({ service: 'shop', onWarning: () => {} });
     recorder.histogram('http.server.request.duration', { unit: 's' }).record(0.5, { 'http.route': '/x', 'http.request.method': 'GET', 'http.response.status_code': '200' });
