@@ -6,6 +6,8 @@ export { PerformanceService, createPerformanceService, type PerformanceServiceOp
 export { Recorder, OVERFLOW_ATTRIBUTE, type RecorderOptions, type Handle, type MetricInstrument } from './sdk/recorder.js';
 export { ExpHistogram, relativeErrorBound, type HistogramData } from './sdk/histogram.js';
 export { startRuntimeSampler } from './sdk/runtime.js';
+export { PerformanceMonitoringService, type PerformanceAlertState, type PerformanceDashboard } from './sdk/monitoring-service.js';
+export type { PerformanceAlert } from './alerts/rules.js';
 export { Tracer, TailSampler, RequestContext, currentContext, parseTraceparent, formatTraceparent, type SpanData, type TraceRecord, type TracerOptions } from './sdk/tracing.js';
 export { expressMetrics } from './instrument/express.js';
 export { fastifyMetrics } from './instrument/fastify.js';

@@ -146,6 +146,11 @@ export class Dispatcher {
     return true;
   }
 
+  /** Replaces the silences with the stored ones (at start, and each cycle when replicas share a store). */
+  restoreSilences(list: Silence[]): void {
+    this.silenceList.splice(0, this.silenceList.length, ...list);
+  }
+
   silences(): Silence[] {
     return [...this.silenceList];
   }

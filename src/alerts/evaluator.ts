@@ -8,7 +8,7 @@
 import type { QueryEngine } from '../query/engine.js';
 import type { Store } from '../store/store.js';
 import { compare, CycleReads, evaluateExpr } from './expr.js';
-import { loadRules, renderTemplate, type AlertRule, type RuleSet } from './rules.js';
+import { loadRules, parseRuleObject, renderTemplate, type AlertRule, type RuleSet } from './rules.js';
 import { BURN_ALERTS, burnAlert, type Slo } from './slo.js';
 import { instanceKey, step, type AlertInstance, type Transition } from './state.js';
 
@@ -18,6 +18,8 @@ export interface EvaluatorOptions {
   /** directories of rule files */
   ruleDirs: string[];
   clock?: () => number;
+  /** rules kept in the store (created through the API), loaded every cycle */
+  storedRules?: boolean;
   /** SLOs whose burn-rate alerts are evaluated with the rules */
   slos?: Slo[];
   /** called for every firing / resolved transition, after it is stored */
@@ -51,7 +53,25 @@ export class AlertEvaluator {
   lastCycle: CycleResult | undefined;
 
   get rules(): AlertRule[] {
-    return this.ruleSet.rules;
+    return [...this.ruleSet.rules, ...this.apiRules];
+  }
+
+  private apiRules: AlertRule[] = [];
+
+  /** Rules created through the API, as stored; a stored rule that no longer parses is reported, not evaluated. */
+  async loadStoredRules(): Promise<Record<string, string>> {
+    const errors: Record<string, string> = {};
+    if (!this.o.storedRules) return errors;
+    const out: AlertRule[] = [];
+    for (const d of await this.o.store.listDocs('alert-rule')) {
+      try {
+        out.push(parseRuleObject(d.body));
+      } catch (e) {
+        errors[`api/${d.id}`] = (e as Error).message;
+      }
+    }
+    this.apiRules = out;
+    return errors;
   }
 
   /** rule file → why its last good version (or nothing) is in force */
@@ -62,6 +82,13 @@ export class AlertEvaluator {
   /** Current instances (pending and firing). */
   active(): AlertInstance[] {
     return [...this.instances.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** Loads the stored instances (what fired before a restart, or on another replica). */
+  async restore(): Promise<void> {
+    this.instances.clear();
+    for (const a of await this.o.store.loadAlerts()) this.instances.set(a.key, a.state as unknown as AlertInstance);
+    this.synced = true;
   }
 
   reload(): RuleSet {
@@ -81,17 +108,14 @@ export class AlertEvaluator {
 
   private async evaluate(now: number): Promise<Omit<CycleResult, 'durationMs'>> {
     // the stored state is the truth after a restart, and when another replica evaluated last
-    if (!this.synced) {
-      this.instances.clear();
-      for (const a of await this.o.store.loadAlerts()) this.instances.set(a.key, a.state as unknown as AlertInstance);
-      this.synced = true;
-    }
+    if (!this.synced) await this.restore();
     this.reload();
-    const errors: Record<string, string> = { ...this.ruleSet.errors };
+    const errors: Record<string, string> = { ...this.ruleSet.errors, ...(await this.loadStoredRules()) };
     const upserts = new Map<string, AlertInstance>();
     const deletes: string[] = [];
     const transitions: Transition[] = [];
-    const ruleIds = new Set(this.ruleSet.rules.map((r) => r.id));
+    const rules = this.rules;
+    const ruleIds = new Set(rules.map((r) => r.id));
     const reads = new CycleReads(this.o.engine, now);
     const byRule = new Map<string, AlertInstance[]>();
     for (const inst of this.instances.values()) {
@@ -125,7 +149,7 @@ export class AlertEvaluator {
       }
       for (const inst of byRule.get(rule.id) ?? []) if (!seen.has(inst.key)) apply(rule, inst.key, false, inst.value, inst.labels);
     };
-    for (const rule of this.ruleSet.rules) {
+    for (const rule of rules) {
       try {
         const samples = await evaluateExpr(reads, rule.expr, rule.windowMs);
         applyAll(rule, samples.map((x) => ({ ...x, holds: compare(x.value, rule.expr.op, rule.expr.threshold) })));
@@ -159,6 +183,6 @@ export class AlertEvaluator {
       transitions.map((t) => ({ at: t.at, kind: t.kind, key: t.instance.key, body: t.instance as unknown as Record<string, unknown> })),
     );
     for (const t of transitions) this.o.onTransition?.(t);
-    return { at: now, evaluated: true, rules: this.ruleSet.rules.length, instances: this.instances.size, transitions, errors };
+    return { at: now, evaluated: true, rules: rules.length, instances: this.instances.size, transitions, errors };
   }
 }

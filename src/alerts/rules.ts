@@ -101,6 +101,22 @@ export function parseRuleFile(text: string, file: string): AlertRule[] {
   return rules;
 }
 
+/** The PRD's PerformanceAlert: a rule as the API takes it (the shape of one entry of a rule file). */
+export type PerformanceAlert = z.input<typeof ruleSchema>;
+
+export const API_FILE = 'api';
+
+/** A rule sent to the API → AlertRule, or a PERF_ERR_BAD_REQUEST naming the field. */
+export function parseRuleObject(body: unknown): AlertRule {
+  const r = ruleSchema.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new PerfError('PERF_ERR_BAD_REQUEST', `${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  const x = r.data;
+  return { id: `${API_FILE}/${API_FILE}/${x.alert}`, alert: x.alert, group: API_FILE, file: API_FILE, expr: x.expr, windowMs: parseDuration(x.expr.window), forMs: ms(x.for), keepFiringForMs: ms(x.keep_firing_for), labels: { severity: 'warning', ...x.labels }, annotations: x.annotations };
+}
+
 /** Adds the rule's name to a located error: "groups[0].rules[2]" → "groups[0].rules[2] (HighLatency)". */
 function withRuleName(e: unknown, text: string): unknown {
   if (!(e instanceof PerfError)) return e;

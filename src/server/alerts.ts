@@ -5,8 +5,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AlertEvaluator } from '../alerts/evaluator.js';
 import type { Dispatcher } from '../alerts/dispatcher.js';
-import { CycleReads } from '../alerts/expr.js';
+import { CycleReads, evaluateExpr } from '../alerts/expr.js';
 import { sliCounts, sloStatus, type Slo } from '../alerts/slo.js';
+import { parseRuleObject } from '../alerts/rules.js';
 import type { UptimeCheck, UptimeMonitor } from '../alerts/uptime.js';
 import type { QueryEngine } from '../query/engine.js';
 import { tokenMatches } from './ingest.js';
@@ -54,6 +55,28 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
     };
   });
 
+  // getPerformanceDashboard: what the dashboard shows on one screen, in one request
+  app.get('/api/dashboard', async () => {
+    const now = opts.clock();
+    const reads = new CycleReads(opts.engine, now);
+    const expr = (aggregation: 'p95' | 'rate' | 'error_ratio') => ({ metric: 'http.server.request.duration', aggregation, window: '15m', filters: {}, by: ['route'], op: '>' as const, threshold: 0 });
+    const [status, metrics, slos, p95, rate, errors] = await Promise.all([
+      opts.engine.getPerformanceStatus(),
+      opts.engine.getPerformanceMetrics({ from: '-15m' }),
+      Promise.all(opts.slos.map((s) => sloStatus(reads, s))),
+      evaluateExpr(reads, expr('p95'), 900_000),
+      evaluateExpr(reads, expr('rate'), 900_000),
+      evaluateExpr(reads, expr('error_ratio'), 900_000),
+    ]);
+    const byRoute = (xs: { labels: Record<string, string>; value: number }[]) => new Map(xs.map((x) => [x.labels.route, x.value]));
+    const [r, e] = [byRoute(rate), byRoute(errors)];
+    const routes = p95
+      .map((x) => ({ route: x.labels.route || '(unmatched)', p95Ms: x.value, requestsPerSecond: r.get(x.labels.route) ?? 0, errorRatio: e.get(x.labels.route) ?? 0 }))
+      .sort((a, b) => b.p95Ms - a.p95Ms)
+      .slice(0, 10);
+    return { generatedAt: new Date(now).toISOString(), status, metrics, slowestRoutes: routes, alerts: alerts?.active() ?? [], slos, uptime: opts.uptimeMonitor?.last() ?? [] };
+  });
+
   app.get('/api/slos', async () => {
     const reads = new CycleReads(opts.engine, opts.clock());
     return { slos: await Promise.all(opts.slos.map((s) => sloStatus(reads, s))) };
@@ -94,6 +117,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
     const now = opts.clock();
     try {
       const s = d.addSilence({ matchers: parsed.data.matchers, startsAt: parsed.data.startsAt ? Date.parse(parsed.data.startsAt) : now, endsAt: Date.parse(parsed.data.endsAt), createdBy: parsed.data.createdBy, comment: parsed.data.comment });
+      await store.putDoc('silence', s.id, s as unknown as Record<string, unknown>);
       return reply.status(201).send(s);
     } catch (e) {
       throw new PerfError('PERF_ERR_BAD_REQUEST', (e as Error).message);
@@ -102,8 +126,35 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
 
   app.delete('/api/silences/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     authorize(req);
-    if (!notifier().expireSilence(req.params.id, opts.clock())) throw new PerfError('PERF_ERR_NOT_FOUND', `no silence ${req.params.id}`);
+    const d = notifier();
+    if (!d.expireSilence(req.params.id, opts.clock())) throw new PerfError('PERF_ERR_NOT_FOUND', `no silence ${req.params.id}`);
+    const s = d.silences().find((x) => x.id === req.params.id)!;
+    await store.putDoc('silence', s.id, s as unknown as Record<string, unknown>);
     return { expired: req.params.id };
+  });
+
+  // createPerformanceAlert / updatePerformanceAlert: rules kept in the store, evaluated with the files
+  app.get('/api/alerts/rules', async () => ({ rules: enabled().rules.map((r) => ({ id: r.id, alert: r.alert, group: r.group, file: r.file, expr: r.expr, for: r.forMs, keepFiringFor: r.keepFiringForMs, labels: r.labels, annotations: r.annotations })) }));
+
+  const putRule = async (req: FastifyRequest, alertName: string | undefined, mustExist: boolean) => {
+    authorize(req);
+    const a = enabled();
+    const rule = parseRuleObject(req.body);
+    if (alertName !== undefined && rule.alert !== alertName) throw new PerfError('PERF_ERR_BAD_REQUEST', `the body's alert (${rule.alert}) differs from the one in the path (${alertName})`);
+    const exists = (await store.listDocs('alert-rule')).some((d) => d.id === rule.alert);
+    if (mustExist && !exists) throw new PerfError('PERF_ERR_NOT_FOUND', `no API rule ${rule.alert}`);
+    if (!mustExist && exists) throw new PerfError('PERF_ERR_BAD_REQUEST', `rule ${rule.alert} exists; update it with PUT /api/alerts/rules/${rule.alert}`);
+    await store.putDoc('alert-rule', rule.alert, req.body as Record<string, unknown>);
+    await a.loadStoredRules();
+    return rule;
+  };
+  app.post('/api/alerts/rules', async (req, reply) => reply.status(201).send({ id: (await putRule(req, undefined, false)).id }));
+  app.put('/api/alerts/rules/:alert', async (req: FastifyRequest<{ Params: { alert: string } }>) => ({ id: (await putRule(req, req.params.alert, true)).id }));
+  app.delete('/api/alerts/rules/:alert', async (req: FastifyRequest<{ Params: { alert: string } }>) => {
+    authorize(req);
+    if (!(await store.deleteDoc('alert-rule', req.params.alert))) throw new PerfError('PERF_ERR_NOT_FOUND', `no API rule ${req.params.alert}`);
+    await enabled().loadStoredRules();
+    return { deleted: req.params.alert };
   });
 
   app.get('/api/alerts/history', async (req: FastifyRequest<{ Querystring: Query }>) => {

@@ -13,7 +13,7 @@ import { apiRoutes } from './api.js';
 import { alertRoutes } from './alerts.js';
 import { AlertEvaluator, type CycleResult } from '../alerts/evaluator.js';
 import { DEFAULT_RULES } from '../alerts/rules.js';
-import { Dispatcher } from '../alerts/dispatcher.js';
+import { Dispatcher, type Silence } from '../alerts/dispatcher.js';
 import { parseChannel } from '../alerts/channels.js';
 import { DEFAULT_SLOS } from '../alerts/slo.js';
 import { UptimeMonitor } from '../alerts/uptime.js';
@@ -75,8 +75,12 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, options.env ?? process.env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;
-  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, onTransition: (t) => dispatcher!.notify(t) }) : undefined;
-  if (alerts) alerts.reload();
+  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, onTransition: (t) => dispatcher!.notify(t) }) : undefined;
+  if (alerts) {
+    alerts.reload();
+    await alerts.loadStoredRules();
+    await alerts.restore();
+  }
   const uptime = a.uptime.length ? new UptimeMonitor(a.uptime, store, (err) => app.log.error({ err }, 'storing an uptime check failed')) : undefined;
   await app.register(alertRoutes, { alerts, dispatcher, store, token, clock, engine, slos, uptime: a.uptime, uptimeMonitor: uptime });
 
@@ -99,8 +103,12 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   uptime?.start();
   const notifyTimer = dispatcher ? setInterval(() => dispatcher.tick(clock()), 1000) : undefined;
   notifyTimer?.unref();
+  const loadSilences = async () => dispatcher?.restoreSilences((await store.listDocs('silence')).map((d) => d.body as unknown as Silence));
+  await loadSilences();
   const evaluateAlerts = async (): Promise<CycleResult | undefined> => {
     if (!alerts) return undefined;
+    // silences may have been set through another replica
+    await loadSilences();
     const r = await alerts.cycle(clock());
     for (const [where, message] of Object.entries(r.errors)) app.log.warn({ where }, message);
     return r;

@@ -54,6 +54,10 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       CREATE TABLE alert_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL);
       CREATE INDEX alert_events_at ON alert_events (at);`,
   },
+  {
+    id: '2026-11-26-docs',
+    sql: `CREATE TABLE docs (kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;`,
+  },
 ];
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
@@ -106,5 +110,9 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       CREATE TABLE perf_alerts (key TEXT PRIMARY KEY, state JSONB NOT NULL);
       CREATE TABLE perf_alert_events (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, body JSONB NOT NULL);
       CREATE INDEX perf_alert_events_at ON perf_alert_events (at);`,
+  },
+  {
+    id: '2026-11-26-docs',
+    sql: `CREATE TABLE perf_docs (kind TEXT NOT NULL, id TEXT NOT NULL, body JSONB NOT NULL, PRIMARY KEY (kind, id));`,
   },
 ];

@@ -232,6 +232,19 @@ export class PostgresStore implements Store {
     return rows.map(runFromDb);
   }
 
+  async listDocs(kind: string): Promise<{ id: string; body: Record<string, unknown> }[]> {
+    const { rows } = await this.pool.query('SELECT id, body FROM perf_docs WHERE kind = $1 ORDER BY id', [kind]);
+    return rows.map((r) => ({ id: r.id, body: r.body }));
+  }
+
+  async putDoc(kind: string, id: string, body: Record<string, unknown>): Promise<void> {
+    await this.pool.query('INSERT INTO perf_docs (kind, id, body) VALUES ($1, $2, $3) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body', [kind, id, JSON.stringify(body)]);
+  }
+
+  async deleteDoc(kind: string, id: string): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM perf_docs WHERE kind = $1 AND id = $2', [kind, id])).rowCount ?? 0) > 0;
+  }
+
   async loadAlerts(): Promise<StoredAlert[]> {
     const { rows } = await this.pool.query('SELECT key, state FROM perf_alerts ORDER BY key');
     return rows.map((r) => ({ key: r.key, state: r.state }));

@@ -202,6 +202,18 @@ export class SqliteStore implements Store {
     return rows.map(runFromDb);
   }
 
+  async listDocs(kind: string): Promise<{ id: string; body: Record<string, unknown> }[]> {
+    return (this.db.prepare('SELECT id, body FROM docs WHERE kind = ? ORDER BY id').all(kind) as { id: string; body: string }[]).map((r) => ({ id: r.id, body: JSON.parse(r.body) }));
+  }
+
+  async putDoc(kind: string, id: string, body: Record<string, unknown>): Promise<void> {
+    this.db.prepare('INSERT INTO docs (kind, id, body) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body').run(kind, id, JSON.stringify(body));
+  }
+
+  async deleteDoc(kind: string, id: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM docs WHERE kind = ? AND id = ?').run(kind, id).changes > 0;
+  }
+
   async loadAlerts(): Promise<StoredAlert[]> {
     return (this.db.prepare('SELECT key, state FROM alerts ORDER BY key').all() as { key: string; state: string }[]).map((r) => ({ key: r.key, state: JSON.parse(r.state) }));
   }

@@ -116,6 +116,12 @@ export interface Store {
   getRun(id: string): Promise<LoadTestRun | undefined>;
   /** Newest first, without samples (empty arrays). */
   listRuns(filter: { scenario?: string; profile?: string; before?: number; limit?: number }): Promise<LoadTestRun[]>;
+  /** Small JSON documents by kind (silences, API-managed alert rules); ordered by id. */
+  listDocs(kind: string): Promise<{ id: string; body: Record<string, unknown> }[]>;
+  /** Insert or replace; resolves once durable. */
+  putDoc(kind: string, id: string, body: Record<string, unknown>): Promise<void>;
+  /** true when it existed */
+  deleteDoc(kind: string, id: string): Promise<boolean>;
   loadAlerts(): Promise<StoredAlert[]>;
   /** One transaction: upserts, deletes and the history events of one evaluation. */
   saveAlerts(upserts: StoredAlert[], deletes: string[], events: AlertEventRow[]): Promise<void>;

@@ -185,6 +185,17 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     assert.equal(await store.exclusive('x', async () => 42), 42);
   });
 
+  withStore('documents: put replaces, list by kind in id order, delete says whether it existed', async (store) => {
+    await store.putDoc('silence', 'b', { v: 1 });
+    await store.putDoc('silence', 'a', { v: 2, nested: { x: [1, 2] } });
+    await store.putDoc('rule', 'a', { v: 3 });
+    await store.putDoc('silence', 'b', { v: 4 });
+    assert.deepEqual(await store.listDocs('silence'), [{ id: 'a', body: { v: 2, nested: { x: [1, 2] } } }, { id: 'b', body: { v: 4 } }]);
+    assert.equal(await store.deleteDoc('silence', 'a'), true);
+    assert.equal(await store.deleteDoc('silence', 'a'), false);
+    assert.deepEqual(await store.listDocs('rule'), [{ id: 'a', body: { v: 3 } }]);
+  });
+
   withStore('data survives closing and reopening; migrate runs again safely', async (store, reopen) => {
     await store.write([histPoint('lat', { route: '/a' }, T0 + 1000, [0.25])]);
     await store.close();
