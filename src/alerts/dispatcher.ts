@@ -5,11 +5,12 @@
 //  - silences (matchers on labels, a time range, author, comment) mute matching alerts
 //  - inhibition: a firing source alert (default: severity=critical) mutes target alerts (default:
 //    severity=warning) whose `equal` labels have the same values
+//  - acknowledged alerts are not repeated (they still go out when their group changes or they resolve)
 //  - every channel is retried with exponential backoff and jitter; every attempt's outcome is kept
 //    (deliveries()), so a failing channel is visible and nothing is dropped silently
 // Time is driven by tick(now), called by the server every second (and by tests directly).
 import crypto from 'node:crypto';
-import type { Channel, Notification } from './channels.js';
+import { fingerprint, type Channel, type Notification } from './channels.js';
 import type { AlertInstance, Transition } from './state.js';
 
 export interface Matcher {
@@ -98,6 +99,8 @@ export class Dispatcher {
   private readonly groups = new Map<string, Group>();
   private readonly log: Delivery[] = [];
   private readonly silenceList: Silence[] = [];
+  /** fingerprints of acknowledged alerts: not repeated while they keep firing */
+  private acked = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly o: Required<Omit<DispatcherOptions, 'channels'>> & { channels: Channel[] };
 
@@ -151,6 +154,10 @@ export class Dispatcher {
     this.silenceList.splice(0, this.silenceList.length, ...list);
   }
 
+  restoreAcks(fingerprints: Iterable<string>): void {
+    this.acked = new Set(fingerprints);
+  }
+
   silences(): Silence[] {
     return [...this.silenceList];
   }
@@ -191,7 +198,8 @@ export class Dispatcher {
   }
 
   private flush(g: Group, now: number): void {
-    const out = [...g.members.values()].filter((m) => !this.silencedBy(m.instance.labels, now) && !(m.status === 'firing' && this.inhibited(m.instance.labels)));
+    const repeat = g.lastSentAt !== undefined && !g.changed;
+    const out = [...g.members.values()].filter((m) => !this.silencedBy(m.instance.labels, now) && !(m.status === 'firing' && this.inhibited(m.instance.labels)) && !(repeat && this.acked.has(fingerprint(m.instance))));
     g.lastSentAt = now;
     g.changed = false;
     // resolved members leave the group once this notification has carried them

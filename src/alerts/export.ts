@@ -103,3 +103,118 @@ export function toPrometheusRules(rules: AlertRule[], lookup: (metric: string) =
   }
   return { yaml: stringify({ groups: [...groups].map(([name, rs]) => ({ name, rules: rs })) }, { lineWidth: 0 }), skipped };
 }
+
+// ---- CloudWatch -------------------------------------------------------------------------------
+
+/** One PutMetricAlarm input (AWS CloudWatch API reference, PutMetricAlarm request parameters). */
+export interface PutMetricAlarmInput {
+  AlarmName: string;
+  AlarmDescription?: string;
+  ActionsEnabled: boolean;
+  Namespace: string;
+  MetricName: string;
+  Dimensions: { Name: string; Value: string }[];
+  Statistic?: 'SampleCount' | 'Average' | 'Sum' | 'Minimum' | 'Maximum';
+  ExtendedStatistic?: string;
+  Period: number;
+  EvaluationPeriods: number;
+  DatapointsToAlarm: number;
+  Threshold: number;
+  ComparisonOperator: 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
+  TreatMissingData: 'notBreaching';
+  Unit?: string;
+}
+
+const CW_OPERATORS: Partial<Record<AlertRule['expr']['op'], PutMetricAlarmInput['ComparisonOperator']>> = { '>': 'GreaterThanThreshold', '>=': 'GreaterThanOrEqualToThreshold', '<': 'LessThanThreshold', '<=': 'LessThanOrEqualToThreshold' };
+
+/**
+ * Our rules as CloudWatch alarms over the metrics as the CloudWatch exporter publishes them
+ * (namespace SoleMate/Performance, durations in milliseconds, dimensions service / route / method).
+ * CloudWatch alarms watch one dimension set: rules with `by`, error ratios and == / != are listed as skipped.
+ */
+export function toCloudWatchAlarms(rules: AlertRule[], namespace = 'SoleMate/Performance'): { alarms: PutMetricAlarmInput[]; skipped: { rule: string; reason: string }[] } {
+  const alarms: PutMetricAlarmInput[] = [];
+  const skipped: { rule: string; reason: string }[] = [];
+  for (const r of rules) {
+    const op = CW_OPERATORS[r.expr.op];
+    const a = r.expr.aggregation;
+    const why = r.expr.by.length ? 'an alarm watches one dimension set; `by` needs one alarm per value' : !op ? `CloudWatch has no ${r.expr.op} comparison` : a === 'error_ratio' || a === 'last' ? `${a} needs metric math` : undefined;
+    if (why) {
+      skipped.push({ rule: r.id, reason: why });
+      continue;
+    }
+    const f = r.expr.filters;
+    const dims = [f.service && { Name: 'service', Value: f.service }, f.route && { Name: 'route', Value: f.route }, f.method && { Name: 'method', Value: f.method }].filter(Boolean) as { Name: string; Value: string }[];
+    // whole minutes, at least one: CloudWatch periods are 10, 30 or multiples of 60 s
+    const period = Math.max(60, Math.round(r.windowMs / 60_000) * 60);
+    const evaluations = Math.max(1, Math.ceil(r.forMs / (period * 1000)) + 1);
+    const stat: Pick<PutMetricAlarmInput, 'Statistic' | 'ExtendedStatistic'> = a[0] === 'p' ? { ExtendedStatistic: a } : { Statistic: ({ avg: 'Average', max: 'Maximum', min: 'Minimum', count: 'SampleCount', rate: 'SampleCount' } as const)[a as 'avg' | 'max' | 'min' | 'count' | 'rate'] };
+    alarms.push({
+      AlarmName: `${r.alert}${f.service ? `-${f.service}` : ''}`.slice(0, 255),
+      AlarmDescription: (r.annotations.summary ?? r.id).slice(0, 1024),
+      ActionsEnabled: true,
+      Namespace: namespace,
+      MetricName: r.expr.metric,
+      Dimensions: dims,
+      ...stat,
+      Period: period,
+      EvaluationPeriods: evaluations,
+      DatapointsToAlarm: evaluations,
+      // rate is per second; SampleCount is per period
+      Threshold: a === 'rate' ? r.expr.threshold * period : r.expr.threshold,
+      ComparisonOperator: op!,
+      TreatMissingData: 'notBreaching',
+    });
+  }
+  return { alarms, skipped };
+}
+
+// ---- Datadog ------------------------------------------------------------------------------------
+
+/** A Datadog monitor definition (POST /api/v1/monitor body). */
+export interface DatadogMonitor {
+  name: string;
+  type: 'query alert';
+  query: string;
+  message: string;
+  tags: string[];
+  priority: number;
+  options: { thresholds: { critical: number }; notify_no_data: boolean; require_full_window: boolean; new_group_delay?: number };
+}
+
+/**
+ * Our rules as Datadog monitors over the OpenTelemetry metrics as Datadog ingests them
+ * (histograms as distributions, durations in seconds; attribute names as tag keys).
+ */
+export function toDatadogMonitors(rules: AlertRule[]): { monitors: DatadogMonitor[]; skipped: { rule: string; reason: string }[] } {
+  const monitors: DatadogMonitor[] = [];
+  const skipped: { rule: string; reason: string }[] = [];
+  const ddTag: Record<string, string> = { route: 'http.route', method: 'http.request.method', status: 'http.response.status_code', service: 'service', instance: 'host' };
+  for (const r of rules) {
+    const meta = KNOWN_METRICS[r.expr.metric];
+    const a = r.expr.aggregation;
+    if (r.expr.op === '==' || r.expr.op === '!=' || a === 'error_ratio' || a === 'last' || a === 'min') {
+      skipped.push({ rule: r.id, reason: `${a === 'error_ratio' || a === 'last' || a === 'min' ? a : r.expr.op} has no single-query monitor form` });
+      continue;
+    }
+    const seconds = meta && (meta.unit === 's' || meta.unit === 'ms');
+    const f = r.expr.filters;
+    const scope = [f.service && `service:${f.service}`, f.route && `http.route:${f.route}`, f.method && `http.request.method:${f.method}`, ...Object.entries(f.tags ?? {}).map(([k, v]) => `${k}:${v}`)].filter(Boolean).join(',') || '*';
+    const by = r.expr.by.length ? ` by {${r.expr.by.map((b) => ddTag[b] ?? b).join(',')}}` : '';
+    const window = `last_${Math.max(1, Math.round(r.windowMs / 60_000))}m`;
+    const agg = a[0] === 'p' ? a : a === 'rate' ? 'count' : a === 'count' ? 'count' : a;
+    const space = a === 'rate' ? `sum(${window}):${agg}:${r.expr.metric}{${scope}}${by}.as_rate()` : a === 'count' ? `sum(${window}):${agg}:${r.expr.metric}{${scope}}${by}.as_count()` : `avg(${window}):${agg}:${r.expr.metric}{${scope}}${by}`;
+    // our thresholds are in ms for durations; Datadog sees seconds
+    const threshold = seconds && a !== 'rate' && a !== 'count' ? r.expr.threshold / 1000 : r.expr.threshold;
+    monitors.push({
+      name: `${r.alert}${f.service ? ` (${f.service})` : ''}`,
+      type: 'query alert',
+      query: `${space} ${r.expr.op} ${threshold}`,
+      message: `${(r.annotations.summary ?? r.alert).replace(/\{\{\s*\$value\s*\}\}/g, '{{value}}').replace(/\{\{\s*\$labels\.([\w.]+)\s*\}\}/g, (_, l: string) => `{{${ddTag[l] ?? l}.name}}`)}${r.annotations.runbook_url ? `\nRunbook: ${r.annotations.runbook_url}` : ''}`,
+      tags: Object.entries(r.labels).map(([k, v]) => `${k}:${v}`).concat(['source:solemate-performance']),
+      priority: r.labels.severity === 'critical' ? 1 : 3,
+      options: { thresholds: { critical: threshold }, notify_no_data: false, require_full_window: false, ...(r.forMs > 0 ? { new_group_delay: Math.round(r.forMs / 1000) } : {}) },
+    });
+  }
+  return { monitors, skipped };
+}

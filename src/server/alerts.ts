@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { AlertEvaluator } from '../alerts/evaluator.js';
 import type { Dispatcher } from '../alerts/dispatcher.js';
 import { CycleReads, evaluateExpr } from '../alerts/expr.js';
+import { fingerprint } from '../alerts/channels.js';
 import { sliCounts, sloStatus, type Slo } from '../alerts/slo.js';
 import { parseRuleObject } from '../alerts/rules.js';
 import type { UptimeCheck, UptimeMonitor } from '../alerts/uptime.js';
@@ -45,8 +46,9 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
 
   app.get('/api/alerts', async () => {
     const a = enabled();
+    const acks = new Map((await store.listDocs('ack')).map((d) => [d.id, d.body]));
     return {
-      active: a.active(),
+      active: a.active().map((x) => ({ ...x, fingerprint: fingerprint(x), acknowledged: acks.get(fingerprint(x)) ?? null })),
       rules: a.rules.map((r) => ({ id: r.id, alert: r.alert, group: r.group, file: r.file, severity: r.labels.severity, expr: r.expr, for: r.forMs, keepFiringFor: r.keepFiringForMs })),
       ruleErrors: a.ruleErrors,
       lastCycle: a.lastCycle,
@@ -100,6 +102,19 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
       }),
     );
     return { checks };
+  });
+
+  // acknowledgements: someone is on it; the alert keeps firing but is not repeated
+  app.post('/api/alerts/:fingerprint/ack', async (req: FastifyRequest<{ Params: { fingerprint: string } }>, reply) => {
+    authorize(req);
+    const a = enabled().active().find((x) => fingerprint(x) === req.params.fingerprint);
+    if (!a) throw new PerfError('PERF_ERR_NOT_FOUND', `no active alert with fingerprint ${req.params.fingerprint} (GET /api/alerts lists them)`);
+    const body = (req.body ?? {}) as { by?: unknown; comment?: unknown };
+    if (typeof body.by !== 'string' || !body.by) throw new PerfError('PERF_ERR_BAD_REQUEST', 'by: who acknowledges is required');
+    const ack = { fingerprint: req.params.fingerprint, key: a.key, by: body.by, comment: typeof body.comment === 'string' ? body.comment : '', at: opts.clock() };
+    await store.putDoc('ack', ack.fingerprint, ack);
+    dispatcher?.restoreAcks((await store.listDocs('ack')).map((d) => d.id));
+    return reply.status(201).send(ack);
   });
 
   app.get('/api/alerts/deliveries', async () => ({ deliveries: notifier().deliveries().reverse() }));

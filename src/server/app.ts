@@ -14,7 +14,7 @@ import { alertRoutes } from './alerts.js';
 import { AlertEvaluator, type CycleResult } from '../alerts/evaluator.js';
 import { DEFAULT_RULES } from '../alerts/rules.js';
 import { Dispatcher, type Silence } from '../alerts/dispatcher.js';
-import { parseChannel } from '../alerts/channels.js';
+import { fingerprint, parseChannel } from '../alerts/channels.js';
 import { DEFAULT_SLOS } from '../alerts/slo.js';
 import { UptimeMonitor } from '../alerts/uptime.js';
 import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
@@ -75,7 +75,11 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, options.env ?? process.env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;
-  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, onTransition: (t) => dispatcher!.notify(t) }) : undefined;
+  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, onTransition: (t) => {
+    dispatcher!.notify(t);
+    // an acknowledgement ends with the alert
+    if (t.kind === 'resolved') void store.deleteDoc('ack', fingerprint(t.instance)).then(async () => dispatcher!.restoreAcks((await store.listDocs('ack')).map((d) => d.id)));
+  } }) : undefined;
   if (alerts) {
     alerts.reload();
     await alerts.loadStoredRules();
@@ -103,7 +107,10 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   uptime?.start();
   const notifyTimer = dispatcher ? setInterval(() => dispatcher.tick(clock()), 1000) : undefined;
   notifyTimer?.unref();
-  const loadSilences = async () => dispatcher?.restoreSilences((await store.listDocs('silence')).map((d) => d.body as unknown as Silence));
+  const loadSilences = async () => {
+    dispatcher?.restoreSilences((await store.listDocs('silence')).map((d) => d.body as unknown as Silence));
+    dispatcher?.restoreAcks((await store.listDocs('ack')).map((d) => d.id));
+  };
   await loadSilences();
   const evaluateAlerts = async (): Promise<CycleResult | undefined> => {
     if (!alerts) return undefined;

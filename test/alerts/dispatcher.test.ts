@@ -159,3 +159,23 @@ test('channel strings: env indirection, redacted names, bad specs refused', () =
   assert.throws(() => parseChannel('smtp://mail.test:25'), /needs \?from/);
   assert.ok(!parseChannel('smtp://u:hunter2@mail.test:25?from=a@b&to=c@d').name.includes('hunter2'));
 });
+
+test('an acknowledged alert is not repeated; its group still reports changes', async () => {
+  received.length = 0;
+  const d = new Dispatcher({ channels: [parseChannel(`webhook:${base}/hook`)], groupWaitMs: 0, groupIntervalMs: 10 * S, repeatIntervalMs: 100 * S });
+  const a = alert('Acked', { route: '/a' }, 0);
+  d.notify(fire(a, 0));
+  d.tick(0);
+  await d.idle();
+  assert.equal(received.length, 1);
+  const { fingerprint } = await import('../../src/alerts/channels.js');
+  d.restoreAcks([fingerprint(a)]);
+  d.tick(150 * S);
+  await d.idle();
+  assert.equal(received.length, 1, 'no repeat for an acknowledged alert');
+  d.notify(resolve(a, 160 * S));
+  d.tick(170 * S);
+  await d.idle();
+  assert.equal(received.length, 2, 'its resolution still goes out');
+  assert.equal((received[1].body as { status: string }).status, 'resolved');
+});

@@ -77,3 +77,78 @@ test('alerts command: check exits 2 naming file, line and rule; export writes th
   assert.equal((await run(['alerts', 'export', '--format', 'nagios'])).code, 2);
   assert.equal((await run(['alerts', 'frob'])).code, 2);
 });
+
+test('CloudWatch PutMetricAlarm inputs and Datadog monitors: documented fields and values only', async () => {
+  const { toCloudWatchAlarms, toDatadogMonitors } = await import('../../src/alerts/export.js');
+  const { rules } = loadRules(['performance/alerts']);
+  const cw = toCloudWatchAlarms(rules);
+  assert.ok(cw.alarms.length >= 3);
+  const allowed = new Set(['AlarmName', 'AlarmDescription', 'ActionsEnabled', 'Namespace', 'MetricName', 'Dimensions', 'Statistic', 'ExtendedStatistic', 'Period', 'EvaluationPeriods', 'DatapointsToAlarm', 'Threshold', 'ComparisonOperator', 'TreatMissingData', 'Unit']);
+  for (const a of cw.alarms) {
+    for (const k of Object.keys(a)) assert.ok(allowed.has(k), `PutMetricAlarm has no parameter ${k}`);
+    assert.ok(a.AlarmName.length >= 1 && a.AlarmName.length <= 255);
+    assert.equal(a.Period % 60, 0);
+    assert.ok((a.Statistic === undefined) !== (a.ExtendedStatistic === undefined), 'exactly one of Statistic and ExtendedStatistic');
+    if (a.ExtendedStatistic) assert.match(a.ExtendedStatistic, /^p\d{1,2}(\.\d+)?$/);
+    assert.ok(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'].includes(a.ComparisonOperator));
+    assert.ok(a.DatapointsToAlarm <= a.EvaluationPeriods);
+    assert.ok(a.Dimensions.length <= 30);
+  }
+  const rc = cw.alarms.find((a) => a.AlarmName === 'ResponseTimeCritical')!;
+  assert.deepEqual([rc.Statistic, rc.Period, rc.EvaluationPeriods, rc.Threshold], ['Average', 300, 2, 200]);
+  assert.ok(cw.skipped.some((s) => /RouteP95High/.test(s.rule) && /one alarm per value/.test(s.reason)));
+
+  const dd = toDatadogMonitors(rules);
+  for (const m of dd.monitors) {
+    assert.equal(m.type, 'query alert');
+    assert.match(m.query, /^(avg|sum)\(last_\d+m\):[\w]+:[\w.]+\{[^}]*\}( by \{[^}]+\})?(\.as_(rate|count)\(\))? (>|>=|<|<=) -?[\d.]+$/, m.query);
+    assert.equal(Number(m.query.split(' ').at(-1)), m.options.thresholds.critical);
+    assert.ok(m.priority >= 1 && m.priority <= 5);
+  }
+  const p95 = dd.monitors.find((m) => m.name === 'RouteP95High')!;
+  assert.equal(p95.query, 'avg(last_10m):p95:http.server.request.duration{*} by {http.route} > 0.5', 'ms thresholds become seconds');
+  assert.match(p95.message, /\{\{http\.route\.name\}\}/);
+});
+
+test('alerts test evaluates rules against the store; alerts silence creates a silence on the server', async () => {
+  const { main } = await import('../../src/cli/cli.js');
+  const { SqliteStore } = await import('../../src/store/sqlite.js');
+  const { createServer } = await import('../../src/server/app.js');
+  const { histPoint } = await import('../store/contract.js');
+  const { testConfig } = await import('../helpers.js');
+  const run = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const data = path.join(tmpDir(), 'perf.db');
+  const store = new SqliteStore(data);
+  await store.migrate();
+  await store.write([histPoint('http.server.request.duration', { 'http.route': '/slow' }, Date.now() - 20_000, [0.9, 0.95, 1.2])]);
+  await store.close();
+  const t = await run(['alerts', 'test', 'performance/alerts', '--rule', 'RouteP95High', '--data', data, '--json']);
+  assert.equal(t.code, 0, t.err);
+  const [r] = JSON.parse(t.out);
+  assert.equal(r.rule, 'performance.yml/performance/RouteP95High');
+  assert.equal(r.samples[0].labels.route, '/slow');
+  assert.equal(r.samples[0].holds, true, `p95 ${r.samples[0].value} ms > 500 ms`);
+  assert.equal((await run(['alerts', 'test', 'performance/alerts', '--rule', 'Nope', '--data', data])).code, 2);
+
+  const s2 = new SqliteStore(':memory:');
+  await s2.migrate();
+  const s = await createServer({ config: testConfig(), store: s2, env: { SOLEMATE_PERF_INGEST_TOKEN: 'tk' } });
+  try {
+    const denied = await run(['alerts', 'silence', '--url', s.url, '-m', 'alertname=RouteP95High', '--comment', 'deploy']);
+    assert.equal(denied.code, 2);
+    assert.match(denied.err, /refused the silence: missing or wrong token/);
+    const ok = await run(['alerts', 'silence', '--url', s.url, '-m', 'alertname=RouteP95High', '-m', 'route=~/api/.*', '--comment', 'deploy', '--duration', '30m', '--json'], { SOLEMATE_PERF_INGEST_TOKEN: 'tk', USER: 'ana' });
+    assert.equal(ok.code, 0, ok.err);
+    const created = JSON.parse(ok.out);
+    assert.equal(created.createdBy, 'ana');
+    assert.deepEqual(created.matchers[1], { name: 'route', op: '=~', value: '/api/.*' });
+    assert.equal((await run(['alerts', 'silence', '--url', s.url, '-m', 'nonsense', '--comment', 'x'])).code, 2);
+  } finally {
+    await s.close();
+  }
+});

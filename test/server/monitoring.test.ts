@@ -43,6 +43,11 @@ test('create, update, evaluate, dashboard; silences and API rules survive a rest
     assert.ok((dash.slowestRoutes as { p95Ms: number }[])[0].p95Ms > 250);
     assert.equal((dash.alerts as unknown[]).length, 1);
     assert.ok(dash.status && dash.metrics);
+    const fp = alerts.active[0] as unknown as { fingerprint: string };
+    const ack = await fetch(`${s.url}/api/alerts/${fp.fingerprint}/ack`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' }, body: JSON.stringify({ by: 'ana', comment: 'looking' }) });
+    assert.equal(ack.status, 201);
+    assert.equal((await fetch(`${s.url}/api/alerts/ffff/ack`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' }, body: '{"by":"x"}' })).status, 404);
+    assert.equal(((await json(fetch(`${s.url}/api/alerts`))).active[0].acknowledged as { by: string }).by, 'ana');
     const silence = await fetch(`${s.url}/api/silences`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' }, body: JSON.stringify({ matchers: [{ name: 'route', value: '/slow' }], endsAt: new Date(Date.now() + 3_600_000).toISOString(), createdBy: 'ana', comment: 'known' }) });
     assert.equal(silence.status, 201);
   } finally {
