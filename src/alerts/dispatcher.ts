@@ -66,8 +66,8 @@ export interface Delivery {
 interface Member {
   instance: AlertInstance;
   status: 'firing' | 'resolved';
-  /** the last notification carried this state */
-  sent: boolean;
+  /** a notification has carried this alert as firing: only then is its resolution sent */
+  announced: boolean;
 }
 
 interface Group {
@@ -129,7 +129,8 @@ export class Dispatcher {
       if (t.kind === 'resolved') return; // never notified as firing: nothing to resolve
       this.groups.set(key, (g = { key, labels, members: new Map(), createdAt: t.at, lastSentAt: undefined, changed: true }));
     }
-    g.members.set(t.instance.key, { instance: t.instance, status: t.kind, sent: false });
+    // an alert this group never announced (silenced, inhibited) resolves without a notification
+    g.members.set(t.instance.key, { instance: t.instance, status: t.kind, announced: g.members.get(t.instance.key)?.announced ?? t.kind === 'resolved' });
     g.changed = true;
   }
 
@@ -199,7 +200,10 @@ export class Dispatcher {
 
   private flush(g: Group, now: number): void {
     const repeat = g.lastSentAt !== undefined && !g.changed;
-    const out = [...g.members.values()].filter((m) => !this.silencedBy(m.instance.labels, now) && !(m.status === 'firing' && this.inhibited(m.instance.labels)) && !(repeat && this.acked.has(fingerprint(m.instance))));
+    const out = [...g.members.values()].filter((m) =>
+      m.status === 'resolved' ? m.announced && !this.silencedBy(m.instance.labels, now) : !this.silencedBy(m.instance.labels, now) && !this.inhibited(m.instance.labels) && !(repeat && this.acked.has(fingerprint(m.instance))),
+    );
+    for (const m of out) if (m.status === 'firing') m.announced = true;
     g.lastSentAt = now;
     g.changed = false;
     // resolved members leave the group once this notification has carried them

@@ -116,3 +116,75 @@ test('end to end: a spike fires, the webhook receives it once per group; silence
     hook.close();
   }
 });
+
+test('done-when, end to end: a spike fires after interval + for, notifies once per group, resolves; inhibition and a silence hold', async () => {
+  const http = await import('node:http');
+  const { histPoint } = await import('../store/contract.js');
+  const got: { status: string; alerts: { status: string; labels: Record<string, string> }[] }[] = [];
+  const hook = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (d) => (b += d));
+    req.on('end', () => (got.push(JSON.parse(b)), res.end()));
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const rules = tmpDir();
+  fs.writeFileSync(
+    path.join(rules, 'r.yml'),
+    `groups:
+  - name: latency
+    rules:
+      - alert: LatencyCritical
+        expr: { metric: http.server.request.duration, aggregation: p95, window: 1m, op: ">", threshold: 300 }
+        for: 1m
+        labels: { severity: critical, objective: latency }
+      - alert: LatencyWarning
+        expr: { metric: http.server.request.duration, aggregation: p95, window: 1m, op: ">", threshold: 200 }
+        for: 1m
+        labels: { severity: warning, objective: latency }
+      - alert: Checkout
+        expr: { metric: http.server.request.duration, aggregation: p95, window: 1m, filters: { route: /checkout }, op: ">", threshold: 100 }
+        labels: { severity: warning }
+`,
+  );
+  let now = Date.UTC(2026, 10, 25, 12, 0, 0);
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  const s = await createServer({ config: testConfig({ alerting: { rules: [rules], slos: [], channels: [`webhook:http://127.0.0.1:${(hook.address() as { port: number }).port}/`], groupBy: ['objective'], groupWait: 0, groupInterval: 30_000 } }), store, clock: () => now });
+  const minute = (slow: boolean) => store.write([histPoint('http.server.request.duration', { 'http.route': '/checkout' }, now - 10_000, slow ? [0.5, 0.6, 0.7] : [0.01, 0.02])]);
+  const step = async () => {
+    await s.evaluateAlerts();
+    s.dispatcher!.tick(now);
+    await s.dispatcher!.idle();
+  };
+  try {
+    // the Checkout alert is silenced for the whole test
+    const sil = await fetch(`${s.url}/api/silences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ matchers: [{ name: 'alertname', value: 'Checkout' }], startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), createdBy: 't', comment: 'planned' }) });
+    assert.equal(sil.status, 201);
+    await minute(true);
+    await step(); // pending: `for` is 1 minute
+    assert.equal(got.length, 0);
+    now += 60_000;
+    await minute(true);
+    await step(); // one interval plus `for`: both latency alerts fire; the warning is inhibited, Checkout silenced
+    assert.equal(got.length, 1, 'one notification for the objective group');
+    assert.deepEqual(got[0].alerts.map((a) => a.labels.alertname), ['LatencyCritical']);
+    now += 30_000;
+    await minute(true);
+    await step();
+    assert.equal(got.length, 1, 'no repeat: nothing changed');
+    // recovered: windows read whole minutes, so the slow minute must leave the window first
+    now += 60_000;
+    await minute(false);
+    now += 60_000;
+    await minute(false);
+    await step(); // resolved, once
+    assert.equal(got.length, 2);
+    assert.equal(got[1].status, 'resolved');
+    assert.deepEqual(got[1].alerts.map((a) => [a.labels.alertname, a.status]), [['LatencyCritical', 'resolved']]);
+    const history = await json(fetch(`${s.url}/api/alerts/history`));
+    assert.deepEqual(history.events.map((e: { kind: string; body: { alert: string } }) => `${e.kind} ${e.body.alert}`).sort(), ['firing Checkout', 'firing LatencyCritical', 'firing LatencyWarning', 'resolved Checkout', 'resolved LatencyCritical', 'resolved LatencyWarning']);
+  } finally {
+    await s.close();
+    hook.close();
+  }
+});
