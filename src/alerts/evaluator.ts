@@ -8,7 +8,7 @@
 import type { QueryEngine } from '../query/engine.js';
 import type { Store } from '../store/store.js';
 import { compare, CycleReads, evaluateExpr } from './expr.js';
-import { loadRules, parseRuleObject, renderTemplate, type AlertRule, type RuleSet } from './rules.js';
+import { loadRules, parseRuleObject, renderTemplate, type AlertRule, type RuleSet, type ThresholdContext } from './rules.js';
 import { BURN_ALERTS, burnAlert, type Slo } from './slo.js';
 import { instanceKey, step, type AlertInstance, type Transition } from './state.js';
 
@@ -18,6 +18,8 @@ export interface EvaluatorOptions {
   /** directories of rule files */
   ruleDirs: string[];
   clock?: () => number;
+  /** what `threshold: { from, level }` resolves against (default: the PRD's) */
+  thresholds?: ThresholdContext;
   /** rules kept in the store (created through the API), loaded every cycle */
   storedRules?: boolean;
   /** SLOs whose burn-rate alerts are evaluated with the rules */
@@ -65,7 +67,7 @@ export class AlertEvaluator {
     const out: AlertRule[] = [];
     for (const d of await this.o.store.listDocs('alert-rule')) {
       try {
-        out.push(parseRuleObject(d.body));
+        out.push(parseRuleObject(d.body, this.o.thresholds));
       } catch (e) {
         errors[`api/${d.id}`] = (e as Error).message;
       }
@@ -92,7 +94,7 @@ export class AlertEvaluator {
   }
 
   reload(): RuleSet {
-    this.ruleSet = loadRules(this.o.ruleDirs, this.ruleSet);
+    this.ruleSet = loadRules(this.o.ruleDirs, this.ruleSet, this.o.thresholds);
     return this.ruleSet;
   }
 
@@ -123,10 +125,10 @@ export class AlertEvaluator {
       if (list) list.push(inst);
       else byRule.set(inst.ruleId, [inst]);
     }
-    type RuleLike = Pick<AlertRule, 'id' | 'alert' | 'labels' | 'annotations' | 'forMs' | 'keepFiringForMs'>;
+    type RuleLike = Pick<AlertRule, 'id' | 'alert' | 'labels' | 'annotations' | 'forMs' | 'keepFiringForMs'> & { expr?: { threshold: number } };
     const apply = (rule: RuleLike, key: string, holds: boolean, value: number, labels: Record<string, string>) => {
       const prev = this.instances.get(key);
-      const fresh = () => ({ key, ruleId: rule.id, alert: rule.alert, labels, annotations: Object.fromEntries(Object.entries(rule.annotations).map(([k, t]) => [k, renderTemplate(t, value, labels)])) });
+      const fresh = () => ({ key, ruleId: rule.id, alert: rule.alert, labels, annotations: Object.fromEntries(Object.entries(rule.annotations).map(([k, t]) => [k, renderTemplate(t, value, labels, rule.expr?.threshold)])) });
       const { next, transition } = step(prev, holds, value, now, rule, fresh);
       if (transition) transitions.push(transition);
       if (!next || next.phase === 'resolved') {

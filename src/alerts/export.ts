@@ -5,7 +5,7 @@
 import { stringify } from 'yaml';
 import { promName, snake } from '../server/prometheus.js';
 import type { MetricKind } from '../model.js';
-import type { AlertRule } from './rules.js';
+import { formatValue, type AlertRule } from './rules.js';
 
 /** Kind and unit of the metrics the shipped rules use; others are looked up in the store. */
 export const KNOWN_METRICS: Record<string, { kind: MetricKind; unit: string }> = {
@@ -22,6 +22,9 @@ export const KNOWN_METRICS: Record<string, { kind: MetricKind; unit: string }> =
   'redis.keyspace.hit_ratio': { kind: 'gauge', unit: '1' },
   'solemate.uptime.checks': { kind: 'counter', unit: '{check}' },
 };
+
+/** {{ $threshold }} is ours: the other formats get the number itself. */
+const withThreshold = (text: string, r: AlertRule) => text.replace(/\{\{\s*\$threshold\s*\}\}/g, formatValue(r.expr.threshold));
 
 const LABEL: Record<string, string> = { route: 'http_route', method: 'http_request_method', status: 'http_response_status_code', service: 'service_name', instance: 'service_instance_id' };
 const label = (k: string) => LABEL[k] ?? snake(k);
@@ -95,7 +98,7 @@ export function toPrometheusRules(rules: AlertRule[], lookup: (metric: string) =
     if (r.keepFiringForMs > 0) rule.keep_firing_for = promDuration(r.keepFiringForMs);
     rule.labels = r.labels;
     // our templates become Prometheus' ($labels keys are the exposition's label names)
-    rule.annotations = Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, v.replace(/\{\{\s*\$labels\.([\w.]+)\s*\}\}/g, (_, l: string) => `{{ $labels.${label(l)} }}`)]));
+    rule.annotations = Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, withThreshold(v, r).replace(/\{\{\s*\$labels\.([\w.]+)\s*\}\}/g, (_, l: string) => `{{ $labels.${label(l)} }}`)]));
     const name = `${r.file.replace(/\.(ya?ml|json)$/, '')}.${r.group}`;
     const list = groups.get(name);
     if (list) list.push(rule);
@@ -151,7 +154,7 @@ export function toCloudWatchAlarms(rules: AlertRule[], namespace = 'SoleMate/Per
     const stat: Pick<PutMetricAlarmInput, 'Statistic' | 'ExtendedStatistic'> = a[0] === 'p' ? { ExtendedStatistic: a } : { Statistic: ({ avg: 'Average', max: 'Maximum', min: 'Minimum', count: 'SampleCount', rate: 'SampleCount' } as const)[a as 'avg' | 'max' | 'min' | 'count' | 'rate'] };
     alarms.push({
       AlarmName: `${r.alert}${f.service ? `-${f.service}` : ''}`.slice(0, 255),
-      AlarmDescription: (r.annotations.summary ?? r.id).slice(0, 1024),
+      AlarmDescription: withThreshold(r.annotations.summary ?? r.id, r).slice(0, 1024),
       ActionsEnabled: true,
       Namespace: namespace,
       MetricName: r.expr.metric,
@@ -210,7 +213,7 @@ export function toDatadogMonitors(rules: AlertRule[]): { monitors: DatadogMonito
       name: `${r.alert}${f.service ? ` (${f.service})` : ''}`,
       type: 'query alert',
       query: `${space} ${r.expr.op} ${threshold}`,
-      message: `${(r.annotations.summary ?? r.alert).replace(/\{\{\s*\$value\s*\}\}/g, '{{value}}').replace(/\{\{\s*\$labels\.([\w.]+)\s*\}\}/g, (_, l: string) => `{{${ddTag[l] ?? l}.name}}`)}${r.annotations.runbook_url ? `\nRunbook: ${r.annotations.runbook_url}` : ''}`,
+      message: `${withThreshold(r.annotations.summary ?? r.alert, r).replace(/\{\{\s*\$value\s*\}\}/g, '{{value}}').replace(/\{\{\s*\$labels\.([\w.]+)\s*\}\}/g, (_, l: string) => `{{${ddTag[l] ?? l}.name}}`)}${r.annotations.runbook_url ? `\nRunbook: ${r.annotations.runbook_url}` : ''}`,
       tags: Object.entries(r.labels).map(([k, v]) => `${k}:${v}`).concat(['source:solemate-performance']),
       priority: r.labels.severity === 'critical' ? 1 : 3,
       options: { thresholds: { critical: threshold }, notify_no_data: false, require_full_window: false, ...(r.forMs > 0 ? { new_group_delay: Math.round(r.forMs / 1000) } : {}) },

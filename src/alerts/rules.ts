@@ -36,7 +36,8 @@ const exprSchema = z
     /** one alert instance per distinct value of these (route, method, status, service, instance, or an attribute name) */
     by: z.array(z.string()).default([]),
     op: z.enum(OPERATORS),
-    threshold: z.number(),
+    /** a number, or a monitoring threshold at a level: { from: responseTime, level: warning } */
+    threshold: z.union([z.number(), z.object({ from: z.enum(['responseTime', 'errorRate', 'cpuUsage', 'memoryUsage']), level: z.enum(['critical', 'warning']).default('critical') }).strict()]),
   })
   .strict();
 
@@ -58,7 +59,27 @@ const fileSchema = z
   })
   .strict();
 
-export type AlertExpr = z.output<typeof exprSchema>;
+/** A rule's condition with its threshold resolved to a number. */
+export type AlertExpr = Omit<z.output<typeof exprSchema>, 'threshold'> & { threshold: number };
+
+/** monitoring.thresholds and alerting.thresholds: what `threshold: { from, level }` resolves against. */
+export interface ThresholdContext {
+  monitoring: { responseTime: number; errorRate: number; cpuUsage: number; memoryUsage: number };
+  levels: { critical: number; warning: number };
+}
+
+/** The PRD's defaults (the same as the config's). */
+export const DEFAULT_THRESHOLDS: ThresholdContext = { monitoring: { responseTime: 200, errorRate: 0.1, cpuUsage: 80, memoryUsage: 85 }, levels: { critical: 1, warning: 0.8 } };
+
+/**
+ * responseTime is in ms (as durations in rules); errorRate, cpuUsage and memoryUsage are % in the
+ * config and ratios (0–1) in rules. The level scales by alerting.thresholds.critical / warning.
+ */
+function resolveThreshold(t: z.output<typeof exprSchema>['threshold'], ctx: ThresholdContext): number {
+  if (typeof t === 'number') return t;
+  const v = ctx.monitoring[t.from] * ctx.levels[t.level];
+  return t.from === 'responseTime' ? v : v / 100;
+}
 
 export interface AlertRule {
   /** "<file>/<group>/<alert>": unique */
@@ -80,7 +101,7 @@ export const DEFAULT_RULES = fileURLToPath(new URL('../../performance/alerts', i
 const ms = (v: string) => (v === '0' || v === '0s' ? 0 : parseDuration(v));
 
 /** Parses one rule file; PERF_ERR_USAGE with "file:line:col: groups[0].rules[2] (HighLatency).expr.op: …". */
-export function parseRuleFile(text: string, file: string): AlertRule[] {
+export function parseRuleFile(text: string, file: string, ctx: ThresholdContext = DEFAULT_THRESHOLDS): AlertRule[] {
   const name = path.basename(file);
   let located;
   try {
@@ -95,7 +116,7 @@ export function parseRuleFile(text: string, file: string): AlertRule[] {
       const id = `${name}/${g.name}/${r.alert}`;
       if (seen.has(id)) located.fail(['groups', gi, 'rules', ri, 'alert'], `${r.alert} appears twice in group ${g.name}`);
       seen.add(id);
-      rules.push({ id, alert: r.alert, group: g.name, file: name, expr: r.expr, windowMs: parseDuration(r.expr.window), forMs: ms(r.for), keepFiringForMs: ms(r.keep_firing_for), labels: { severity: 'warning', ...r.labels }, annotations: r.annotations });
+      rules.push({ id, alert: r.alert, group: g.name, file: name, expr: { ...r.expr, threshold: resolveThreshold(r.expr.threshold, ctx) }, windowMs: parseDuration(r.expr.window), forMs: ms(r.for), keepFiringForMs: ms(r.keep_firing_for), labels: { severity: 'warning', ...r.labels }, annotations: r.annotations });
     }),
   );
   return rules;
@@ -107,14 +128,14 @@ export type PerformanceAlert = z.input<typeof ruleSchema>;
 export const API_FILE = 'api';
 
 /** A rule sent to the API → AlertRule, or a PERF_ERR_BAD_REQUEST naming the field. */
-export function parseRuleObject(body: unknown): AlertRule {
+export function parseRuleObject(body: unknown, ctx: ThresholdContext = DEFAULT_THRESHOLDS): AlertRule {
   const r = ruleSchema.safeParse(body);
   if (!r.success) {
     const i = r.error.issues[0];
     throw new PerfError('PERF_ERR_BAD_REQUEST', `${i.path.join('.') || 'body'}: ${i.message}`);
   }
   const x = r.data;
-  return { id: `${API_FILE}/${API_FILE}/${x.alert}`, alert: x.alert, group: API_FILE, file: API_FILE, expr: x.expr, windowMs: parseDuration(x.expr.window), forMs: ms(x.for), keepFiringForMs: ms(x.keep_firing_for), labels: { severity: 'warning', ...x.labels }, annotations: x.annotations };
+  return { id: `${API_FILE}/${API_FILE}/${x.alert}`, alert: x.alert, group: API_FILE, file: API_FILE, expr: { ...x.expr, threshold: resolveThreshold(x.expr.threshold, ctx) }, windowMs: parseDuration(x.expr.window), forMs: ms(x.for), keepFiringForMs: ms(x.keep_firing_for), labels: { severity: 'warning', ...x.labels }, annotations: x.annotations };
 }
 
 /** Adds the rule's name to a located error: "groups[0].rules[2]" → "groups[0].rules[2] (HighLatency)". */
@@ -144,7 +165,7 @@ export interface RuleSet {
  * Loads every *.yml / *.yaml / *.json in `dirs`. A broken file keeps the rules it had in
  * `previous` (its last good version) and its error is reported.
  */
-export function loadRules(dirs: string[], previous?: RuleSet): RuleSet {
+export function loadRules(dirs: string[], previous?: RuleSet, ctx: ThresholdContext = DEFAULT_THRESHOLDS): RuleSet {
   const rules: AlertRule[] = [];
   const errors: Record<string, string> = {};
   const parsed = new Map<string, { stamp: string; rules: AlertRule[] }>();
@@ -163,7 +184,7 @@ export function loadRules(dirs: string[], previous?: RuleSet): RuleSet {
         const st = fs.statSync(full);
         const stamp = `${st.mtimeMs}:${st.size}`;
         const cached = previous?.parsed?.get(full);
-        const fileRules = cached && cached.stamp === stamp ? cached.rules : parseRuleFile(fs.readFileSync(full, 'utf8'), full);
+        const fileRules = cached && cached.stamp === stamp ? cached.rules : parseRuleFile(fs.readFileSync(full, 'utf8'), full, ctx);
         parsed.set(full, { stamp, rules: fileRules });
         rules.push(...fileRules);
       } catch (e) {
@@ -175,10 +196,11 @@ export function loadRules(dirs: string[], previous?: RuleSet): RuleSet {
   return { rules, errors, parsed };
 }
 
-/** {{ $value }} and {{ $labels.name }} only: templates are text, never code. */
-export function renderTemplate(template: string, value: number, labels: Record<string, string>): string {
-  return template.replace(/\{\{\s*\$(value|labels\.([A-Za-z_][\w.]*))\s*\}\}/g, (_, what: string, label?: string) => {
+/** {{ $value }}, {{ $threshold }} and {{ $labels.name }} only: templates are text, never code. */
+export function renderTemplate(template: string, value: number, labels: Record<string, string>, threshold?: number): string {
+  return template.replace(/\{\{\s*\$(value|threshold|labels\.([A-Za-z_][\w.]*))\s*\}\}/g, (_, what: string, label?: string) => {
     if (what === 'value') return formatValue(value);
+    if (what === 'threshold') return threshold === undefined ? '' : formatValue(threshold);
     return labels[label!] ?? '';
   });
 }

@@ -8,7 +8,7 @@ import type { Dispatcher } from '../alerts/dispatcher.js';
 import { CycleReads, evaluateExpr } from '../alerts/expr.js';
 import { fingerprint } from '../alerts/channels.js';
 import { sliCounts, sloStatus, type Slo } from '../alerts/slo.js';
-import { parseRuleObject } from '../alerts/rules.js';
+import { parseRuleObject, type ThresholdContext } from '../alerts/rules.js';
 import type { UptimeCheck, UptimeMonitor } from '../alerts/uptime.js';
 import type { QueryEngine } from '../query/engine.js';
 import { tokenMatches } from './ingest.js';
@@ -29,7 +29,7 @@ const silenceSchema = z
   })
   .strict();
 
-export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; store: Store; token: string | undefined; clock: () => number; engine: QueryEngine; slos: Slo[]; uptime: UptimeCheck[]; uptimeMonitor: UptimeMonitor | undefined }): Promise<void> {
+export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; store: Store; token: string | undefined; clock: () => number; engine: QueryEngine; slos: Slo[]; thresholds: ThresholdContext; uptime: UptimeCheck[]; uptimeMonitor: UptimeMonitor | undefined }): Promise<void> {
   const { alerts, store, dispatcher } = opts;
   /** mutating calls need the token when one is configured (the same as for ingest) */
   const authorize = (req: FastifyRequest) => {
@@ -154,7 +154,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
   const putRule = async (req: FastifyRequest, alertName: string | undefined, mustExist: boolean) => {
     authorize(req);
     const a = enabled();
-    const rule = parseRuleObject(req.body);
+    const rule = parseRuleObject(req.body, opts.thresholds);
     if (alertName !== undefined && rule.alert !== alertName) throw new PerfError('PERF_ERR_BAD_REQUEST', `the body's alert (${rule.alert}) differs from the one in the path (${alertName})`);
     const exists = (await store.listDocs('alert-rule')).some((d) => d.id === rule.alert);
     if (mustExist && !exists) throw new PerfError('PERF_ERR_NOT_FOUND', `no API rule ${rule.alert}`);

@@ -75,7 +75,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, options.env ?? process.env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;
-  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, onTransition: (t) => {
+  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, thresholds: { monitoring: config.monitoring.thresholds, levels: a.thresholds }, onTransition: (t) => {
     dispatcher!.notify(t);
     // an acknowledgement ends with the alert
     if (t.kind === 'resolved') void store.deleteDoc('ack', fingerprint(t.instance)).then(async () => dispatcher!.restoreAcks((await store.listDocs('ack')).map((d) => d.id)));
@@ -86,7 +86,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     await alerts.restore();
   }
   const uptime = a.uptime.length ? new UptimeMonitor(a.uptime, store, (err) => app.log.error({ err }, 'storing an uptime check failed')) : undefined;
-  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock, engine, slos, uptime: a.uptime, uptimeMonitor: uptime });
+  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock, engine, slos, thresholds: { monitoring: config.monitoring.thresholds, levels: a.thresholds }, uptime: a.uptime, uptimeMonitor: uptime });
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));

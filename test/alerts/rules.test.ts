@@ -96,3 +96,24 @@ test('state machine: pending → firing after `for`, keep_firing_for, resolved; 
   const immediate = step(undefined, true, 1, 5, { forMs: 0, keepFiringForMs: 0 }, fresh);
   assert.equal(immediate.transition?.kind, 'firing');
 });
+
+test('thresholds from monitoring.thresholds at alerting levels; the shipped rules follow the config', () => {
+  const text = `groups:
+  - name: g
+    rules:
+      - alert: A
+        expr: { metric: http.server.request.duration, aggregation: avg, window: 5m, op: ">", threshold: { from: responseTime, level: warning } }
+        annotations: { summary: "over {{ $threshold }} ms" }
+      - alert: B
+        expr: { metric: http.server.request.duration, aggregation: error_ratio, window: 5m, op: ">", threshold: { from: errorRate } }
+`;
+  const [a, b] = parseRuleFile(text, 'x.yml', { monitoring: { responseTime: 300, errorRate: 0.5, cpuUsage: 80, memoryUsage: 85 }, levels: { critical: 1, warning: 0.5 } });
+  assert.equal(a.expr.threshold, 150);
+  assert.equal(b.expr.threshold, 0.005, '% in the config, a ratio in the rule');
+  assert.equal(renderTemplate(a.annotations.summary, 0, {}, a.expr.threshold), 'over 150 ms');
+  const shipped = loadRules(['performance/alerts']).rules;
+  assert.equal(shipped.find((r) => r.alert === 'ResponseTimeWarning')?.expr.threshold, 160);
+  assert.equal(shipped.find((r) => r.alert === 'ErrorRateCritical')?.expr.threshold, 0.001);
+  assert.equal(shipped.find((r) => r.alert === 'CpuCritical')?.expr.threshold, 0.8);
+  assert.throws(() => parseRuleFile(text.replace('from: errorRate', 'from: mood'), 'x.yml'), /threshold/);
+});

@@ -41,7 +41,7 @@ export function build(): CommandSpec {
       comment: 'silence: why (required)',
       author: 'silence: who (default $USER)',
       rule: 'test: the alert name to evaluate (default: every rule in the files)',
-      config: 'test: config file naming the store to evaluate against',
+      config: 'test, export: config file (the store to evaluate against; monitoring/alerting thresholds)',
       data: 'test: SQLite file of the embedded store (default .data/solemate-perf.db)',
     },
   };
@@ -77,7 +77,8 @@ export async function run(values: Record<string, unknown>, pos: string[], io: Io
   if (sub === 'export') {
     const format = values.format as string | undefined;
     if (!format || !['prometheus', 'cloudwatch', 'datadog'].includes(format)) throw new PerfError('PERF_ERR_USAGE', '--format is prometheus, cloudwatch (PutMetricAlarm inputs) or datadog (monitor definitions)');
-    const set = loadRules((values.rules as string[] | undefined) ?? [DEFAULT_RULES]);
+    const cfg = loadConfig({ file: values.config as string | undefined, env: io.env });
+    const set = loadRules((values.rules as string[] | undefined) ?? [DEFAULT_RULES], undefined, { monitoring: cfg.monitoring.thresholds, levels: cfg.alerting.thresholds });
     for (const [f, e] of Object.entries(set.errors)) throw new PerfError('PERF_ERR_USAGE', `${f}: ${e}`);
     if (format !== 'prometheus') {
       const r = format === 'cloudwatch' ? toCloudWatchAlarms(set.rules) : toDatadogMonitors(set.rules);
@@ -122,11 +123,11 @@ export async function run(values: Record<string, unknown>, pos: string[], io: Io
   }
   if (sub === 'test') {
     // evaluates rules once against the stored data now: the value per instance and whether it holds
-    const set = loadRules(args.length ? args : [DEFAULT_RULES]);
+    const config = loadConfig({ file: values.config as string | undefined, env: io.env, overrides: values.data ? { store: { path: String(values.data) } } : {} });
+    const set = loadRules(args.length ? args : [DEFAULT_RULES], undefined, { monitoring: config.monitoring.thresholds, levels: config.alerting.thresholds });
     for (const [f, e] of Object.entries(set.errors)) throw new PerfError('PERF_ERR_USAGE', `${f}: ${e}`);
     const rules = values.rule ? set.rules.filter((r) => r.alert === values.rule) : set.rules;
     if (rules.length === 0) throw new PerfError('PERF_ERR_USAGE', `no rule named ${values.rule}`);
-    const config = loadConfig({ file: values.config as string | undefined, env: io.env, overrides: values.data ? { store: { path: String(values.data) } } : {} });
     const store = await openStore(config);
     try {
       const reads = new CycleReads(new QueryEngine(store, config), Date.now());
