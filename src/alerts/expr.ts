@@ -8,7 +8,8 @@ import { ExpHistogram, MAX_SCALE } from '../sdk/histogram.js';
 import type { Row } from '../store/rows.js';
 import type { SeriesRow } from '../store/store.js';
 import { toMillis } from '../semconv.js';
-import type { AlertExpr, Operator } from './rules.js';
+import type { AlertExpr } from './rules.js';
+export { compare } from '../query/compare.js';
 
 export interface Sample {
   /** the by-labels of this instance */
@@ -151,22 +152,5 @@ function aggregate(e: AlertExpr, rows: Row[], byId: Map<number, SeriesRow>, wind
       return Math.min(...rows.map((r) => r.min)) * factor;
     default:
       return undefined; // quantiles: groupQuantile
-  }
-}
-
-export function compare(value: number, op: Operator, threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '>=':
-      return value >= threshold;
-    case '<':
-      return value < threshold;
-    case '<=':
-      return value <= threshold;
-    case '==':
-      return value === threshold;
-    case '!=':
-      return value !== threshold;
   }
 }

@@ -10,11 +10,10 @@ import { z } from 'zod';
 import { PerfError } from '../errors.js';
 import { parseDuration } from '../query/filters.js';
 import { parseYaml } from '../yaml.js';
+import { OPERATORS } from '../query/compare.js';
 
 export const AGGREGATIONS = ['avg', 'min', 'max', 'p50', 'p90', 'p95', 'p99', 'rate', 'count', 'error_ratio', 'last'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
-export const OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
-export type Operator = (typeof OPERATORS)[number];
 
 const duration = z.string().refine((v) => {
   try {

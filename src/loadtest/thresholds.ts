@@ -3,6 +3,7 @@
 //   http_req_failed:   ['rate<0.01']                                      (share of failed requests)
 //   http_reqs:         ['rate>100', 'count>1000']                          (requests per second, total)
 // A breach makes the run fail (exit 3).
+import { compare, type Operator } from '../query/compare.js';
 
 export type ThresholdMetric = 'http_req_duration' | 'http_req_failed' | 'http_reqs';
 export const THRESHOLD_METRICS: ThresholdMetric[] = ['http_req_duration', 'http_req_failed', 'http_reqs'];
@@ -13,7 +14,7 @@ export interface Threshold {
   aggregate: string;
   /** percentile for p(N), 0–100 */
   percentile?: number;
-  op: '<' | '<=' | '>' | '>=' | '==' | '!=';
+  op: Operator;
   value: number;
 }
 
@@ -61,21 +62,4 @@ export function evaluateThresholds(thresholds: Threshold[], x: ThresholdInputs):
     else actual = t.aggregate === 'count' ? x.requests : x.requests / x.seconds;
     return { metric: t.metric, expression: t.expression, actual, ok: compare(actual, t.op, t.value) };
   });
-}
-
-function compare(a: number, op: Threshold['op'], b: number): boolean {
-  switch (op) {
-    case '<':
-      return a < b;
-    case '<=':
-      return a <= b;
-    case '>':
-      return a > b;
-    case '>=':
-      return a >= b;
-    case '==':
-      return a === b;
-    case '!=':
-      return a !== b;
-  }
 }
