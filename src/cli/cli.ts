@@ -7,8 +7,9 @@ import trends from './trends/index.js';
 import config from './config/index.js';
 import loadtest from './loadtest/index.js';
 import alerts from './alerts/index.js';
+import analyze from './analyze/index.js';
 
-const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, loadtest, config };
+const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, loadtest, config };
 
 export function usage(): string {
   const lines = ['solemate-perf — performance monitoring for Node.js services', '', 'Usage: solemate-perf <command> [options]', '', 'Commands:'];

@@ -42,6 +42,8 @@ export interface PostgresReport {
   version: string;
   statementsAvailable: boolean;
   topStatements: TopStatement[];
+  /** execution time of every statement pg_stat_statements holds for this database, ms */
+  statementsTotalMs: number;
   tables: TableStats[];
   cacheHitRatio: number | undefined;
   connections: { byState: Record<string, number>; waitingOnLocks: number; max: number };
@@ -71,6 +73,7 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
     version: String(head.v).split(' on ')[0],
     statementsAvailable: false,
     topStatements: [],
+    statementsTotalMs: 0,
     tables: [],
     cacheHitRatio: undefined,
     connections: { byState: {}, waitingOnLocks: 0, max: num(head.max) },
@@ -91,6 +94,7 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
         [limit],
       );
       report.statementsAvailable = true;
+      report.statementsTotalMs = num((await db.query('SELECT sum(total_exec_time) AS t FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())')).rows[0]?.t);
       report.topStatements = r.rows.map((s) => {
         const hit = num(s.hit);
         const read = num(s.read);

@@ -1,0 +1,91 @@
+// Runs analyzers: gives each only the inputs it declared (collected once, on demand), turns an
+// exception into an error result, and ranks the findings.
+import type { QueryEngine } from '../query/engine.js';
+import { isErrorSeries, mergeRows } from '../query/metrics.js';
+import { traceTree, type TraceDetail } from '../query/traces.js';
+import type { Store } from '../store/store.js';
+import { toMillis } from '../semconv.js';
+import { nPlusOne } from './n-plus-one.js';
+import { slowRoutes } from './slow-routes.js';
+import { slowQueries } from './slow-queries.js';
+import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats } from './types.js';
+
+export const ANALYZERS: Analyzer[] = [slowRoutes as unknown as Analyzer, nPlusOne as unknown as Analyzer, slowQueries as unknown as Analyzer];
+
+export type Collector = { [K in InputName]: () => Promise<Inputs[K]> };
+
+export async function runAnalyzers(collect: Partial<Collector>, options: { analyzers?: Analyzer[]; overrides?: Record<string, Record<string, unknown>> } = {}): Promise<AnalyzerResult[]> {
+  const cache = new Map<InputName, Promise<unknown>>();
+  const input = (name: InputName) => {
+    let p = cache.get(name);
+    if (!p) {
+      const c = collect[name];
+      p = c ? c() : Promise.reject(new Error(`input ${name} is not available here`));
+      cache.set(name, p);
+    }
+    return p;
+  };
+  const results: AnalyzerResult[] = [];
+  for (const a of options.analyzers ?? ANALYZERS) {
+    const started = performance.now();
+    const opts = { ...Object.fromEntries(Object.entries(a.defaults).map(([k, v]) => [k, v.value])), ...options.overrides?.[a.meta.id] };
+    const base = { id: a.meta.id, title: a.meta.title, options: opts };
+    const missing = a.meta.requires.filter((n) => !collect[n]);
+    if (missing.length) {
+      results.push({ ...base, status: 'not_applicable', findings: [], reason: `needs ${missing.join(', ')} (${missing.includes('postgres') ? 'give a database URL' : 'not collected'})`, durationMs: 0 });
+      continue;
+    }
+    try {
+      const inputs: Partial<Inputs> = {};
+      for (const n of a.meta.requires) (inputs as Record<string, unknown>)[n] = await input(n);
+      const out = await a.analyze(inputs, opts);
+      if ('notApplicable' in out) results.push({ ...base, status: 'not_applicable', findings: [], reason: out.notApplicable, durationMs: performance.now() - started });
+      else results.push({ ...base, status: out.length ? 'findings' : 'pass', findings: out, durationMs: performance.now() - started });
+    } catch (e) {
+      results.push({ ...base, status: 'error', findings: [], reason: (e as Error).message, durationMs: performance.now() - started });
+    }
+  }
+  return results;
+}
+
+/** The store-backed inputs: routes and traces over the window ending now. */
+export function storeCollector(engine: QueryEngine, store: Store, windowMs: number, now = Date.now()): Pick<Collector, 'routes' | 'traces'> {
+  return {
+    routes: async () => {
+      const series = await engine.series('http.server.request.duration');
+      const rows = await engine.readRange(series.map((s) => s.id), now - windowMs, now);
+      const groups = new Map<string, { route: string; method: string; ids: Set<number>; errorIds: Set<number>; unit: string }>();
+      for (const s of series) {
+        const route = s.attributes['http.route'] ?? '(unmatched)';
+        const method = s.attributes['http.request.method'] ?? 'GET';
+        const key = `${method} ${route}`;
+        const g = groups.get(key) ?? { route, method, ids: new Set(), errorIds: new Set(), unit: s.unit };
+        g.ids.add(s.id);
+        if (isErrorSeries(s)) g.errorIds.add(s.id);
+        groups.set(key, g);
+      }
+      const stats: RouteStats[] = [];
+      let totalMs = 0;
+      for (const g of groups.values()) {
+        const rs = rows.filter((r) => g.ids.has(r.seriesId));
+        const h = mergeRows(rs);
+        if (h.count === 0) continue;
+        const f = toMillis(g.unit);
+        const errors = rs.filter((r) => g.errorIds.has(r.seriesId)).reduce((n, r) => n + r.count, 0);
+        totalMs += h.sum * f;
+        stats.push({ route: g.route, method: g.method, requests: h.count, requestsPerSecond: h.count / (windowMs / 1000), avgMs: (h.sum / h.count) * f, p95Ms: h.quantile(0.95) * f, timeShare: h.sum * f, errorRatio: errors / h.count });
+      }
+      for (const s of stats) s.timeShare = totalMs > 0 ? s.timeShare / totalMs : 0;
+      return stats;
+    },
+    traces: async () => {
+      const list = await store.listTraces({ from: now - windowMs, to: now + 1, limit: 200 });
+      const out: TraceDetail[] = [];
+      for (const t of list) {
+        const tree = traceTree(await store.getTrace(t.traceId));
+        if (tree) out.push(tree);
+      }
+      return out;
+    },
+  };
+}

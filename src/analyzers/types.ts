@@ -1,0 +1,72 @@
+// Analyzers in the shape of Lighthouse audits: each declares the inputs it needs, has options whose
+// defaults say where they come from, and returns findings with severity, an evidence table and an
+// impact estimate that says what it was derived from. The runner (runner.ts) collects only the
+// declared inputs, turns an exception into an error result, and passes "not applicable" through.
+import type { TraceDetail } from '../query/traces.js';
+import type { PostgresReport } from '../collectors/postgres.js';
+
+export interface RouteStats {
+  route: string;
+  method: string;
+  requests: number;
+  requestsPerSecond: number;
+  avgMs: number;
+  p95Ms: number;
+  /** this route's share of all server time in the window (0–1) */
+  timeShare: number;
+  errorRatio: number;
+}
+
+export interface Inputs {
+  /** per route over the analysis window */
+  routes: RouteStats[];
+  /** the slowest kept traces of the window, as trees */
+  traces: TraceDetail[];
+  /** the database's own statistics (only with a database to read) */
+  postgres: PostgresReport;
+}
+export type InputName = keyof Inputs;
+
+export interface Evidence {
+  headings: { key: string; label: string }[];
+  rows: Record<string, string | number>[];
+}
+
+export interface Finding {
+  severity: 'critical' | 'warning' | 'info';
+  title: string;
+  /** what the finding is about: a route, a statement, a table */
+  target: Record<string, string>;
+  evidence: Evidence;
+  impact: { metric: string; estimate: number; unit: string; derivedFrom: string };
+}
+
+export interface AnalyzerMeta {
+  id: string;
+  title: string;
+  description: string;
+  requires: InputName[];
+}
+
+export interface Option<T> {
+  value: T;
+  /** where the default comes from */
+  source: string;
+}
+
+export interface Analyzer<O extends Record<string, unknown> = Record<string, unknown>> {
+  meta: AnalyzerMeta;
+  defaults: { [K in keyof O]: Option<O[K]> };
+  analyze(inputs: Partial<Inputs>, options: O): Promise<Finding[] | { notApplicable: string }>;
+}
+
+export interface AnalyzerResult {
+  id: string;
+  title: string;
+  status: 'findings' | 'pass' | 'not_applicable' | 'error';
+  findings: Finding[];
+  /** why not applicable, or the error */
+  reason?: string;
+  options: Record<string, unknown>;
+  durationMs: number;
+}

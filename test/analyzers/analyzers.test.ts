@@ -1,0 +1,92 @@
+// Each analyzer on data where it must fire and data where it must not; the runner's contract.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ANALYZERS, runAnalyzers, storeCollector } from '../../src/analyzers/runner.js';
+import type { Analyzer } from '../../src/analyzers/types.js';
+import { QueryEngine } from '../../src/query/engine.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { SpanRow } from '../../src/store/store.js';
+import { histPoint } from '../store/contract.js';
+import { testConfig } from '../helpers.js';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+async function shopLike(faulty: boolean) {
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  const points = [];
+  for (let m = 1; m <= 10; m++) {
+    const t = NOW - m * 60_000 + 30_000;
+    points.push(histPoint('http.server.request.duration', { 'http.route': '/products/:id', 'http.request.method': 'GET', 'http.response.status_code': '200' }, t, Array(30).fill(0.02)));
+    points.push(histPoint('http.server.request.duration', { 'http.route': '/api/customers/:id/orders', 'http.request.method': 'GET', 'http.response.status_code': '200' }, t, Array(10).fill(faulty ? 0.9 : 0.03)));
+  }
+  await store.write(points);
+  const spans: SpanRow[] = [];
+  for (let i = 0; i < 3; i++) {
+    const traceId = `${i + 1}`.padStart(32, 'a');
+    const root = `${i + 1}`.padStart(16, 'b');
+    spans.push({ traceId, spanId: root, service: 'shop', instance: 'i', name: 'GET /api/customers/:id/orders', kind: 'server', start: NOW - 60_000 + i, duration: faulty ? 900 : 30, status: 'unset', attributes: { 'http.route': '/api/customers/:id/orders', 'http.request.method': 'GET' } });
+    const n = faulty ? 40 : 1;
+    for (let q = 0; q < n; q++) spans.push({ traceId, spanId: `${i}${q}`.padStart(16, 'c'), parentSpanId: root, service: 'shop', instance: 'i', name: 'SELECT order_items', kind: 'client', start: NOW - 60_000 + i + q, duration: 2, status: 'unset', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT product_id FROM order_items WHERE order_id = $1' } });
+  }
+  await store.writeSpans(spans);
+  return { store, collect: storeCollector(new QueryEngine(store, testConfig(), () => NOW), store, 15 * 60_000, NOW) };
+}
+
+test('on the faulty shop: the slow route and the N+1 are found, with evidence and impact', async () => {
+  const { store, collect } = await shopLike(true);
+  const results = await runAnalyzers(collect);
+  const slow = results.find((r) => r.id === 'slow-routes')!;
+  assert.equal(slow.status, 'findings');
+  assert.equal(slow.findings[0].target.route, '/api/customers/:id/orders');
+  assert.equal(slow.findings[0].severity, 'warning');
+  assert.ok(slow.findings[0].impact.estimate > 90, `${slow.findings[0].impact.estimate}% of server time`);
+  assert.match(slow.findings[0].impact.derivedFrom, /100 requests/);
+  const n1 = results.find((r) => r.id === 'n-plus-one')!;
+  assert.equal(n1.status, 'findings');
+  assert.equal(n1.findings[0].target.statement, 'SELECT product_id FROM order_items WHERE order_id = $1');
+  assert.equal(n1.findings[0].evidence.rows[0].perRequest, 40);
+  assert.equal(n1.findings[0].severity, 'critical');
+  assert.ok(n1.findings[0].impact.estimate > 0, 'queries/s saved, from the route\'s traffic');
+  await store.close();
+});
+
+test('on the fixed shop: nothing is recommended', async () => {
+  const { store, collect } = await shopLike(false);
+  const results = await runAnalyzers(collect);
+  assert.deepEqual(results.map((r) => [r.id, r.status]), [['slow-routes', 'pass'], ['n-plus-one', 'pass'], ['slow-queries', 'not_applicable']], 'no database given: the database analyzer says so');
+  await store.close();
+});
+
+test('runner: declared inputs only, not applicable, exceptions become error results, options override defaults', async () => {
+  const boom: Analyzer = { meta: { id: 'boom', title: 'Boom', description: '', requires: ['routes'] }, defaults: {}, analyze: async () => { throw new Error('kaboom'); } };
+  const needsDb: Analyzer = { meta: { id: 'db', title: 'Db', description: '', requires: ['postgres'] }, defaults: {}, analyze: async () => [] };
+  let seen: string[] = [];
+  const spy: Analyzer<{ x: number }> = { meta: { id: 'spy', title: 'Spy', description: '', requires: ['routes'] }, defaults: { x: { value: 1, source: 'test' } }, analyze: async (inputs, o) => ((seen = [...Object.keys(inputs), String(o.x)]), []) };
+  const r = await runAnalyzers({ routes: async () => [], traces: async () => { throw new Error('must not be collected'); } }, { analyzers: [boom, needsDb, spy as unknown as Analyzer], overrides: { spy: { x: 7 } } });
+  assert.deepEqual(r.map((x) => [x.id, x.status]), [['boom', 'error'], ['db', 'not_applicable'], ['spy', 'pass']]);
+  assert.equal(r[0].reason, 'kaboom');
+  assert.match(r[1].reason!, /needs postgres/);
+  assert.deepEqual(seen, ['routes', '7']);
+  const empty = await runAnalyzers({ routes: async () => [], traces: async () => [] });
+  assert.deepEqual(empty.map((x) => x.status), ['not_applicable', 'not_applicable', 'not_applicable']);
+  for (const a of ANALYZERS) for (const [k, v] of Object.entries(a.defaults)) assert.ok(v.source.length > 10, `${a.meta.id}.${k} says where its default comes from`);
+});
+
+test('solemate-perf analyze prints ranked findings from the store', async () => {
+  const path = await import('node:path');
+  const { tmpDir } = await import('../helpers.js');
+  const { main } = await import('../../src/cli/cli.js');
+  const data = path.join(tmpDir(), 'perf.db');
+  const store = new SqliteStore(data);
+  await store.migrate();
+  await store.write([histPoint('http.server.request.duration', { 'http.route': '/slow', 'http.request.method': 'GET', 'http.response.status_code': '200' }, Date.now() - 30_000, Array(50).fill(1.5))]);
+  await store.close();
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['analyze', '--data', data, '--window', '5m'], { out: (s) => out.push(s), err: (s) => err.push(s), env: {} });
+  assert.equal(code, 0);
+  assert.match(out.join('\n'), /^critical GET \/slow: p95 15\d\d ms {2}\[slow-routes\]/);
+  assert.match(err.join('\n'), /n-plus-one: no traces in the window/);
+  assert.equal((await main(['analyze', '--window', 'soon'], { out: () => {}, err: () => {}, env: {} })), 2);
+});
