@@ -24,6 +24,8 @@ export interface Inputs {
   traces: TraceDetail[];
   /** the database's own statistics (only with a database to read) */
   postgres: PostgresReport;
+  /** a connection to that database, for EXPLAIN and trial indexes inside rolled-back transactions */
+  database: { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 }
 export type InputName = keyof Inputs;
 

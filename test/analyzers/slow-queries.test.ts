@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { runAnalyzers } from '../../src/analyzers/runner.js';
 import { slowQueries } from '../../src/analyzers/slow-queries.js';
+import { candidateColumns, missingIndex } from '../../src/analyzers/missing-index.js';
 import type { Analyzer } from '../../src/analyzers/types.js';
 import { collectPostgres } from '../../src/collectors/postgres.js';
 import { freshDatabase } from '../helpers.js';
@@ -29,15 +30,14 @@ async function workload(withIndex: boolean) {
   await new Promise((r) => setTimeout(r, 1100)); // table statistics reach the views within a second
   await c.query('SELECT 1');
   const report = await collectPostgres(c, { limit: 50 });
-  await c.end();
-  await db.drop();
-  return { report };
+  return { report, client: c, done: async () => (await c.end(), await db.drop()) };
 }
 
 test('missing index: the filter is found, with its sequential scans', async (t) => {
   const w = await workload(false);
   if ('skip' in w) return t.skip(w.skip);
-  const [r] = await runAnalyzers({ postgres: async () => w.report! }, { analyzers: [slowQueries as unknown as Analyzer] });
+  t.after(() => w.done!());
+  const [r, mi] = await runAnalyzers({ postgres: async () => w.report!, database: async () => w.client! }, { analyzers: [slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer] });
   assert.equal(r.status, 'findings', JSON.stringify(w.report!.topStatements.map((s) => [s.query, s.meanMs, s.calls])));
   const f = r.findings[0];
   assert.equal(f.target.table, 'products');
@@ -45,11 +45,25 @@ test('missing index: the filter is found, with its sequential scans', async (t) 
   assert.match(String(f.evidence.rows[0].seq), /\d+ sequential scans of [\d,]+ rows \(0 index scans\)/); // n_live_tup is an estimate
   assert.ok(f.impact.estimate > 10, `${f.impact.estimate}% of database time (the load itself takes the rest)`);
   assert.ok(Number(f.evidence.rows[0].mean) >= 10, 'over the 10 ms mean');
+  // the index candidate, costed by the planner in a rolled-back transaction
+  assert.equal(mi.status, 'findings', mi.reason);
+  assert.equal(mi.findings[0].target.index, 'CREATE INDEX CONCURRENTLY ON products (brand, price)');
+  const ev = mi.findings[0].evidence.rows[0];
+  assert.ok(Number(ev.after) < Number(ev.before) / 2, `cost ${ev.before} → ${ev.after}`);
+  const left = await w.client!.query("SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'products'");
+  assert.equal(left.rows[0].n, 1, 'only the primary key: the trial index was rolled back');
 });
 
 test('with the index the same workload is clean', async (t) => {
   const w = await workload(true);
   if ('skip' in w) return t.skip(w.skip);
-  const [r] = await runAnalyzers({ postgres: async () => w.report! }, { analyzers: [slowQueries as unknown as Analyzer] });
-  assert.equal(r.status, 'pass', JSON.stringify(r.findings.map((f) => f.title)));
+  t.after(() => w.done!());
+  const results = await runAnalyzers({ postgres: async () => w.report!, database: async () => w.client! }, { analyzers: [slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer] });
+  assert.deepEqual(results.map((r) => r.status), ['pass', 'pass'], JSON.stringify(results.map((r) => r.findings.map((f) => f.title))));
+});
+
+test('candidate columns: equality filters first, then the ORDER BY column', () => {
+  assert.deepEqual(candidateColumns('SELECT id FROM products WHERE category_id = $1 AND p.brand_id = $2 ORDER BY price_cents LIMIT $3'), { equal: ['category_id', 'brand_id'], order: 'price_cents' });
+  assert.deepEqual(candidateColumns('SELECT * FROM orders WHERE customer_id = ? ORDER BY o.created_at DESC'), { equal: ['customer_id'], order: 'created_at' });
+  assert.deepEqual(candidateColumns('SELECT count(*) FROM t'), { equal: [], order: undefined });
 });

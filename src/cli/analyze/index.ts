@@ -31,19 +31,17 @@ export async function run(values: Record<string, unknown>, _pos: string[], io: I
   const store = await openStore(config);
   try {
     const dbUrl = (values['database-url'] as string | undefined) ?? io.env.DATABASE_URL;
-    const postgres = dbUrl
-      ? async () => {
-          const { default: pg } = await import('pg');
-          const c = new pg.Client({ connectionString: dbUrl, connectionTimeoutMillis: 5000 });
-          await c.connect();
-          try {
-            return await collectPostgres(c);
-          } finally {
-            await c.end();
-          }
-        }
-      : undefined;
-    const results = await runAnalyzers({ ...storeCollector(new QueryEngine(store, config), store, windowMs), ...(postgres ? { postgres } : {}) });
+    let client: { end(): Promise<void> } | undefined;
+    const connect = async () => {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: dbUrl, connectionTimeoutMillis: 5000 });
+      await c.connect();
+      client = c;
+      return c;
+    };
+    let connecting: ReturnType<typeof connect> | undefined;
+    const db = () => (connecting ??= connect());
+    const results = await runAnalyzers({ ...storeCollector(new QueryEngine(store, config), store, windowMs), ...(dbUrl ? { postgres: async () => collectPostgres(await db()), database: db } : {}) }).finally(() => client?.end());
     if (values.json) {
       io.out(JSON.stringify(results, null, 2));
       return 0;

@@ -1,0 +1,89 @@
+// Missing indexes, measured by the planner: for each slow statement that filters a table it scans
+// sequentially, a candidate index (equality columns first, then the ORDER BY column) is created
+// inside a transaction that is always rolled back, and the statement's generic plan is costed with
+// and without it. Only candidates that cut the plan's cost by at least `minCostCut` are reported,
+// ranked by the database time they would save (the statement's time × the cost cut). Tables above
+// `maxTableBytes` are not tried (the trial index is built for real, then thrown away).
+import { fingerprint } from '../instrument/sql.js';
+import type { Analyzer, Inputs } from './types.js';
+
+type Db = Inputs['database'];
+
+/** Columns compared with = to a parameter or constant, and the first ORDER BY column. */
+export function candidateColumns(sql: string): { equal: string[]; order: string | undefined } {
+  const where = /\bWHERE\b([\s\S]*?)(?:\bORDER\s+BY\b|\bGROUP\s+BY\b|\bLIMIT\b|$)/i.exec(sql)?.[1] ?? '';
+  const equal = [...where.matchAll(/(?:^|[\s(])(?:\w+\.)?([a-z_][a-z0-9_]*)\s*=\s*(?:\$\d+|\?|'[^']*'|\d+)/gi)].map((m) => m[1].toLowerCase());
+  const order = /\bORDER\s+BY\s+(?:\w+\.)?([a-z_][a-z0-9_]*)/i.exec(sql)?.[1]?.toLowerCase();
+  return { equal: [...new Set(equal)], order };
+}
+
+async function planCost(db: Db, sql: string): Promise<number> {
+  const params = new Set([...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  const n = params.size ? Math.max(...params) : 0;
+  await db.query('DEALLOCATE ALL');
+  await db.query(`PREPARE solemate_probe AS ${sql}`);
+  // a generic plan does not depend on the (NULL) values; PostgreSQL 16 has EXPLAIN (GENERIC_PLAN) for this
+  const r = await db.query(`EXPLAIN (FORMAT JSON) EXECUTE solemate_probe${n ? `(${Array(n).fill('NULL').join(', ')})` : ''}`);
+  await db.query('DEALLOCATE solemate_probe');
+  const plan = r.rows[0]['QUERY PLAN'] as { Plan: { 'Total Cost': number } }[] | string;
+  return (typeof plan === 'string' ? JSON.parse(plan) : plan)[0].Plan['Total Cost'];
+}
+
+export const missingIndex: Analyzer<{ minMeanMs: number; minCostCut: number; maxTableBytes: number }> = {
+  meta: { id: 'missing-index', title: 'Missing indexes', description: 'Slow statements whose table is scanned sequentially, with an index the planner would use, costed with and without it.', requires: ['postgres', 'database'] },
+  defaults: {
+    minMeanMs: { value: 10, source: 'the slow-queries analyzer: a twentieth of the 200 ms response budget' },
+    minCostCut: { value: 0.5, source: 'a plan at least twice as cheap: below that an index rarely pays for its write overhead' },
+    maxTableBytes: { value: 500 * 1024 * 1024, source: 'the trial index is built for real inside the rolled-back transaction; above 500 MB that takes too long to do in an analysis' },
+  },
+  async analyze(inputs, o) {
+    const pgr = inputs.postgres!;
+    const db = inputs.database!;
+    if (!pgr.statementsAvailable) return { notApplicable: pgr.notes[0] ?? 'pg_stat_statements is not available' };
+    const tables = new Map(pgr.tables.map((t) => [t.table.replace(/^public\./, ''), t]));
+    const total = pgr.statementsTotalMs || pgr.topStatements.reduce((s, x) => s + x.totalMs, 0);
+    const findings = [];
+    for (const s of pgr.topStatements) {
+      if (s.meanMs < o.minMeanMs || !/^SELECT\b/i.test(s.query) || /\bpg_\w+/i.test(s.query)) continue;
+      const table = fingerprint(s.query).collection?.replace(/^public\./, '');
+      const t = table ? tables.get(table) : undefined;
+      if (!table || !t || t.seqScans === 0 || t.totalBytes > o.maxTableBytes) continue;
+      const { equal, order } = candidateColumns(s.query);
+      const columns = [...equal, ...(order && !equal.includes(order) ? [order] : [])];
+      if (columns.length === 0) continue;
+      const ddl = `CREATE INDEX CONCURRENTLY ON ${table} (${columns.join(', ')})`;
+      let before: number;
+      let after: number;
+      await db.query('BEGIN');
+      try {
+        await db.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
+        before = await planCost(db, s.query);
+        await db.query(`CREATE INDEX solemate_trial ON ${table} (${columns.join(', ')})`);
+        after = await planCost(db, s.query);
+      } finally {
+        await db.query('ROLLBACK');
+      }
+      const cut = before > 0 ? 1 - after / before : 0;
+      if (cut < o.minCostCut) continue;
+      const savedShare = total > 0 ? (s.totalMs / total) * cut : 0;
+      findings.push({
+        severity: (cut >= 0.9 && s.meanMs >= 5 * o.minMeanMs ? 'critical' : 'warning') as 'critical' | 'warning',
+        title: `index ${table} (${columns.join(', ')}): plan ${Math.round(cut * 100)}% cheaper for a ${s.meanMs.toFixed(1)} ms query`,
+        target: { table, statement: s.query, index: ddl },
+        evidence: {
+          headings: [
+            { key: 'ddl', label: 'candidate' },
+            { key: 'before', label: 'plan cost without' },
+            { key: 'after', label: 'plan cost with' },
+            { key: 'calls', label: 'calls' },
+            { key: 'mean', label: 'mean (ms)' },
+            { key: 'seq', label: 'sequential scans' },
+          ],
+          rows: [{ ddl, before: Math.round(before), after: Math.round(after), calls: s.calls, mean: Number(s.meanMs.toFixed(2)), seq: t.seqScans }],
+        },
+        impact: { metric: 'database time', estimate: Number((savedShare * 100).toFixed(1)), unit: '%', derivedFrom: `the statement's ${Math.round(s.totalMs)} ms of ${Math.round(total)} ms in pg_stat_statements × the planner's cost cut (${Math.round(before)} → ${Math.round(after)}) with the index built in a rolled-back transaction` },
+      });
+    }
+    return findings.sort((a, b) => b.impact.estimate - a.impact.estimate);
+  },
+};
