@@ -49,7 +49,9 @@ export const missingIndex: Analyzer<{ minMeanMs: number; minCostCut: number; max
       const t = table ? tables.get(table) : undefined;
       if (!table || !t || t.seqScans === 0 || t.totalBytes > o.maxTableBytes) continue;
       const { equal, order } = candidateColumns(s.query);
-      const columns = [...equal, ...(order && !equal.includes(order) ? [order] : [])];
+      // only real columns of the table (ORDER BY may name an alias, a filter may be on a joined table)
+      const real = new Set((await db.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table])).rows.map((r) => String(r.column_name)));
+      const columns = [...equal, ...(order && !equal.includes(order) ? [order] : [])].filter((c) => real.has(c));
       if (columns.length === 0) continue;
       const ddl = `CREATE INDEX CONCURRENTLY ON ${table} (${columns.join(', ')})`;
       let before: number;
@@ -58,10 +60,13 @@ export const missingIndex: Analyzer<{ minMeanMs: number; minCostCut: number; max
       try {
         await db.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
         before = await planCost(db, s.query);
-        await db.query(`CREATE INDEX solemate_trial ON ${table} (${columns.join(', ')})`);
+        await db.query(`CREATE INDEX solemate_trial ON ${table} (${columns.map((c) => `"${c}"`).join(', ')})`);
         after = await planCost(db, s.query);
+      } catch {
+        // a statement the probe cannot prepare (types it cannot infer from NULLs): no candidate for it
+        continue;
       } finally {
-        await db.query('ROLLBACK');
+        await db.query('ROLLBACK').catch(() => {});
       }
       const cut = before > 0 ? 1 - after / before : 0;
       if (cut < o.minCostCut) continue;

@@ -73,6 +73,7 @@ interface Ctx {
   vars: Record<string, string | number>;
   cookie?: string;
   current?: string;
+  expect?: Set<number>;
 }
 
 function pickRoute(routes: ScenarioRoute[], total: number): ScenarioRoute {
@@ -88,7 +89,10 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
   const routes = o.scenario.routes;
   const total = routes.reduce((s, r) => s + r.weight, 0);
   const flows = routes.some((r) => r.steps.length > 1);
-  const expect = new Map<string, Set<number> | undefined>();
+  // the statuses each step accepts (per step: a flow's steps may differ), looked up per response
+  const expectOf = new Map<object, Set<number> | undefined>();
+  for (const r of routes) for (const st of r.steps) expectOf.set(st, st.expect ? new Set(st.expect) : undefined);
+  let fixedExpect: Set<number> | undefined;
   const setupRequest = (req: Record<string, unknown>, context: Ctx) => {
     if (!context.route || context.step >= context.route.steps.length) {
       context.route = pickRoute(routes, total);
@@ -104,7 +108,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       headers['content-type'] = 'application/json';
     }
     context.current = context.route.name;
-    if (!expect.has(context.route.name)) expect.set(context.route.name, step.expect ? new Set(step.expect) : undefined);
+    context.expect = expectOf.get(step);
     return { ...req, method: step.method, path: fillPath(step.path, context.vars), headers, body };
   };
   const entry: Record<string, unknown> = { setupRequest };
@@ -127,7 +131,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       headers['content-type'] = 'application/json';
     }
     requests = [{ method: only.method, path: only.path, headers, body }];
-    expect.set(routes[0].name, only.expect ? new Set(only.expect) : undefined);
+    fixedExpect = expectOf.get(only);
   }
   const fixedRoute = requests.length === 1 ? routes[0].name : undefined;
 
@@ -188,7 +192,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       const name = fixedRoute ?? client.requestIterator?.context?.current ?? 'all';
       const r = (perRoute[name] ??= { requests: 0, failed: 0 });
       r.requests++;
-      const allowed = expect.get(name);
+      const allowed = fixedExpect ?? client.requestIterator?.context?.expect;
       if (allowed ? !allowed.has(status) : status < 200 || status >= 400) {
         failed++;
         winFailed++;

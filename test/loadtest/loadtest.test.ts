@@ -202,3 +202,19 @@ test('bad input: scenario errors exit 2 with file and line; unreachable target a
   const r6 = await cli(['loadtest', path.join(dir, 'missing.yml')]);
   assert.equal(r6.code, 2);
 });
+
+test('expected statuses are per step: a flow may accept a 4xx on one step and not on another', async () => {
+  const scenario = parseScenario(`
+name: flow-expect
+routes:
+  - steps:
+      - { path: /ok }
+      - { path: /fail, expect: [500] }
+      - { path: /fail }
+`);
+  const r = await runPhase({ target: base, scenario, duration: 1, connections: 2 });
+  const statuses = r.statuses['500'];
+  assert.ok(statuses > 10);
+  // of every two 500s, one was expected
+  assert.ok(Math.abs(r.failed - statuses / 2) <= 2, `${r.failed} failed of ${statuses} 500s`);
+});
