@@ -9,9 +9,13 @@ import { nPlusOne } from './n-plus-one.js';
 import { slowRoutes } from './slow-routes.js';
 import { slowQueries } from './slow-queries.js';
 import { missingIndex } from './missing-index.js';
+import { compression } from './compression.js';
+import { cacheHeaders } from './cache-headers.js';
+import { images } from './images.js';
+import { bundle } from './bundle.js';
 import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats } from './types.js';
 
-export const ANALYZERS: Analyzer[] = [slowRoutes as unknown as Analyzer, nPlusOne as unknown as Analyzer, slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer];
+export const ANALYZERS: Analyzer[] = [slowRoutes as unknown as Analyzer, nPlusOne as unknown as Analyzer, slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer, compression as unknown as Analyzer, cacheHeaders as unknown as Analyzer, images as unknown as Analyzer, bundle as unknown as Analyzer];
 
 export type Collector = { [K in InputName]: () => Promise<Inputs[K]> };
 
@@ -33,7 +37,7 @@ export async function runAnalyzers(collect: Partial<Collector>, options: { analy
     const base = { id: a.meta.id, title: a.meta.title, options: opts };
     const missing = a.meta.requires.filter((n) => !collect[n]);
     if (missing.length) {
-      results.push({ ...base, status: 'not_applicable', findings: [], reason: `needs ${missing.join(', ')} (${missing.includes('postgres') || missing.includes('database') ? 'give a database URL' : 'not collected'})`, durationMs: 0 });
+      results.push({ ...base, status: 'not_applicable', findings: [], reason: `needs ${missing.join(', ')} (${missing.includes('postgres') || missing.includes('database') ? 'give a database URL' : missing.includes('site') ? 'give the site URL' : 'not collected'})`, durationMs: 0 });
       continue;
     }
     try {

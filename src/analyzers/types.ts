@@ -4,6 +4,7 @@
 // declared inputs, turns an exception into an error result, and passes "not applicable" through.
 import type { TraceDetail } from '../query/traces.js';
 import type { PostgresReport } from '../collectors/postgres.js';
+import type { SiteSnapshot } from './site.js';
 
 export interface RouteStats {
   route: string;
@@ -24,6 +25,8 @@ export interface Inputs {
   traces: TraceDetail[];
   /** the database's own statistics (only with a database to read) */
   postgres: PostgresReport;
+  /** the page as a browser loads it first (front-end analyzers) */
+  site: SiteSnapshot;
   /** a connection to that database, for EXPLAIN and trial indexes inside rolled-back transactions */
   database: { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 }

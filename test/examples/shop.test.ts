@@ -137,3 +137,19 @@ test('the shop’s SDK: request traces with database spans, pg and Redis collect
   assert.ok(points.some((p) => p.metric === 'db.client.operation.duration' && p.attributes['db.collection.name'] === 'order_items'));
   assert.ok(points.some((p) => p.metric === 'http.server.request.duration' && p.attributes['http.route'] === '/api/customers/:id/orders'));
 });
+
+test('front-end analyzers: every front-end fault is found on the faulty shop, nothing on the fixed one', { skip }, async () => {
+  const { runAnalyzers, ANALYZERS } = await import('../../src/analyzers/runner.js');
+  const { collectSite } = await import('../../src/analyzers/site.js');
+  const frontEnd = ANALYZERS.filter((a) => a.meta.requires.includes('site'));
+  const bad = await runAnalyzers({ site: () => collectSite(`${faulty.url}/?category=2`) }, { analyzers: frontEnd });
+  const byId = Object.fromEntries(bad.map((r) => [r.id, r]));
+  assert.deepEqual(bad.map((r) => r.status), ['findings', 'findings', 'findings', 'findings']);
+  assert.match(byId.compression.findings[0].title, /text responses sent uncompressed/);
+  assert.ok(byId['cache-headers'].findings[0].evidence.rows.some((r) => String(r.url).endsWith('/assets/bundle.js')));
+  assert.deepEqual(byId.images.findings.map((f) => f.severity), ['critical', 'warning'], 'oversized and eager');
+  assert.equal(byId.images.findings[0].evidence.rows[0].w, 1200);
+  assert.match(byId.bundle.findings[0].title, /render-blocking and over 170 KiB/);
+  const good = await runAnalyzers({ site: () => collectSite(`${fixed.url}/?category=2`) }, { analyzers: frontEnd });
+  assert.deepEqual(good.map((r) => [r.id, r.status]), [['compression', 'pass'], ['cache-headers', 'pass'], ['images', 'pass'], ['bundle', 'pass']], JSON.stringify(good.flatMap((r) => r.findings.map((f) => f.title))));
+});

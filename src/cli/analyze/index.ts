@@ -4,6 +4,8 @@ import type { PerformanceConfigInput } from '../../config/schema.js';
 import { PerfError } from '../../errors.js';
 import { runAnalyzers, storeCollector } from '../../analyzers/runner.js';
 import { collectPostgres } from '../../collectors/postgres.js';
+import { collectSite } from '../../analyzers/site.js';
+import { checkTarget } from '../../loadtest/targets.js';
 import { parseDuration } from '../../query/filters.js';
 import { QueryEngine } from '../../query/engine.js';
 import { openStore } from '../../store/open.js';
@@ -13,9 +15,9 @@ export function build(): CommandSpec {
   return {
     name: 'analyze',
     summary: 'Find what makes the service slow: analyzers over the stored metrics and traces, findings ranked with evidence.',
-    usage: 'solemate-perf analyze [--window 15m] [--data FILE | --config FILE] [--database-url URL] [--json]',
-    options: { window: { type: 'string', short: 'w' }, data: { type: 'string' }, config: { type: 'string' }, 'database-url': { type: 'string' } },
-    help: { window: 'how far back to look (default 15m)', data: 'SQLite file of the embedded store (default .data/solemate-perf.db)', config: 'config file (the store to read)', 'database-url': "the service's PostgreSQL, for the database analyzers (default $DATABASE_URL)" },
+    usage: 'solemate-perf analyze [--window 15m] [--data FILE | --config FILE] [--database-url URL] [--site URL] [--json]',
+    options: { window: { type: 'string', short: 'w' }, data: { type: 'string' }, config: { type: 'string' }, 'database-url': { type: 'string' }, site: { type: 'string' }, 'allow-host': { type: 'string', multiple: true } },
+    help: { window: 'how far back to look (default 15m)', data: 'SQLite file of the embedded store (default .data/solemate-perf.db)', config: 'config file (the store to read)', 'database-url': "the service's PostgreSQL, for the database analyzers (default $DATABASE_URL)", site: 'a page of the service (e.g. http://127.0.0.1:3000/), for the front-end analyzers; loopback unless allowed', 'allow-host': 'also fetch from this non-loopback host' },
   };
 }
 
@@ -41,7 +43,8 @@ export async function run(values: Record<string, unknown>, _pos: string[], io: I
     };
     let connecting: ReturnType<typeof connect> | undefined;
     const db = () => (connecting ??= connect());
-    const results = await runAnalyzers({ ...storeCollector(new QueryEngine(store, config), store, windowMs), ...(dbUrl ? { postgres: async () => collectPostgres(await db()), database: db } : {}) }).finally(() => client?.end());
+    const site = values.site === undefined ? undefined : checkTarget(String(values.site), [...config.loadtest.allowedHosts, ...((values['allow-host'] as string[] | undefined) ?? [])]).toString();
+    const results = await runAnalyzers({ ...storeCollector(new QueryEngine(store, config), store, windowMs), ...(dbUrl ? { postgres: async () => collectPostgres(await db()), database: db } : {}), ...(site ? { site: () => collectSite(site) } : {}) }).finally(() => client?.end());
     if (values.json) {
       io.out(JSON.stringify(results, null, 2));
       return 0;
