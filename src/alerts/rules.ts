@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { PerfError } from '../errors.js';
 import { parseDuration } from '../query/filters.js';
 import { parseYaml } from '../yaml.js';
+import { filtersSchema } from '../config/schema.js';
 import { OPERATORS } from '../query/compare.js';
 
 export const AGGREGATIONS = ['avg', 'min', 'max', 'p50', 'p90', 'p95', 'p99', 'rate', 'count', 'error_ratio', 'last'] as const;
@@ -23,8 +24,6 @@ const duration = z.string().refine((v) => {
   }
 }, 'a duration such as 30s, 5m, 1h');
 const optionalDuration = z.union([z.literal('0s'), z.literal('0'), duration]);
-
-export const filtersSchema = z.object({ service: z.string(), instance: z.string(), route: z.string(), method: z.string(), status: z.string(), tags: z.record(z.string()) }).partial().strict();
 
 const exprSchema = z
   .object({

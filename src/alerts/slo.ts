@@ -5,29 +5,13 @@
 //   availability: a request is good unless it failed (5xx or error.type)
 //   latency:      a request is good when it took ≤ thresholdMs
 //   uptime:       a synthetic check is good when it succeeded (solemate.uptime.checks{result})
-import { z } from 'zod';
 import { isErrorSeries, mergeRows } from '../query/metrics.js';
 import { parseDuration } from '../query/filters.js';
 import { toMillis } from '../semconv.js';
 import type { CycleReads } from './expr.js';
-import { filtersSchema } from './rules.js';
+import type { Slo } from '../config/schema.js';
 
-export const sloSchema = z
-  .object({
-    name: z.string().regex(/^[A-Za-z][\w-]*$/),
-    description: z.string().optional(),
-    /** fraction of good events, e.g. 0.999 */
-    objective: z.number().gt(0).lt(1),
-    /** rolling window of the error budget */
-    window: z.string().default('30d'),
-    sli: z.discriminatedUnion('type', [
-      z.object({ type: z.literal('availability'), metric: z.string().default('http.server.request.duration'), filters: filtersSchema.default({}) }).strict(),
-      z.object({ type: z.literal('latency'), metric: z.string().default('http.server.request.duration'), thresholdMs: z.number().positive(), filters: filtersSchema.default({}) }).strict(),
-      z.object({ type: z.literal('uptime'), check: z.string().optional() }).strict(),
-    ]),
-  })
-  .strict();
-export type Slo = z.output<typeof sloSchema>;
+export type { Slo };
 
 /** The PRD's success metrics as SLOs: error rate < 0.1%, average response < 200 ms, uptime 99.9%. */
 export const DEFAULT_SLOS: Slo[] = [

@@ -3,28 +3,15 @@
 // stored like any metric — solemate.uptime.checks{check, result=success|failure} and
 // solemate.uptime.duration{check} — so uptime % per endpoint and window comes from the store, rules
 // can alert on failures, and the uptime SLO counts them.
-import { z } from 'zod';
 import type { MetricPoint } from '../model.js';
 import { ExpHistogram } from '../sdk/histogram.js';
 import type { Store } from '../store/store.js';
 import { UPTIME_METRIC } from './slo.js';
+import type { UptimeCheck } from '../config/schema.js';
+
+export type { UptimeCheck };
 
 export const UPTIME_DURATION = 'solemate.uptime.duration';
-
-export const uptimeCheckSchema = z
-  .object({
-    name: z.string().regex(/^[\w.-]+$/),
-    url: z.string().url(),
-    /** ms between checks */
-    interval: z.number().int().min(1000).default(60_000),
-    /** ms */
-    timeout: z.number().int().positive().default(5_000),
-    expectStatus: z.number().int().min(100).max(599).default(200),
-    /** the body must contain this text */
-    expectBody: z.string().optional(),
-  })
-  .strict();
-export type UptimeCheck = z.output<typeof uptimeCheckSchema>;
 
 export interface CheckResult {
   check: string;

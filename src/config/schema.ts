@@ -2,10 +2,45 @@
 // their names kept, plus where the server listens, where data lives and how the SDK sends.
 // Every default is chosen so `solemate-perf start` works with no file at all.
 import { z } from 'zod';
-import { sloSchema } from '../alerts/slo.js';
-import { uptimeCheckSchema } from '../alerts/uptime.js';
 
 const positive = z.number().positive();
+
+/** Which series a rule, SLO or query looks at (alert rule files and SLOs share it). */
+export const filtersSchema = z.object({ service: z.string(), instance: z.string(), route: z.string(), method: z.string(), status: z.string(), tags: z.record(z.string()) }).partial().strict();
+
+/** A service level objective (alerting.slos; semantics in alerts/slo.ts). */
+export const sloSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z][\w-]*$/),
+    description: z.string().optional(),
+    /** fraction of good events, e.g. 0.999 */
+    objective: z.number().gt(0).lt(1),
+    /** rolling window of the error budget */
+    window: z.string().default('30d'),
+    sli: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('availability'), metric: z.string().default('http.server.request.duration'), filters: filtersSchema.default({}) }).strict(),
+      z.object({ type: z.literal('latency'), metric: z.string().default('http.server.request.duration'), thresholdMs: z.number().positive(), filters: filtersSchema.default({}) }).strict(),
+      z.object({ type: z.literal('uptime'), check: z.string().optional() }).strict(),
+    ]),
+  })
+  .strict();
+export type Slo = z.output<typeof sloSchema>;
+
+/** A synthetic uptime check (alerting.uptime; run by alerts/uptime.ts). */
+export const uptimeCheckSchema = z
+  .object({
+    name: z.string().regex(/^[\w.-]+$/),
+    url: z.string().url(),
+    /** ms between checks */
+    interval: z.number().int().min(1000).default(60_000),
+    /** ms */
+    timeout: z.number().int().positive().default(5_000),
+    expectStatus: z.number().int().min(100).max(599).default(200),
+    /** the body must contain this text */
+    expectBody: z.string().optional(),
+  })
+  .strict();
+export type UptimeCheck = z.output<typeof uptimeCheckSchema>;
 
 export const performanceConfigSchema = z
   .object({
