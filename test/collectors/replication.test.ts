@@ -63,7 +63,8 @@ test('primary sees its streaming replica with a byte lag; the replica reports it
     let r;
     for (let i = 0; i < 50; i++) {
       r = await collectPostgres(c, { replicas: [replicaUrl] });
-      if (r.replication.some((x) => x.name.includes(String(p2)) && x.lagSeconds !== undefined)) break;
+      // both sides known: the replica has replayed, and the primary has its replay position
+      if (r.replication.some((x) => x.name.includes(String(p2)) && x.lagSeconds !== undefined) && r.replication.some((x) => x.state === 'streaming' && x.lagBytes !== undefined)) break;
       await new Promise((res) => setTimeout(res, 100));
     }
     const fromPrimary = r!.replication.find((x) => x.state === 'streaming' && x.lagBytes !== undefined);
