@@ -10,6 +10,7 @@ import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
 import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import { expressRoute } from './source.js';
 
 type Req = IncomingMessage & { baseUrl?: string; route?: { path?: unknown } };
 
@@ -25,8 +26,7 @@ export function expressMetrics(source: Recorder | PerformanceService, options: H
       res.on('close', () => {
         try {
           // A mounted router leaves req.baseUrl set while its handler answers, so this is the full template.
-          const path = req.route?.path;
-          const route = path === undefined ? undefined : (req.baseUrl ?? '') + String(path);
+          const route = expressRoute(req);
           const method = req.method ?? 'GET';
           metrics.finished(method, route, res.statusCode, (performance.now() - start) / 1000, req.headers['content-length'], res.getHeader('content-length'));
           if (ctx) tracer!.endRequest(ctx, method, route, res.writableFinished ? res.statusCode : 499);

@@ -7,12 +7,10 @@ import dc from 'node:diagnostics_channel';
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import type { Recorder } from '../sdk/recorder.js';
-import type { PerformanceService } from '../sdk/performance-service.js';
+import { recorderOf, tracerOf, type Source } from './source.js';
 import { currentContext, endSpan, errorType, formatTraceparent, type RequestContext, type SpanData, type Tracer } from '../sdk/tracing.js';
 import { HTTP_CLIENT_DURATION } from '../semconv.js';
 
-type Source = Recorder | PerformanceService;
 
 interface Pending {
   start: number;
@@ -46,8 +44,8 @@ function inject(args: Args, value: string): Args {
 
 /** Instruments outgoing HTTP for this process; returns the undo. */
 export function instrumentHttpClient(source: Source, options: { tracer?: Tracer } = {}): () => void {
-  const recorder = 'recorder' in source ? source.recorder : source;
-  const tracer = options.tracer ?? ('tracer' in source ? source.tracer : undefined);
+  const recorder = recorderOf(source);
+  const tracer = tracerOf(source, options.tracer);
   const duration = recorder.histogram(HTTP_CLIENT_DURATION, { unit: 's', description: 'Duration of outgoing HTTP requests' });
   const pending = new WeakMap<object, Pending>();
 

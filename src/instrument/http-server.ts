@@ -1,9 +1,9 @@
 // What Express and Fastify instrumentation share: the OpenTelemetry HTTP server instruments and a
 // cache of bound handles per (method, route, status), so a request costs one Map lookup and three
 // records. Routes are templates ("/products/:id"), never raw URLs, so cardinality stays bounded.
-import type { Handle, Recorder } from '../sdk/recorder.js';
-import type { PerformanceService } from '../sdk/performance-service.js';
+import type { Handle } from '../sdk/recorder.js';
 import type { Tracer } from '../sdk/tracing.js';
+import { recorderOf, tracerOf, type Source } from './source.js';
 import { ATTR_ERROR_TYPE, ATTR_METHOD, ATTR_ROUTE, ATTR_STATUS, HTTP_SERVER_ACTIVE, HTTP_SERVER_DURATION, HTTP_SERVER_REQUEST_SIZE, HTTP_SERVER_RESPONSE_SIZE } from '../semconv.js';
 
 export interface HttpInstrumentationOptions {
@@ -15,9 +15,8 @@ export interface HttpInstrumentationOptions {
   tracing?: boolean;
 }
 
-export function tracerFor(source: Recorder | PerformanceService, options: HttpInstrumentationOptions): Tracer | undefined {
-  if (options.tracing === false) return undefined;
-  return options.tracer ?? ('tracer' in source ? source.tracer : undefined);
+export function tracerFor(source: Source, options: HttpInstrumentationOptions): Tracer | undefined {
+  return options.tracing === false ? undefined : tracerOf(source, options.tracer);
 }
 
 /** Methods kept as they are; anything else is recorded as _OTHER (semconv), so junk methods cannot add series. */
@@ -37,8 +36,8 @@ export class HttpServerMetrics {
   private readonly requestSize;
   private readonly responseSize;
 
-  constructor(source: Recorder | PerformanceService) {
-    const recorder = 'recorder' in source ? source.recorder : source;
+  constructor(source: Source) {
+    const recorder = recorderOf(source);
     this.duration = recorder.histogram(HTTP_SERVER_DURATION, { unit: 's', description: 'Duration of HTTP server requests' });
     this.requestSize = recorder.histogram(HTTP_SERVER_REQUEST_SIZE, { unit: 'By', description: 'Size of HTTP request bodies (Content-Length)' });
     this.responseSize = recorder.histogram(HTTP_SERVER_RESPONSE_SIZE, { unit: 'By', description: 'Size of HTTP response bodies (Content-Length)' });

@@ -6,14 +6,11 @@
 // Command results are untouched: the command's own resolve/reject are wrapped, so no handler is
 // added to the promise the app receives (a rejection it never handles stays unhandled).
 import { performance } from 'node:perf_hooks';
-import type { Handle, Recorder } from '../sdk/recorder.js';
-import type { PerformanceService } from '../sdk/performance-service.js';
+import type { Handle } from '../sdk/recorder.js';
+import { recorderOf, tracerOf, type Source } from './source.js';
 import { currentContext, endSpan, errorType, type Tracer } from '../sdk/tracing.js';
 import { CACHE_REQUESTS, DB_OPERATION_DURATION } from '../semconv.js';
 
-type Source = Recorder | PerformanceService;
-const recorderOf = (s: Source): Recorder => ('recorder' in s ? s.recorder : s);
-const tracerOf = (s: Source, t?: Tracer): Tracer | undefined => t ?? ('tracer' in s ? s.tracer : undefined);
 
 /** The ioredis class (default export of "ioredis"); only sendCommand is patched. */
 export interface IoredisClass {

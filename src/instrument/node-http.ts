@@ -19,6 +19,7 @@ import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
 import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import { expressRoute } from './source.js';
 
 type Req = IncomingMessage & { baseUrl?: string; route?: { path?: unknown } };
 
@@ -47,8 +48,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
   const finish = (req: Req, res: ServerResponse, p: Pending, status: number) => {
     pending.delete(res);
     try {
-      const path = req.route?.path;
-      const route = path === undefined ? undefined : (req.baseUrl ?? '') + String(path);
+      const route = expressRoute(req);
       metrics.finished(p.method, route, status, (performance.now() - p.start) / 1000, p.requestBytes, res.getHeader('content-length'));
       if (p.ctx) tracer!.endRequest(p.ctx, p.method, route, status);
     } catch {

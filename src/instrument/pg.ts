@@ -9,10 +9,10 @@
 // untouched: a callback is called with exactly its arguments, a promise resolves or rejects with
 // exactly its value, and a rejection nobody handles stays unhandled.
 import { performance } from 'node:perf_hooks';
-import type { Handle, Recorder } from '../sdk/recorder.js';
-import type { PerformanceService } from '../sdk/performance-service.js';
+import type { Handle } from '../sdk/recorder.js';
+import { recorderOf, tracerOf, type Source } from './source.js';
 import { bindContext, currentContext, endSpan, errorType, type Tracer } from '../sdk/tracing.js';
-import { FingerprintCache, type QueryFingerprint } from './sql.js';
+import { BoundedCache, fingerprint, type QueryFingerprint } from './sql.js';
 import { DB_CONNECTION_COUNT, DB_CONNECTION_PENDING, DB_CONNECTION_WAIT, DB_OPERATION_DURATION, DB_RETURNED_ROWS } from '../semconv.js';
 
 /** The parts of the `pg` module we patch (structural, so any pg 8.x works). */
@@ -31,15 +31,12 @@ interface PoolLike {
 
 export interface PgInstrumentationOptions {
   tracer?: Tracer;
-  /** statements kept as distinct fingerprints before falling back to uncached normalisation */
+  /** distinct statements kept with their fingerprint and handles before the cache starts over (default 2000) */
   fingerprintCache?: number;
 }
 
 const PATCHED = Symbol.for('solemate.pg.patched');
 
-type Source = Recorder | PerformanceService;
-const recorderOf = (s: Source): Recorder => ('recorder' in s ? s.recorder : s);
-const tracerOf = (s: Source, o: PgInstrumentationOptions): Tracer | undefined => o.tracer ?? ('tracer' in s ? s.tracer : undefined);
 
 interface QueryHandles {
   ok: Handle;
@@ -55,26 +52,18 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
   const poolProto = pgModule.Pool.prototype as Record<string | symbol, unknown>;
   if (clientProto[PATCHED]) return () => {};
   const recorder = recorderOf(source);
-  const tracer = tracerOf(source, options);
-  const fingerprints = new FingerprintCache(options.fingerprintCache);
+  const tracer = tracerOf(source, options.tracer);
   const duration = recorder.histogram(DB_OPERATION_DURATION, { unit: 's', description: 'Duration of database client operations' });
   const returned = recorder.histogram(DB_RETURNED_ROWS, { unit: '{row}', description: 'Rows returned by database queries' });
   const waitTime = recorder.histogram(DB_CONNECTION_WAIT, { unit: 's', description: 'Time to obtain a connection from the pool' });
   const connCount = recorder.gauge(DB_CONNECTION_COUNT, { unit: '{connection}', description: 'Connections in the pool by state' });
   const pending = recorder.gauge(DB_CONNECTION_PENDING, { unit: '{request}', description: 'Requests waiting for a pool connection' });
-  const perQuery = new Map<string, QueryHandles>();
-
-  const handlesFor = (sql: string): QueryHandles => {
-    let h = perQuery.get(sql);
-    if (!h) {
-      const fp = fingerprints.get(sql);
-      const attrs = dbAttrs(fp);
-      h = { ok: duration.bind(attrs), rows: returned.bind(attrs), fp, attrs, spanName: fp.collection ? `${fp.operation} ${fp.collection}` : fp.operation };
-      if (perQuery.size >= 2000) perQuery.clear();
-      perQuery.set(sql, h);
-    }
-    return h;
-  };
+  // per statement text: its fingerprint and bound handles, made once
+  const perQuery = new BoundedCache<QueryHandles>(options.fingerprintCache ?? 2000, (sql) => {
+    const fp = fingerprint(sql);
+    const attrs = dbAttrs(fp);
+    return { ok: duration.bind(attrs), rows: returned.bind(attrs), fp, attrs, spanName: fp.collection ? `${fp.operation} ${fp.collection}` : fp.operation };
+  });
 
   const originalQuery = pgModule.Client.prototype.query;
   const query = function (this: unknown, ...args: unknown[]): unknown {
@@ -83,7 +72,7 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
     if (sql === undefined) return originalQuery.apply(this, args);
     let h: QueryHandles;
     try {
-      h = handlesFor(sql);
+      h = perQuery.get(sql);
     } catch {
       return originalQuery.apply(this, args);
     }

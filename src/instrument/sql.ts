@@ -135,17 +135,27 @@ export function fingerprint(sql: string): QueryFingerprint {
   return { text, operation: op, collection: coll?.replace(/"/g, '') };
 }
 
-/** Fingerprints by statement text; bounded (apps that inline literals produce endless texts). */
-export class FingerprintCache {
-  private readonly map = new Map<string, QueryFingerprint>();
-  constructor(private readonly max = 2000) {}
-  get(sql: string): QueryFingerprint {
-    let f = this.map.get(sql);
-    if (!f) {
-      f = fingerprint(sql);
+/** A value per statement text; bounded (apps that inline literals produce endless texts). */
+export class BoundedCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(
+    private readonly max: number,
+    private readonly load: (key: string) => V,
+  ) {}
+  get(key: string): V {
+    let v = this.map.get(key);
+    if (v === undefined) {
+      v = this.load(key);
+      // starting over is cheaper than LRU bookkeeping, and statements rarely number in thousands
       if (this.map.size >= this.max) this.map.clear();
-      this.map.set(sql, f);
+      this.map.set(key, v);
     }
-    return f;
+    return v;
+  }
+}
+
+export class FingerprintCache extends BoundedCache<QueryFingerprint> {
+  constructor(max = 2000) {
+    super(max, fingerprint);
   }
 }
