@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { PerfError } from '../errors.js';
 import { parseDuration } from '../query/filters.js';
 import { parseYaml } from '../yaml.js';
-import { filtersSchema } from '../config/schema.js';
+import { filtersSchema, type PerformanceConfig } from '../config/schema.js';
 import { OPERATORS } from '../query/compare.js';
 
 export const AGGREGATIONS = ['avg', 'min', 'max', 'p50', 'p90', 'p95', 'p99', 'rate', 'count', 'error_ratio', 'last'] as const;
@@ -64,6 +64,11 @@ export type AlertExpr = Omit<z.output<typeof exprSchema>, 'threshold'> & { thres
 export interface ThresholdContext {
   monitoring: { responseTime: number; errorRate: number; cpuUsage: number; memoryUsage: number };
   levels: { critical: number; warning: number };
+}
+
+/** The context a configuration gives: monitoring.thresholds at the levels of alerting.thresholds. */
+export function thresholdContext(config: Pick<PerformanceConfig, 'monitoring' | 'alerting'>): ThresholdContext {
+  return { monitoring: config.monitoring.thresholds, levels: config.alerting.thresholds };
 }
 
 /** The PRD's defaults (the same as the config's). */

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AlertEvaluator } from '../alerts/evaluator.js';
-import type { Dispatcher } from '../alerts/dispatcher.js';
+import type { Dispatcher, Silence } from '../alerts/dispatcher.js';
 import { CycleReads, evaluateExpr } from '../alerts/expr.js';
 import { fingerprint } from '../alerts/channels.js';
 import { sliCounts, sloStatus, type Slo } from '../alerts/slo.js';
@@ -28,6 +28,12 @@ const silenceSchema = z
     comment: z.string().min(1),
   })
   .strict();
+
+/** Silences and acknowledgements live in the store (shared by replicas); the dispatcher works from a copy. */
+export async function loadNotificationState(store: Store, dispatcher: Dispatcher): Promise<void> {
+  dispatcher.restoreSilences((await store.listDocs('silence')).map((d) => d.body as unknown as Silence));
+  dispatcher.restoreAcks((await store.listDocs('ack')).map((d) => d.id));
+}
 
 export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; store: Store; token: string | undefined; clock: () => number; engine: QueryEngine; slos: Slo[]; thresholds: ThresholdContext; uptime: UptimeCheck[]; uptimeMonitor: UptimeMonitor | undefined }): Promise<void> {
   const { alerts, store, dispatcher } = opts;
@@ -113,7 +119,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
     if (typeof body.by !== 'string' || !body.by) throw new PerfError('PERF_ERR_BAD_REQUEST', 'by: who acknowledges is required');
     const ack = { fingerprint: req.params.fingerprint, key: a.key, by: body.by, comment: typeof body.comment === 'string' ? body.comment : '', at: opts.clock() };
     await store.putDoc('ack', ack.fingerprint, ack);
-    dispatcher?.restoreAcks((await store.listDocs('ack')).map((d) => d.id));
+    if (dispatcher) await loadNotificationState(store, dispatcher);
     return reply.status(201).send(ack);
   });
 

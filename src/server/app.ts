@@ -10,10 +10,10 @@ import { QueryEngine } from '../query/engine.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { apiRoutes } from './api.js';
-import { alertRoutes } from './alerts.js';
+import { alertRoutes, loadNotificationState } from './alerts.js';
 import { AlertEvaluator, type CycleResult } from '../alerts/evaluator.js';
-import { DEFAULT_RULES } from '../alerts/rules.js';
-import { Dispatcher, type Silence } from '../alerts/dispatcher.js';
+import { DEFAULT_RULES, thresholdContext } from '../alerts/rules.js';
+import { Dispatcher } from '../alerts/dispatcher.js';
 import { fingerprint, parseChannel } from '../alerts/channels.js';
 import { DEFAULT_SLOS } from '../alerts/slo.js';
 import { UptimeMonitor } from '../alerts/uptime.js';
@@ -75,10 +75,10 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, options.env ?? process.env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;
-  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, thresholds: { monitoring: config.monitoring.thresholds, levels: a.thresholds }, onTransition: (t) => {
+  const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, thresholds: thresholdContext(config), onTransition: (t) => {
     dispatcher!.notify(t);
     // an acknowledgement ends with the alert
-    if (t.kind === 'resolved') void store.deleteDoc('ack', fingerprint(t.instance)).then(async () => dispatcher!.restoreAcks((await store.listDocs('ack')).map((d) => d.id)));
+    if (t.kind === 'resolved') void store.deleteDoc('ack', fingerprint(t.instance)).then(() => loadNotificationState(store, dispatcher!));
   } }) : undefined;
   if (alerts) {
     alerts.reload();
@@ -86,7 +86,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     await alerts.restore();
   }
   const uptime = a.uptime.length ? new UptimeMonitor(a.uptime, store, (err) => app.log.error({ err }, 'storing an uptime check failed')) : undefined;
-  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock, engine, slos, thresholds: { monitoring: config.monitoring.thresholds, levels: a.thresholds }, uptime: a.uptime, uptimeMonitor: uptime });
+  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock, engine, slos, thresholds: thresholdContext(config), uptime: a.uptime, uptimeMonitor: uptime });
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
@@ -107,15 +107,12 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   uptime?.start();
   const notifyTimer = dispatcher ? setInterval(() => dispatcher.tick(clock()), 1000) : undefined;
   notifyTimer?.unref();
-  const loadSilences = async () => {
-    dispatcher?.restoreSilences((await store.listDocs('silence')).map((d) => d.body as unknown as Silence));
-    dispatcher?.restoreAcks((await store.listDocs('ack')).map((d) => d.id));
-  };
-  await loadSilences();
+  const loadNotifications = async () => dispatcher && (await loadNotificationState(store, dispatcher));
+  await loadNotifications();
   const evaluateAlerts = async (): Promise<CycleResult | undefined> => {
     if (!alerts) return undefined;
-    // silences may have been set through another replica
-    await loadSilences();
+    // silences and acknowledgements may have been set through another replica
+    await loadNotifications();
     const r = await alerts.cycle(clock());
     for (const [where, message] of Object.entries(r.errors)) app.log.warn({ where }, message);
     return r;

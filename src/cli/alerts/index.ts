@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { toCloudWatchAlarms, toDatadogMonitors, toPrometheusRules } from '../../alerts/export.js';
-import { DEFAULT_RULES, formatValue, loadRules, parseRuleFile, type AlertRule } from '../../alerts/rules.js';
+import { DEFAULT_RULES, formatValue, loadRules, parseRuleFile, thresholdContext, type AlertRule } from '../../alerts/rules.js';
 import { compare, CycleReads, evaluateExpr } from '../../alerts/expr.js';
 import { loadConfig } from '../../config/load.js';
 import { parseDuration } from '../../query/filters.js';
@@ -78,7 +78,7 @@ export async function run(values: Record<string, unknown>, pos: string[], io: Io
     const format = values.format as string | undefined;
     if (!format || !['prometheus', 'cloudwatch', 'datadog'].includes(format)) throw new PerfError('PERF_ERR_USAGE', '--format is prometheus, cloudwatch (PutMetricAlarm inputs) or datadog (monitor definitions)');
     const cfg = loadConfig({ file: values.config as string | undefined, env: io.env });
-    const set = loadRules((values.rules as string[] | undefined) ?? [DEFAULT_RULES], undefined, { monitoring: cfg.monitoring.thresholds, levels: cfg.alerting.thresholds });
+    const set = loadRules((values.rules as string[] | undefined) ?? [DEFAULT_RULES], undefined, thresholdContext(cfg));
     for (const [f, e] of Object.entries(set.errors)) throw new PerfError('PERF_ERR_USAGE', `${f}: ${e}`);
     if (format !== 'prometheus') {
       const r = format === 'cloudwatch' ? toCloudWatchAlarms(set.rules) : toDatadogMonitors(set.rules);
@@ -124,7 +124,7 @@ export async function run(values: Record<string, unknown>, pos: string[], io: Io
   if (sub === 'test') {
     // evaluates rules once against the stored data now: the value per instance and whether it holds
     const config = loadConfig({ file: values.config as string | undefined, env: io.env, overrides: values.data ? { store: { path: String(values.data) } } : {} });
-    const set = loadRules(args.length ? args : [DEFAULT_RULES], undefined, { monitoring: config.monitoring.thresholds, levels: config.alerting.thresholds });
+    const set = loadRules(args.length ? args : [DEFAULT_RULES], undefined, thresholdContext(config));
     for (const [f, e] of Object.entries(set.errors)) throw new PerfError('PERF_ERR_USAGE', `${f}: ${e}`);
     const rules = values.rule ? set.rules.filter((r) => r.alert === values.rule) : set.rules;
     if (rules.length === 0) throw new PerfError('PERF_ERR_USAGE', `no rule named ${values.rule}`);
