@@ -1,10 +1,10 @@
 // Runs analyzers: gives each only the inputs it declared (collected once, on demand), turns an
 // exception into an error result, and ranks the findings.
 import type { QueryEngine } from '../query/engine.js';
-import { isErrorSeries, mergeRows } from '../query/metrics.js';
 import { traceTree, type TraceDetail } from '../query/traces.js';
 import type { Store } from '../store/store.js';
-import { toMillis } from '../semconv.js';
+import { HTTP_SERVER_DURATION } from '../semconv.js';
+import { CycleReads, evaluateExpr } from '../alerts/expr.js';
 import { nPlusOne } from './n-plus-one.js';
 import { slowRoutes } from './slow-routes.js';
 import { slowQueries } from './slow-queries.js';
@@ -57,31 +57,17 @@ export async function runAnalyzers(collect: Partial<Collector>, options: { analy
 export function storeCollector(engine: QueryEngine, store: Store, windowMs: number, now = Date.now()): Pick<Collector, 'routes' | 'traces'> {
   return {
     routes: async () => {
-      const series = await engine.series('http.server.request.duration');
-      const rows = await engine.readRange(series.map((s) => s.id), now - windowMs, now);
-      const groups = new Map<string, { route: string; method: string; ids: Set<number>; errorIds: Set<number>; unit: string }>();
-      for (const s of series) {
-        const route = s.attributes['http.route'] ?? '(unmatched)';
-        const method = s.attributes['http.request.method'] ?? 'GET';
-        const key = `${method} ${route}`;
-        const g = groups.get(key) ?? { route, method, ids: new Set(), errorIds: new Set(), unit: s.unit };
-        g.ids.add(s.id);
-        if (isErrorSeries(s)) g.errorIds.add(s.id);
-        groups.set(key, g);
-      }
-      const stats: RouteStats[] = [];
+      // the alert conditions' evaluation, grouped by method and route: one read serves all four
+      const reads = new CycleReads(engine, now);
+      const by = (aggregation: 'count' | 'avg' | 'p95' | 'error_ratio') =>
+        evaluateExpr(reads, { metric: HTTP_SERVER_DURATION, aggregation, window: `${windowMs / 1000}s`, filters: {}, by: ['method', 'route'], op: '>', threshold: 0 }, windowMs).then((xs) => new Map(xs.map((x) => [JSON.stringify(x.labels), x.value])));
+      const [count, avg, p95, errors] = await Promise.all([by('count'), by('avg'), by('p95'), by('error_ratio')]);
       let totalMs = 0;
-      for (const g of groups.values()) {
-        const rs = rows.filter((r) => g.ids.has(r.seriesId));
-        const h = mergeRows(rs);
-        if (h.count === 0) continue;
-        const f = toMillis(g.unit);
-        const errors = rs.filter((r) => g.errorIds.has(r.seriesId)).reduce((n, r) => n + r.count, 0);
-        totalMs += h.sum * f;
-        stats.push({ route: g.route, method: g.method, requests: h.count, requestsPerSecond: h.count / (windowMs / 1000), avgMs: (h.sum / h.count) * f, p95Ms: h.quantile(0.95) * f, timeShare: h.sum * f, errorRatio: errors / h.count });
-      }
-      for (const s of stats) s.timeShare = totalMs > 0 ? s.timeShare / totalMs : 0;
-      return stats;
+      for (const [k, n] of count) totalMs += n * (avg.get(k) ?? 0);
+      return [...count].map(([k, n]): RouteStats => {
+        const { method, route } = JSON.parse(k) as { method: string; route: string };
+        return { route: route || '(unmatched)', method: method || 'GET', requests: n, requestsPerSecond: n / (windowMs / 1000), avgMs: avg.get(k) ?? 0, p95Ms: p95.get(k) ?? 0, timeShare: totalMs > 0 ? (n * (avg.get(k) ?? 0)) / totalMs : 0, errorRatio: errors.get(k) ?? 0 };
+      });
     },
     traces: async () => {
       const list = await store.listTraces({ from: now - windowMs, to: now + 1, limit: 200 });
