@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { theilSenMannKendall, type TrendFit } from '../query/stats.js';
-import { histogramOf, runPhase, type PhaseResult, type Progress } from './runner.js';
+import { histogramOf, mergeResults, runPhase, type PhaseResult, type Progress } from './runner.js';
 import type { Scenario } from './scenario.js';
 import { fitUsl, type UslFit } from './statistics.js';
 import { evaluateThresholds, parseThreshold, type Threshold, type ThresholdResult } from './thresholds.js';
@@ -163,7 +163,7 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
         o.log?.(`stress: no capacity fit: ${(e as Error).message}`);
       }
     } else o.log?.('stress: fewer than 3 steps, no capacity fit (raise --max-concurrency or lower the start)');
-    overall = mergeAll(results);
+    overall = mergeResults(results, true);
   } else {
     const v = o.volume;
     if (!v || v.volumes.length === 0) throw new RangeError('the volume profile needs --volumes (e.g. 1000,10000,100000) and --setup');
@@ -187,7 +187,7 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
       const b = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
       extra.growth = { exponent: Math.round(b * 1000) / 1000, derivedFrom: `least-squares slope of log p95 on log volume over ${pts.length} volumes: p95 ∝ volume^${b.toFixed(2)}` };
     }
-    overall = mergeAll(results);
+    overall = mergeResults(results, true);
   }
 
   const raw = histogramOf(overall.latency);
@@ -213,33 +213,6 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
     passed: o.profile === 'stress' ? true : thresholds.every((t) => t.ok) && stepsOk && !(extra.drift?.drifting ?? false),
     ...extra,
     samples: overall.samples,
-  };
-}
-
-/** Phases that ran one after another: counts and histograms add up, and so do their seconds. */
-function mergeAll(rs: PhaseResult[]): PhaseResult {
-  if (rs.length === 1) return rs[0];
-  const latency = histogramOf(rs[0].latency);
-  const corrected = histogramOf(rs[0].corrected);
-  const statuses: Record<string, number> = { ...rs[0].statuses };
-  for (const r of rs.slice(1)) {
-    latency.merge(r.latency);
-    corrected.merge(r.corrected);
-    for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
-  }
-  const summary = (h: ReturnType<typeof histogramOf>) => ({ hist: h.toData(), count: h.count, sum: h.sum, min: h.count ? h.min : 0, max: h.count ? h.max : 0 });
-  return {
-    requests: rs.reduce((s, r) => s + r.requests, 0),
-    failed: rs.reduce((s, r) => s + r.failed, 0),
-    errors: rs.reduce((s, r) => s + r.errors, 0),
-    statuses,
-    bytes: rs.reduce((s, r) => s + r.bytes, 0),
-    seconds: rs.reduce((s, r) => s + r.seconds, 0),
-    latency: summary(latency),
-    corrected: summary(corrected),
-    samples: rs[rs.length - 1].samples,
-    windows: rs.flatMap((r) => r.windows),
-    routes: {},
   };
 }
 

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
 import { ExpHistogram, type HistogramSummary } from '../sdk/histogram.js';
-import { drawVariables, fill, type Scenario, type ScenarioRoute } from './scenario.js';
+import { drawVariables, fill, fillPath, type Scenario, type ScenarioRoute } from './scenario.js';
 import { withExpectedInterval } from './statistics.js';
 
 export interface PhaseOptions {
@@ -224,9 +224,6 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
 
 const q = (h: ExpHistogram, p: number) => (h.count ? h.quantile(p) : 0);
 
-function fillPath(p: string, vars: Record<string, string | number>): string {
-  return p.replace(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g, (_, n) => encodeURIComponent(String(vars[n])));
-}
 
 /** Runs a phase, across worker threads when o.workers > 1, and merges what they measured. */
 export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
@@ -267,7 +264,13 @@ function startWorker(part: PhaseOptions): Worker {
 
 const sum = <T>(xs: T[], k: keyof T) => xs.reduce((s, x) => s + Number(x[k]), 0);
 
-export function mergeResults(rs: PhaseResult[]): PhaseResult {
+/**
+ * Merges phase results. Parallel (worker threads): the same seconds, windows line up by index,
+ * all samples count. Sequential (stress or volume steps): seconds add up, windows follow each
+ * other, and the samples are the last step's.
+ */
+export function mergeResults(rs: PhaseResult[], sequential = false): PhaseResult {
+  if (rs.length === 1) return rs[0];
   const merge = (key: 'latency' | 'corrected') => {
     const h = new ExpHistogram();
     for (const r of rs) h.merge(r[key]);
@@ -283,9 +286,8 @@ export function mergeResults(rs: PhaseResult[]): PhaseResult {
       t.failed += v.failed;
     }
   }
-  // windows line up by index (same window length, same start)
-  const windows: WindowStats[] = [];
-  const len = Math.min(...rs.map((r) => r.windows.length));
+  const windows: WindowStats[] = sequential ? rs.flatMap((r) => r.windows) : [];
+  const len = sequential ? 0 : Math.min(...rs.map((r) => r.windows.length));
   for (let i = 0; i < len; i++) {
     const ws = rs.map((r) => r.windows[i]);
     windows.push({ t: Math.max(...ws.map((w) => w.t)), requests: sum(ws, 'requests'), failed: sum(ws, 'failed'), rps: sum(ws, 'rps'), p50: Math.max(...ws.map((w) => w.p50)), p95: Math.max(...ws.map((w) => w.p95)), p99: Math.max(...ws.map((w) => w.p99)) });
@@ -296,10 +298,10 @@ export function mergeResults(rs: PhaseResult[]): PhaseResult {
     errors: sum(rs, 'errors'),
     statuses,
     bytes: sum(rs, 'bytes'),
-    seconds: Math.max(...rs.map((r) => r.seconds)),
+    seconds: sequential ? sum(rs, 'seconds') : Math.max(...rs.map((r) => r.seconds)),
     latency: merge('latency'),
     corrected: merge('corrected'),
-    samples: rs.flatMap((r) => r.samples),
+    samples: sequential ? rs[rs.length - 1].samples : rs.flatMap((r) => r.samples),
     windows,
     routes,
   };

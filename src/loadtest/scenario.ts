@@ -116,8 +116,16 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   return { name: s.name, description: s.description, target: s.target, variables: s.variables, routes, thresholds, source: path.basename(file) };
 }
 
+/** {{name}} in a path, header or body */
+const TEMPLATE = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
+
+/** Fills {{name}} in a path, URL-encoding the values. */
+export function fillPath(p: string, vars: Record<string, string | number>): string {
+  return p.replace(TEMPLATE, (_, n) => encodeURIComponent(String(vars[n])));
+}
+
 function templateNames(text: string): string[] {
-  return [...text.matchAll(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g)].map((m) => m[1]);
+  return [...text.matchAll(TEMPLATE)].map((m) => m[1]);
 }
 
 /** Draws a value for every variable (one draw per route execution, shared by a flow's steps). */
@@ -135,7 +143,7 @@ export function fill<T>(value: T, vars: Record<string, string | number>): T {
   if (typeof value === 'string') {
     const whole = /^\{\{\s*([A-Za-z_]\w*)\s*\}\}$/.exec(value);
     if (whole) return vars[whole[1]] as T;
-    return value.replace(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g, (_, n) => String(vars[n])) as T;
+    return value.replace(TEMPLATE, (_, n) => String(vars[n])) as T;
   }
   if (Array.isArray(value)) return value.map((v) => fill(v, vars)) as T;
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, vars)])) as T;
