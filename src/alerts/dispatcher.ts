@@ -81,6 +81,8 @@ interface Group {
 
 export const DEFAULT_INHIBIT: InhibitRule[] = [{ source: { severity: 'critical' }, target: { severity: 'warning' }, equal: ['objective', 'service', 'instance', 'route'] }];
 
+const equalKey = (rule: InhibitRule, labels: Record<string, string>) => JSON.stringify(rule.equal.map((k) => labels[k] ?? ''));
+
 export function matches(labels: Record<string, string>, m: Matcher): boolean {
   const v = labels[m.name] ?? '';
   switch (m.op) {
@@ -167,18 +169,18 @@ export class Dispatcher {
     return this.silenceList.find((s) => s.startsAt <= now && now < s.endsAt && s.matchers.every((m) => matches(labels, m)));
   }
 
+  /**
+   * Per inhibit rule, the `equal` label values of the firing alerts that are its sources: built once
+   * per tick (or listing), so checking an alert is a lookup, not a scan of every other alert.
+   */
+  inhibitors(): Set<string>[] {
+    const firing = [...this.groups.values()].flatMap((g) => [...g.members.values()]).filter((m) => m.status === 'firing');
+    return this.o.inhibit.map((rule) => new Set(firing.filter((m) => Object.entries(rule.source).every(([k, v]) => m.instance.labels[k] === v)).map((m) => equalKey(rule, m.instance.labels))));
+  }
+
   /** A firing source alert with equal values on the rule's `equal` labels mutes this one. */
-  inhibited(labels: Record<string, string>): boolean {
-    for (const rule of this.o.inhibit) {
-      if (!Object.entries(rule.target).every(([k, v]) => labels[k] === v)) continue;
-      for (const g of this.groups.values()) {
-        for (const m of g.members.values()) {
-          const src = m.instance.labels;
-          if (m.status === 'firing' && Object.entries(rule.source).every(([k, v]) => src[k] === v) && rule.equal.every((k) => (src[k] ?? '') === (labels[k] ?? ''))) return true;
-        }
-      }
-    }
-    return false;
+  inhibited(labels: Record<string, string>, index: Set<string>[] = this.inhibitors()): boolean {
+    return this.o.inhibit.some((rule, i) => Object.entries(rule.target).every(([k, v]) => labels[k] === v) && index[i].has(equalKey(rule, labels)));
   }
 
   deliveries(): Delivery[] {
@@ -191,17 +193,18 @@ export class Dispatcher {
   }
 
   tick(now: number): void {
+    let index: Set<string>[] | undefined;
     for (const g of [...this.groups.values()]) {
       const due =
         g.lastSentAt === undefined ? now - g.createdAt >= this.o.groupWaitMs : g.changed ? now - g.lastSentAt >= this.o.groupIntervalMs : now - g.lastSentAt >= this.o.repeatIntervalMs && [...g.members.values()].some((m) => m.status === 'firing');
-      if (due) this.flush(g, now);
+      if (due) this.flush(g, now, (index ??= this.inhibitors()));
     }
   }
 
-  private flush(g: Group, now: number): void {
+  private flush(g: Group, now: number, index: Set<string>[]): void {
     const repeat = g.lastSentAt !== undefined && !g.changed;
     const out = [...g.members.values()].filter((m) =>
-      m.status === 'resolved' ? m.announced && !this.silencedBy(m.instance.labels, now) : !this.silencedBy(m.instance.labels, now) && !this.inhibited(m.instance.labels) && !(repeat && this.acked.has(fingerprint(m.instance))),
+      m.status === 'resolved' ? m.announced && !this.silencedBy(m.instance.labels, now) : !this.silencedBy(m.instance.labels, now) && !this.inhibited(m.instance.labels, index) && !(repeat && this.acked.has(fingerprint(m.instance))),
     );
     for (const m of out) if (m.status === 'firing') m.announced = true;
     g.lastSentAt = now;

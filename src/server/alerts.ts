@@ -53,13 +53,14 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
   app.get('/api/alerts', async () => {
     const a = enabled();
     const acks = new Map((await store.listDocs('ack')).map((d) => [d.id, d.body]));
+    const inhibitors = dispatcher?.inhibitors();
     return {
       active: a.active().map((x) => ({ ...x, fingerprint: fingerprint(x), acknowledged: acks.get(fingerprint(x)) ?? null })),
       rules: a.rules.map((r) => ({ id: r.id, alert: r.alert, group: r.group, file: r.file, severity: r.labels.severity, expr: r.expr, for: r.forMs, keepFiringFor: r.keepFiringForMs })),
       ruleErrors: a.ruleErrors,
       lastCycle: a.lastCycle,
       // what a notification would do with each active alert right now
-      muted: Object.fromEntries(a.active().map((x) => [x.key, dispatcher?.silencedBy(x.labels, opts.clock()) ? 'silenced' : dispatcher?.inhibited(x.labels) ? 'inhibited' : null]).filter(([, v]) => v)),
+      muted: Object.fromEntries(a.active().map((x) => [x.key, dispatcher?.silencedBy(x.labels, opts.clock()) ? 'silenced' : dispatcher?.inhibited(x.labels, inhibitors) ? 'inhibited' : null]).filter(([, v]) => v)),
     };
   });
 
