@@ -63,6 +63,8 @@ export interface PhaseResult {
   /** ms, coordinated-omission corrected (equals latency when no rate was set) */
   corrected: HistogramSummary;
   samples: number[];
+  /** bytes of each response (headers and body as received), the first `reservoir` of them */
+  sizes: number[];
   windows: WindowStats[];
   routes: Record<string, { requests: number; failed: number }>;
 }
@@ -114,8 +116,10 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
   const entry: Record<string, unknown> = { setupRequest };
   if (flows) {
     // keep the session cookie of this virtual user for the rest of its flow
-    entry.onResponse = (_status: number, _body: string, context: Ctx, headers: Record<string, string>) => {
-      const set = headers['set-cookie'];
+    entry.onResponse = (_status: number, _body: string, context: Ctx, headers: Record<string, string | string[]>) => {
+      // autocannon passes the raw header names, in the server's case (Set-Cookie)
+      const name = Object.keys(headers).find((h) => h.toLowerCase() === 'set-cookie');
+      const set = name === undefined ? undefined : [headers[name]].flat()[0];
       if (set) context.cookie = String(set).split(';')[0];
     };
   }
@@ -140,6 +144,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
   const window = new ExpHistogram();
   const reservoirSize = o.reservoir ?? 20_000;
   const samples: number[] = [];
+  const sizes: number[] = [];
   let seen = 0;
   const keep = (v: number) => {
     corrected.record(v);
@@ -178,7 +183,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
         clearInterval(ticker);
         if (err) return reject(err);
         flushWindow();
-        resolve({ requests: count, failed, errors, statuses, bytes, seconds: (Date.now() - started) / 1000, latency: hdata(raw), corrected: hdata(corrected), samples, windows, routes: perRoute });
+        resolve({ requests: count, failed, errors, statuses, bytes, seconds: (Date.now() - started) / 1000, latency: hdata(raw), corrected: hdata(corrected), samples, sizes, windows, routes: perRoute });
       },
     );
     const events = instance as unknown as EventEmitter;
@@ -186,6 +191,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       count++;
       winRequests++;
       bytes += resBytes;
+      if (sizes.length < reservoirSize) sizes.push(resBytes);
       statuses[status] = (statuses[status] ?? 0) + 1;
       raw.record(Math.max(ms, 0.001));
       withExpectedInterval(Math.max(ms, 0.001), interval, keep);
@@ -302,6 +308,7 @@ export function mergeResults(rs: PhaseResult[], sequential = false): PhaseResult
     latency: merge('latency'),
     corrected: merge('corrected'),
     samples: sequential ? rs[rs.length - 1].samples : rs.flatMap((r) => r.samples),
+    sizes: sequential ? rs[rs.length - 1].sizes : rs.flatMap((r) => r.sizes),
     windows,
     routes,
   };

@@ -28,7 +28,7 @@ const target = http.createServer((req, res) => {
   if (url.pathname === '/cart') {
     const sid = crypto.randomBytes(8).toString('hex');
     state.sessions.add(sid);
-    return done(201, 'ok', { 'set-cookie': `sid=${sid}; Path=/` });
+    return done(201, 'ok', { 'Set-Cookie': `sid=${sid}; Path=/` });
   }
   if (url.pathname === '/checkout') {
     const sid = /sid=(\w+)/.exec(req.headers.cookie ?? '')?.[1];
