@@ -9,7 +9,9 @@ export type PerfErrorCode =
   | 'PERF_ERR_QUERY'
   | 'PERF_ERR_NOT_FOUND'
   | 'PERF_ERR_USAGE'
-  | 'PERF_ERR_UNREACHABLE';
+  | 'PERF_ERR_UNREACHABLE'
+  | 'PERF_ERR_CONFLICT'
+  | 'PERF_ERR_TIMEOUT';
 
 const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_CONFIG: 500,
@@ -22,6 +24,8 @@ const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_NOT_FOUND: 404,
   PERF_ERR_USAGE: 400,
   PERF_ERR_UNREACHABLE: 502,
+  PERF_ERR_CONFLICT: 409,
+  PERF_ERR_TIMEOUT: 504,
 };
 
 export class PerfError extends Error {

@@ -21,3 +21,5 @@ export { collectPostgres, recordPostgres, type PostgresReport } from './collecto
 export { RedisCollector, recordRedis, type RedisReport } from './collectors/redis.js';
 export { OtlpHttpExporter, METRICS, TRACES, type OtlpExporterOptions } from './exporters/otlp.js';
 export type { MetricPoint, MetricKind, Attributes } from './model.js';
+export { optimizationMiddleware, type OptimizationMiddleware, type OptimizationMiddlewareOptions } from './optimize/middleware.js';
+export type { OptimizationSettings, SettingEntry } from './optimize/settings.js';

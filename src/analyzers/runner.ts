@@ -13,9 +13,10 @@ import { compression } from './compression.js';
 import { cacheHeaders } from './cache-headers.js';
 import { images } from './images.js';
 import { bundle } from './bundle.js';
+import { cacheableRoutes } from './cacheable-routes.js';
 import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats } from './types.js';
 
-export const ANALYZERS: Analyzer[] = [slowRoutes as unknown as Analyzer, nPlusOne as unknown as Analyzer, slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer, compression as unknown as Analyzer, cacheHeaders as unknown as Analyzer, images as unknown as Analyzer, bundle as unknown as Analyzer];
+export const ANALYZERS: Analyzer[] = [slowRoutes as unknown as Analyzer, nPlusOne as unknown as Analyzer, cacheableRoutes as unknown as Analyzer, slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer, compression as unknown as Analyzer, cacheHeaders as unknown as Analyzer, images as unknown as Analyzer, bundle as unknown as Analyzer];
 
 export type Collector = { [K in InputName]: () => Promise<Inputs[K]> };
 

@@ -8,12 +8,14 @@ import config from './config/index.js';
 import loadtest from './loadtest/index.js';
 import alerts from './alerts/index.js';
 import analyze from './analyze/index.js';
+import optimize from './optimize/index.js';
+import optimizations from './optimizations/index.js';
 
-const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, loadtest, config };
+const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, optimize, optimizations, loadtest, config };
 
 export function usage(): string {
   const lines = ['solemate-perf — performance monitoring for Node.js services', '', 'Usage: solemate-perf <command> [options]', '', 'Commands:'];
-  for (const [name, cmd] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${cmd.build().summary}`);
+  for (const [name, cmd] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(14)} ${cmd.build().summary}`);
   lines.push('', 'Every command takes --help and --json.');
   return lines.join('\n');
 }

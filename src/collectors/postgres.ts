@@ -34,6 +34,21 @@ export interface TableStats {
   deadRows: number;
   totalBytes: number;
   indexBytes: number;
+  /** rows inserted, updated and deleted since the statistics were reset */
+  rowWrites: number;
+}
+
+export interface IndexStats {
+  table: string;
+  name: string;
+  /** key columns in order (expressions as written) */
+  columns: string[];
+  scans: number;
+  bytes: number;
+  unique: boolean;
+  primary: boolean;
+  /** has a WHERE clause (partial index) */
+  partial: boolean;
 }
 
 export interface PostgresReport {
@@ -45,6 +60,9 @@ export interface PostgresReport {
   /** execution time of every statement pg_stat_statements holds for this database, ms */
   statementsTotalMs: number;
   tables: TableStats[];
+  indexes: IndexStats[];
+  /** when this database's statistics were last reset (ISO), if ever */
+  statsReset: string | undefined;
   cacheHitRatio: number | undefined;
   connections: { byState: Record<string, number>; waitingOnLocks: number; max: number };
   locks: { mode: string; granted: boolean; count: number }[];
@@ -75,6 +93,8 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
     topStatements: [],
     statementsTotalMs: 0,
     tables: [],
+    indexes: [],
+    statsReset: undefined,
     cacheHitRatio: undefined,
     connections: { byState: {}, waitingOnLocks: 0, max: num(head.max) },
     locks: [],
@@ -106,14 +126,23 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
   }
 
   const tables = await db.query(
-    `SELECT schemaname || '.' || relname AS t, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup,
+    `SELECT schemaname || '.' || relname AS t, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, n_tup_ins + n_tup_upd + n_tup_del AS writes,
             pg_total_relation_size(relid) AS total, pg_indexes_size(relid) AS idx
        FROM pg_stat_user_tables ORDER BY seq_tup_read DESC, relname LIMIT $1`,
     [limit],
   );
-  report.tables = tables.rows.map((t) => ({ table: String(t.t), seqScans: num(t.seq_scan), seqRowsRead: num(t.seq_tup_read), indexScans: num(t.idx_scan), liveRows: num(t.n_live_tup), deadRows: num(t.n_dead_tup), totalBytes: num(t.total), indexBytes: num(t.idx) }));
+  report.tables = tables.rows.map((t) => ({ table: String(t.t), seqScans: num(t.seq_scan), seqRowsRead: num(t.seq_tup_read), indexScans: num(t.idx_scan), liveRows: num(t.n_live_tup), deadRows: num(t.n_dead_tup), totalBytes: num(t.total), indexBytes: num(t.idx), rowWrites: num(t.writes) }));
+  const indexes = await db.query(
+    `SELECT s.schemaname || '.' || s.relname AS t, s.indexrelname AS name, s.idx_scan AS scans, pg_relation_size(s.indexrelid) AS bytes,
+            x.indisunique AS uniq, x.indisprimary AS pk, x.indpred IS NOT NULL AS partial,
+            array(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnkeyatts) k) AS cols
+       FROM pg_stat_user_indexes s JOIN pg_index x ON x.indexrelid = s.indexrelid
+      WHERE x.indisvalid ORDER BY s.schemaname, s.relname, s.indexrelname`,
+  );
+  report.indexes = indexes.rows.map((i) => ({ table: String(i.t), name: String(i.name), columns: (i.cols as string[]).map(String), scans: num(i.scans), bytes: num(i.bytes), unique: Boolean(i.uniq), primary: Boolean(i.pk), partial: Boolean(i.partial) }));
 
-  const cache = (await db.query('SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = current_database()')).rows[0];
+  const cache = (await db.query('SELECT blks_hit, blks_read, stats_reset FROM pg_stat_database WHERE datname = current_database()')).rows[0];
+  if (cache?.stats_reset) report.statsReset = new Date(cache.stats_reset as string).toISOString();
   if (cache && num(cache.blks_hit) + num(cache.blks_read) > 0) report.cacheHitRatio = num(cache.blks_hit) / (num(cache.blks_hit) + num(cache.blks_read));
 
   const conns = await db.query("SELECT coalesce(state, 'background') AS state, count(*) AS n, count(*) FILTER (WHERE wait_event_type = 'Lock') AS locked FROM pg_stat_activity WHERE datname = current_database() GROUP BY 1");

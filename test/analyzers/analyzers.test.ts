@@ -54,7 +54,7 @@ test('on the faulty shop: the slow route and the N+1 are found, with evidence an
 test('on the fixed shop: nothing is recommended', async () => {
   const { store, collect } = await shopLike(false);
   const results = await runAnalyzers(collect);
-  assert.deepEqual(results.map((r) => [r.id, r.status]), [['slow-routes', 'pass'], ['n-plus-one', 'pass'], ['slow-queries', 'not_applicable'], ['missing-index', 'not_applicable'], ['compression', 'not_applicable'], ['cache-headers', 'not_applicable'], ['images', 'not_applicable'], ['bundle', 'not_applicable']], 'no database or site given: the database analyzer says so');
+  assert.deepEqual(results.map((r) => [r.id, r.status]), [['slow-routes', 'pass'], ['n-plus-one', 'pass'], ['cacheable-routes', 'pass'], ['slow-queries', 'not_applicable'], ['missing-index', 'not_applicable'], ['compression', 'not_applicable'], ['cache-headers', 'not_applicable'], ['images', 'not_applicable'], ['bundle', 'not_applicable']], 'no database or site given: the database analyzer says so');
   await store.close();
 });
 
@@ -69,7 +69,7 @@ test('runner: declared inputs only, not applicable, exceptions become error resu
   assert.match(r[1].reason!, /needs postgres/);
   assert.deepEqual(seen, ['routes', '7']);
   const empty = await runAnalyzers({ routes: async () => [], traces: async () => [] });
-  assert.deepEqual(empty.map((x) => x.status), Array(8).fill('not_applicable'));
+  assert.deepEqual(empty.map((x) => x.status), Array(9).fill('not_applicable'));
   for (const a of ANALYZERS) for (const [k, v] of Object.entries(a.defaults)) assert.ok(v.source.length > 10, `${a.meta.id}.${k} says where its default comes from`);
 });
 

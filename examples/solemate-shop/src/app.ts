@@ -16,6 +16,8 @@ export interface ShopOptions {
   redis?: Redis;
   /** read-through cache for facets when the fault is off (Redis-backed when Redis is configured) */
   cache?: { getOrLoad<T>(key: string, load: () => Promise<T>, ttlMs?: number): Promise<T> };
+  /** mounted before everything else (the SoleMate optimization middleware) */
+  first?: (req: Request, res: Response, next: NextFunction) => void;
 }
 
 const PAGE_SIZE = 24;
@@ -36,6 +38,7 @@ export function createShopApp(o: ShopOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (o.first) app.use(o.first);
   if (!faults.uncompressed) app.use(compression());
   app.use(express.json({ limit: '64kb' }));
 
@@ -276,7 +279,7 @@ ${body}${assets.bodyTags}</body></html>`;
       const { rows } = await pool.query('SELECT p.*, b.name AS brand FROM products p JOIN brands b ON b.id = p.brand_id WHERE p.id = $1', [id]);
       const p = rows[0];
       if (!p) return res.status(404).type('html').send(page('Not found', '<main><h1>No such shoe</h1></main>'));
-      const related = (await pool.query('SELECT id, name, price_cents FROM products WHERE category_id = $1 AND id <> $2 ORDER BY price_cents LIMIT 8', [p.category_id, id])).rows;
+      const related = (await pool.query('SELECT id, name, price_cents FROM products WHERE category_id = $1 AND id <> $2 ORDER BY price_cents, id LIMIT 8', [p.category_id, id])).rows;
       const body = `<main><div class="grid"><div>${img(p.id, p.name, 0)}</div><div><h1>${esc(p.brand)} ${esc(p.name)}</h1><p class="price">${money(p.price_cents)}</p>
 <p>${esc(p.description)}</p><p>Sizes: ${p.sizes.map((s: number) => esc(s)).join(', ')} · ${p.stock > 0 ? `${p.stock} in stock` : 'sold out'}</p>
 <a href="#" data-add="${p.id}">Add to cart</a> · <a href="#" data-reviews="${p.id}">Reviews</a></div></div>

@@ -12,6 +12,7 @@ import { instrumentHttpClient } from '../../../src/instrument/http-client.js';
 import { collectPostgres, recordPostgres } from '../../../src/collectors/postgres.js';
 import { RedisCollector, recordRedis } from '../../../src/collectors/redis.js';
 import { Recorder } from '../../../src/sdk/recorder.js';
+import { optimizationMiddleware } from '../../../src/optimize/middleware.js';
 import { createShopApp } from './app.js';
 import { openDatabase, prepare } from './database.js';
 import type { Faults } from './faults.js';
@@ -34,6 +35,8 @@ export interface ShopStartOptions {
   /** ms between SDK snapshots and collector runs */
   interval?: number;
   poolSize?: number;
+  /** false: no optimization middleware (default: mounted when instrumented, polling the endpoint) */
+  optimize?: boolean;
   log?: (m: string) => void;
 }
 
@@ -71,7 +74,11 @@ export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
     await redis.connect();
   }
   const cache = redis ? new Cache(redis, perf ?? new Recorder({ onWarning: () => {} })) : memoryCache();
-  const app = createShopApp({ pool, redis, faults: o.faults, cache });
+  // the optimizer's runtime settings (response caches, compression, cache headers, pool size), read
+  // from the performance server: applying or rolling back one needs no restart
+  const optimizer = perf && o.optimize !== false ? optimizationMiddleware({ source: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318', intervalMs: 1000 }, redis, pools: { default: pool as unknown as { options: { max?: number } } } }) : undefined;
+  if (optimizer) undo.push(() => optimizer.close());
+  const app = createShopApp({ pool, redis, faults: o.faults, cache, first: optimizer });
 
   // database and cache collectors, on the SDK's interval
   let collecting: NodeJS.Timeout | undefined;

@@ -1,0 +1,138 @@
+// Recommendations (getOptimizationRecommendations): the analyzers' findings turned into ranked,
+// de-duplicated proposals; those with an action this product can apply and roll back carry it.
+// The id is stable across runs (analyzer + target), so `optimize --only <id>` names the same thing.
+import crypto from 'node:crypto';
+import type { AnalyzerResult, Evidence, Finding } from '../analyzers/types.js';
+import type { TraceDetail, SpanNode } from '../query/traces.js';
+import { fingerprint } from '../instrument/sql.js';
+import type { ActionSpec } from './actions.js';
+
+export interface OptimizationRecommendation {
+  id: string;
+  type: 'index' | 'cache' | 'compression' | 'cache-headers' | 'query' | 'frontend' | 'route' | 'database' | 'runtime' | 'scaling';
+  /** 1 = first; ranked by severity, then by estimated impact */
+  priority: number;
+  severity: Finding['severity'];
+  title: string;
+  description: string;
+  evidence: Evidence;
+  impact: Finding['impact'];
+  effort: 'low' | 'medium' | 'high';
+  estimatedImprovement: { metric: string; value: number; unit: string; derivedFrom: string };
+  /** whether `optimize --apply` can apply it (and roll it back) */
+  automatic: boolean;
+  action?: ActionSpec;
+  /** routes the change should speed up (the workflow measures these) */
+  routes: { method: string; route: string }[];
+  analyzer: string;
+}
+
+type Draft = Omit<OptimizationRecommendation, 'priority' | 'id' | 'severity' | 'evidence' | 'impact' | 'title' | 'analyzer' | 'estimatedImprovement'> & { estimatedImprovement?: OptimizationRecommendation['estimatedImprovement'] };
+
+const MANUAL: Record<string, { type: OptimizationRecommendation['type']; effort: OptimizationRecommendation['effort']; description: string }> = {
+  'n-plus-one': { type: 'query', effort: 'medium', description: 'Load the rows in one query (a join, or WHERE id = ANY($1)) instead of one query per row.' },
+  'slow-queries': { type: 'query', effort: 'medium', description: 'Rewrite the statement or give it an index (see EXPLAIN); cache its result if it aggregates data that changes rarely.' },
+  'slow-routes': { type: 'route', effort: 'medium', description: "Look at the route's traces for where the time goes (database, outgoing calls, CPU)." },
+  images: { type: 'frontend', effort: 'low', description: 'Serve images at the size they are shown (srcset) and lazy-load the ones below the fold.' },
+  bundle: { type: 'frontend', effort: 'medium', description: 'Defer or split the JavaScript: a small entry with defer, the rest loaded when needed.' },
+  'unused-indexes': { type: 'database', effort: 'low', description: 'Drop indexes no query uses (after checking replicas and rare jobs): every write pays for them.' },
+  'pool-saturation': { type: 'database', effort: 'low', description: 'Raise the pool size (within the database max_connections) or shorten what holds connections.' },
+  'event-loop': { type: 'runtime', effort: 'high', description: 'Move synchronous CPU work off the event loop (worker threads) or break it into chunks.' },
+  'memory-growth': { type: 'runtime', effort: 'high', description: 'Take heap snapshots some minutes apart and compare what grows; look for caches without bounds and listeners never removed.' },
+  'cpu-saturation': { type: 'scaling', effort: 'medium', description: 'Run more instances (or profile the hottest routes): the CPU is the limit.' },
+  partitioning: { type: 'database', effort: 'high', description: 'Partition the table by time so range queries read only the recent partitions and old data can be detached.' },
+  'read-replicas': { type: 'database', effort: 'high', description: 'Route read-only queries to a streaming replica; keep writes and read-your-writes on the primary.' },
+};
+
+const stableId = (analyzer: string, target: Record<string, string>) => `${analyzer}-${crypto.createHash('sha1').update(JSON.stringify(Object.entries(target).sort())).digest('hex').slice(0, 8)}`;
+
+function allSpans(t: TraceDetail): SpanNode[] {
+  const out: SpanNode[] = [];
+  const walk = (n: SpanNode) => (out.push(n), n.children.forEach(walk));
+  t.roots.forEach(walk);
+  return out;
+}
+
+/** Routes whose kept traces ran this statement (by fingerprint). */
+export function routesRunning(statement: string, traces: TraceDetail[]): { method: string; route: string }[] {
+  const want = fingerprint(statement).text;
+  const out = new Map<string, { method: string; route: string }>();
+  for (const t of traces) {
+    const root = t.roots[0];
+    const route = root?.attributes['http.route'];
+    if (!route) continue;
+    if (allSpans(t).some((s) => typeof s.attributes['db.query.text'] === 'string' && fingerprint(String(s.attributes['db.query.text'])).text === want)) {
+      const method = String(root.attributes['http.request.method'] ?? 'GET').toUpperCase();
+      out.set(`${method} ${route}`, { method, route: String(route) });
+    }
+  }
+  return [...out.values()];
+}
+
+/** Path prefixes ("/images/products/") of the URLs in an evidence table. */
+function prefixes(rows: Record<string, string | number>[]): string[] {
+  const out = new Set<string>();
+  for (const r of rows) {
+    try {
+      const p = new URL(String(r.url)).pathname;
+      out.add(p.slice(0, p.lastIndexOf('/') + 1) || '/');
+    } catch {
+      // not a URL
+    }
+  }
+  return [...out].sort();
+}
+
+function draft(analyzer: string, f: Finding, traces: TraceDetail[]): Draft | undefined {
+  const t = f.target;
+  switch (analyzer) {
+    case 'missing-index':
+      return { type: 'index', description: `${t.index}: the planner costs the statement's plan with and without it.`, effort: 'low', automatic: true, action: { type: 'create-index', table: t.table, columns: t.columns.split(',') }, routes: routesRunning(t.statement, traces) };
+    case 'cacheable-routes':
+      return {
+        type: 'cache',
+        description: `Cache GET ${t.route} responses for ${Number(t.ttlMs) / 1000} s in the optimization middleware${t.invalidatedBy ? `, emptied by ${t.invalidatedBy.split(',').join(', ')}` : ''} and by writes to ${t.route.split('/:')[0]}.`,
+        effort: 'low',
+        automatic: true,
+        action: { type: 'route-cache', params: { method: 'GET', route: t.route, ttlMs: Number(t.ttlMs), backend: 'memory', maxEntries: 1000, invalidatedBy: t.invalidatedBy ? t.invalidatedBy.split(',') : [] } },
+        routes: [{ method: 'GET', route: t.route }],
+      };
+    case 'compression':
+      return { type: 'compression', description: 'Compress text responses (brotli, else gzip) of 1 KiB and more in the optimization middleware.', effort: 'low', automatic: true, action: { type: 'compression', params: { threshold: 1024, brotli: true } }, routes: [] };
+    case 'cache-headers': {
+      const paths = prefixes(f.evidence.rows);
+      return { type: 'cache-headers', description: `Send Cache-Control: public, max-age=31536000, immutable on ${paths.join(', ')} (their URLs must change when their content does).`, effort: 'low', automatic: paths.length > 0, action: paths.length ? { type: 'cache-headers', params: { paths, maxAgeSeconds: 31_536_000, immutable: true } } : undefined, routes: [] };
+    }
+    default: {
+      const m = MANUAL[analyzer];
+      if (!m) return undefined;
+      return { ...m, automatic: false, routes: t.route ? [{ method: t.method ?? 'GET', route: t.route }] : [] };
+    }
+  }
+}
+
+const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
+
+export function recommend(results: AnalyzerResult[], traces: TraceDetail[] = []): OptimizationRecommendation[] {
+  const recs: Omit<OptimizationRecommendation, 'priority'>[] = [];
+  const statementOf = new Map<string, string>();
+  for (const r of results) {
+    for (const f of r.findings) {
+      const d = draft(r.id, f, traces);
+      if (!d) continue;
+      if (f.target.statement) statementOf.set(stableId(r.id, f.target), fingerprint(f.target.statement).text);
+      recs.push({ ...d, id: stableId(r.id, f.target), analyzer: r.id, severity: f.severity, title: f.title, evidence: f.evidence, impact: f.impact, estimatedImprovement: d.estimatedImprovement ?? { metric: f.impact.metric, value: f.impact.estimate, unit: f.impact.unit, derivedFrom: f.impact.derivedFrom } });
+    }
+  }
+  // one proposal per problem: a slow statement with an index candidate is the index; a slow route
+  // that another recommendation targets is that recommendation
+  const indexed = new Set(recs.filter((x) => x.analyzer === 'missing-index').map((x) => statementOf.get(x.id)));
+  const routed = new Set(recs.filter((x) => x.analyzer !== 'slow-routes').flatMap((x) => x.routes.map((rt) => `${rt.method} ${rt.route}`)));
+  const kept = recs.filter((x) => {
+    if (x.analyzer === 'slow-queries') return !indexed.has(statementOf.get(x.id));
+    if (x.analyzer === 'slow-routes') return !x.routes.some((rt) => routed.has(`${rt.method} ${rt.route}`));
+    return true;
+  });
+  kept.sort((a, b) => SEVERITY[a.severity] - SEVERITY[b.severity] || (b.impact.unit === '%' ? b.impact.estimate : 0) - (a.impact.unit === '%' ? a.impact.estimate : 0) || Number(b.automatic) - Number(a.automatic));
+  return kept.map((x, i) => ({ ...x, priority: i + 1 }));
+}

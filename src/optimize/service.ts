@@ -1,0 +1,151 @@
+// PerformanceOptimizationService (PRD): analyzePerformance → getOptimizationRecommendations →
+// applyOptimization (pre-check, apply, validate, keep or roll back, track) over one store, the
+// service's database and its URL. The CLI commands analyze, optimize and optimizations use it.
+import { runAnalyzers, storeCollector } from '../analyzers/runner.js';
+import type { AnalyzerResult } from '../analyzers/types.js';
+import { collectPostgres } from '../collectors/postgres.js';
+import { collectSite } from '../analyzers/site.js';
+import { PerfError } from '../errors.js';
+import type { QueryEngine } from '../query/engine.js';
+import type { TraceDetail } from '../query/traces.js';
+import type { Store } from '../store/store.js';
+import type { Scenario } from '../loadtest/scenario.js';
+import { precheck, rollback, type ActionSpec, type Db } from './actions.js';
+import { recommend, type OptimizationRecommendation } from './recommendations.js';
+import { getOptimization, listOptimizations, MEASURE_DEFAULTS, recoverInterrupted, runOptimization, successRate, track, withOptimizerLock, type MeasureOptions, type OptimizationRecord } from './workflow.js';
+
+export interface PerformanceAnalysis {
+  at: string;
+  windowMs: number;
+  results: AnalyzerResult[];
+  traces: TraceDetail[];
+}
+
+/** An optimization to apply: a recommendation, or an action given by hand (e.g. an index to try). */
+export type Optimization = OptimizationRecommendation | { action: ActionSpec; title?: string };
+export type OptimizationResult = OptimizationRecord;
+export type ValidationResult = Pick<OptimizationRecord, 'state' | 'reason' | 'before' | 'after' | 'latency' | 'bytes' | 'p95Factor' | 'identity'>;
+
+export interface OptimizationServiceOptions {
+  store: Store;
+  engine: QueryEngine;
+  windowMs: number;
+  /** the service's PostgreSQL (database analyzers, index actions, the optimizer lock) */
+  databaseUrl?: string;
+  /** a page of the service for the front-end analyzers */
+  site?: string;
+  /** the service and a scenario to measure with (needed to apply) */
+  target?: string;
+  scenario?: Scenario;
+  measure?: Partial<Omit<MeasureOptions, 'target' | 'scenario'>>;
+  log?: (m: string) => void;
+}
+
+export class OptimizationService {
+  private client: Promise<Db & { end(): Promise<void> }> | undefined;
+  private last: PerformanceAnalysis | undefined;
+
+  constructor(private readonly o: OptimizationServiceOptions) {}
+
+  private db(): Promise<Db> | undefined {
+    if (!this.o.databaseUrl) return undefined;
+    this.client ??= (async () => {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: this.o.databaseUrl, connectionTimeoutMillis: 5000, application_name: 'solemate-perf optimizer' });
+      await c.connect();
+      return c as unknown as Db & { end(): Promise<void> };
+    })();
+    return this.client;
+  }
+
+  async analyzePerformance(): Promise<PerformanceAnalysis> {
+    const db = this.db();
+    const collectors = storeCollector(this.o.engine, this.o.store, this.o.windowMs);
+    let traces: TraceDetail[] = [];
+    const results = await runAnalyzers({
+      ...collectors,
+      traces: async () => (traces = await collectors.traces()),
+      ...(db ? { postgres: async () => collectPostgres(await db), database: () => db } : {}),
+      ...(this.o.site ? { site: () => collectSite(this.o.site!) } : {}),
+    });
+    this.last = { at: new Date().toISOString(), windowMs: this.o.windowMs, results, traces };
+    return this.last;
+  }
+
+  async getOptimizationRecommendations(): Promise<OptimizationRecommendation[]> {
+    const a = this.last ?? (await this.analyzePerformance());
+    return recommend(a.results, a.traces);
+  }
+
+  /** Why the action would be skipped now, or undefined (the dry run shows this). */
+  async precheck(action: ActionSpec): Promise<string | undefined> {
+    return precheck(action, { store: this.o.store, db: await this.db() });
+  }
+
+  private measure(): MeasureOptions {
+    if (!this.o.target || !this.o.scenario) throw new PerfError('PERF_ERR_USAGE', 'applying needs the service (--target URL) and a scenario to measure with (--scenario FILE)');
+    return { ...MEASURE_DEFAULTS, ...this.o.measure, target: this.o.target, scenario: this.o.scenario };
+  }
+
+  private async locked<T>(fn: (db: Db | undefined) => Promise<T>): Promise<T> {
+    const db = await this.db();
+    return withOptimizerLock({ store: this.o.store, lockDb: db }, async () => {
+      await recoverInterrupted({ store: this.o.store, db }, this.o.log);
+      return fn(db);
+    });
+  }
+
+  /** Applies each optimization in turn under the optimizer lock (after recovering an interrupted run). */
+  async applyOptimizations(list: Optimization[]): Promise<OptimizationResult[]> {
+    const measure = this.measure();
+    return this.locked(async (db) => {
+      const out: OptimizationResult[] = [];
+      for (const x of list) {
+        if (!x.action) throw new PerfError('PERF_ERR_USAGE', `${'id' in x ? x.id : 'this'} has no automatic action`);
+        out.push(await runOptimization(x.action, { ctx: { store: this.o.store, db }, measure, log: this.o.log, recommendation: 'id' in x ? { id: x.id, title: x.title, routes: x.routes } : x.title ? { id: '', title: x.title, routes: [] } : undefined }));
+      }
+      return out;
+    });
+  }
+
+  applyOptimization(optimization: Optimization): Promise<OptimizationResult> {
+    return this.applyOptimizations([optimization]).then((r) => r[0]);
+  }
+
+  /** The verdict of an applied optimization (validation runs as part of applying). */
+  async validateOptimization(optimization: { id: string }): Promise<ValidationResult> {
+    const r = await getOptimization(this.o.store, optimization.id);
+    if (!r) throw new PerfError('PERF_ERR_NOT_FOUND', `no optimization ${optimization.id}`);
+    return { state: r.state, reason: r.reason, before: r.before, after: r.after, latency: r.latency, bytes: r.bytes, p95Factor: r.p95Factor, identity: r.identity };
+  }
+
+  /** Records the optimization's current state (the workflow calls it before every step). */
+  async trackOptimization(optimization: OptimizationRecord): Promise<void> {
+    await track(this.o.store, optimization, optimization.state, `tracked: ${optimization.state}`);
+  }
+
+  /** Undoes a kept optimization (what it created, nothing else). */
+  async rollbackOptimization(id: string): Promise<OptimizationRecord> {
+    return this.locked(async (db) => {
+      const r = await getOptimization(this.o.store, id);
+      if (!r) throw new PerfError('PERF_ERR_NOT_FOUND', `no optimization ${id} (solemate-perf optimizations lists them)`);
+      if (r.state !== 'kept') throw new PerfError('PERF_ERR_USAGE', `${id} is ${r.state.replace('_', ' ')}: only kept optimizations are rolled back`);
+      if (!r.undo) throw new PerfError('PERF_ERR_USAGE', `${id} recorded nothing to undo`);
+      await rollback(r.undo, { store: this.o.store, db });
+      r.reason = 'rolled back on request';
+      await track(this.o.store, r, 'rolled_back', r.reason);
+      return r;
+    });
+  }
+
+  async history(): Promise<{ optimizations: OptimizationRecord[]; successRate: ReturnType<typeof successRate> }> {
+    const optimizations = await listOptimizations(this.o.store);
+    return { optimizations, successRate: successRate(optimizations) };
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    if (c) await (await c.catch(() => undefined))?.end();
+  }
+}

@@ -1,0 +1,63 @@
+// The runtime settings the optimization middleware applies in the app: response caching per route,
+// compression, cache headers on static paths, pool sizes. The optimizer writes them to the store
+// (one document, versioned); the performance server serves them at GET /api/optimizations/settings;
+// the app polls that, so applying or rolling back needs no redeploy. Each entry belongs to the
+// optimization that created it, and only that optimization removes it.
+import type { Store } from '../store/store.js';
+
+export interface RouteCacheParams {
+  method: 'GET';
+  /** route template as the app's router writes it, e.g. /api/products/:id */
+  route: string;
+  ttlMs: number;
+  /** 'redis' needs a client given to the middleware; without one it falls back to memory */
+  backend: 'memory' | 'redis';
+  /** largest number of responses kept in memory (LRU) */
+  maxEntries: number;
+  /** writes that empty this route's cache: "METHOD /template" (its own resource's writes always do) */
+  invalidatedBy: string[];
+}
+export interface CompressionParams {
+  /** bodies smaller than this are sent as they are (bytes) */
+  threshold: number;
+  brotli: boolean;
+}
+export interface CacheHeadersParams {
+  /** path prefixes of static assets */
+  paths: string[];
+  maxAgeSeconds: number;
+  immutable: boolean;
+}
+export interface PoolSizeParams {
+  /** the name the app registered the pool under (default: "default") */
+  pool: string;
+  max: number;
+}
+
+export type SettingEntry =
+  | { id: string; type: 'route-cache'; enabled: boolean; params: RouteCacheParams }
+  | { id: string; type: 'compression'; enabled: boolean; params: CompressionParams }
+  | { id: string; type: 'cache-headers'; enabled: boolean; params: CacheHeadersParams }
+  | { id: string; type: 'pool-size'; enabled: boolean; params: PoolSizeParams };
+
+export interface OptimizationSettings {
+  /** increases with every change; the middleware echoes it in x-solemate-settings */
+  version: number;
+  entries: SettingEntry[];
+}
+
+const KIND = 'optimization-settings';
+const ID = 'current';
+
+export async function readSettings(store: Store): Promise<OptimizationSettings> {
+  const doc = (await store.listDocs(KIND)).find((d) => d.id === ID);
+  return doc ? (doc.body as unknown as OptimizationSettings) : { version: 0, entries: [] };
+}
+
+/** Changes the settings (read, change, write with the next version). Callers hold the optimizer lock. */
+export async function updateSettings(store: Store, change: (entries: SettingEntry[]) => SettingEntry[]): Promise<OptimizationSettings> {
+  const current = await readSettings(store);
+  const next: OptimizationSettings = { version: current.version + 1, entries: change(current.entries.map((e) => ({ ...e }))) };
+  await store.putDoc(KIND, ID, next as unknown as Record<string, unknown>);
+  return next;
+}

@@ -1,0 +1,335 @@
+// The optimization workflow (FR-6.5): pre-check → record → apply → same responses? → measure
+// before/after with the load tester on the same scenario, in interleaved runs (ABBA…) → keep if
+// significantly better (Mann–Whitney U, Hodges–Lehmann shift with its confidence interval), else
+// roll back → track. Every step is recorded in the store before it runs, so a run that dies is
+// rolled back by the next one (recoverInterrupted). One optimizer per database: a session advisory
+// lock on the service's database (or the store's exclusive lock without one).
+import crypto from 'node:crypto';
+import { PerfError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { drawVariables, fillPath, type Scenario, type ScenarioRoute } from '../loadtest/scenario.js';
+import { histogramOf, runPhase, type PhaseResult } from '../loadtest/runner.js';
+import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
+import { apply, describeAction, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec, type Db, type Undo } from './actions.js';
+import { templateMatcher } from './middleware.js';
+
+export type OptimizationState = 'recorded' | 'skipped' | 'applying' | 'applied' | 'measuring' | 'kept' | 'rolled_back' | 'failed';
+
+export interface MeasureSummary {
+  runs: number;
+  requests: number;
+  failed: number;
+  requestsPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  bytesPerResponse: number;
+}
+
+export interface OptimizationRecord {
+  id: string;
+  recommendationId?: string;
+  title: string;
+  action: ActionSpec;
+  description: string;
+  /** what the verdict is decided on: response time, or bytes sent (compression) with a latency guard */
+  objective: 'latency' | 'bytes';
+  /** "METHOD /route" the measurement was restricted to (empty: the whole scenario) */
+  routes: string[];
+  state: OptimizationState;
+  reason?: string;
+  undo?: Undo;
+  createdAt: number;
+  updatedAt: number;
+  identity?: { requests: number; differences: string[] };
+  before?: MeasureSummary;
+  after?: MeasureSummary;
+  latency?: Comparison;
+  bytes?: Comparison;
+  /** before p95 / after p95 */
+  p95Factor?: number;
+  events: { at: number; state: OptimizationState; message: string }[];
+}
+
+export interface MeasureOptions {
+  target: string;
+  scenario: Scenario;
+  /** seconds per run */
+  seconds: number;
+  /** before/after pairs */
+  rounds: number;
+  /** requests per second (the same load before and after) */
+  rate: number;
+  connections: number;
+  alpha: number;
+  /**
+   * link speed at which compression's saved bytes are worth their CPU time: compression is rolled
+   * back when the added median latency exceeds the time the saved bytes take at this speed (Mbit/s)
+   */
+  referenceMbps: number;
+  /** ms to wait for the app to serve new settings */
+  settingsTimeoutMs: number;
+}
+
+export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 2, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000 };
+
+const KIND = 'optimization';
+
+export async function listOptimizations(store: Store): Promise<OptimizationRecord[]> {
+  return (await store.listDocs(KIND)).map((d) => d.body as unknown as OptimizationRecord).sort((a, b) => a.createdAt - b.createdAt);
+}
+
+export async function getOptimization(store: Store, id: string): Promise<OptimizationRecord | undefined> {
+  return (await store.listDocs(KIND)).find((d) => d.id === id)?.body as OptimizationRecord | undefined;
+}
+
+/** trackOptimization: records the state (with an event) before the next step runs. */
+export async function track(store: Store, r: OptimizationRecord, state: OptimizationState, message: string): Promise<void> {
+  r.state = state;
+  r.updatedAt = Date.now();
+  r.events.push({ at: r.updatedAt, state, message });
+  await store.putDoc(KIND, r.id, r as unknown as Record<string, unknown>);
+}
+
+/** kept / (kept + rolled back + failed): applied optimizations that stayed. */
+export function successRate(records: OptimizationRecord[]): { kept: number; applied: number; rate: number | undefined } {
+  const applied = records.filter((r) => r.state === 'kept' || r.state === 'rolled_back' || r.state === 'failed').length;
+  const kept = records.filter((r) => r.state === 'kept').length;
+  return { kept, applied, rate: applied ? kept / applied : undefined };
+}
+
+/** Holds the one-optimizer lock while fn runs. */
+export async function withOptimizerLock<T>(ctx: { store: Store; lockDb?: Db }, fn: () => Promise<T>): Promise<T> {
+  if (ctx.lockDb) {
+    const { rows } = await ctx.lockDb.query("SELECT pg_try_advisory_lock(hashtext('solemate-performance optimizer')) AS ok");
+    if (!rows[0].ok) throw new PerfError('PERF_ERR_CONFLICT', 'another optimizer is running against this database');
+    try {
+      return await fn();
+    } finally {
+      await ctx.lockDb.query("SELECT pg_advisory_unlock(hashtext('solemate-performance optimizer'))").catch(() => {});
+    }
+  }
+  let ran = false;
+  const out = await ctx.store.exclusive('solemate-optimizer', async () => {
+    ran = true;
+    return fn();
+  });
+  if (!ran) throw new PerfError('PERF_ERR_CONFLICT', 'another optimizer is running against this store');
+  return out as T;
+}
+
+/** Rolls back what an interrupted run left applied (states between apply and verdict). */
+export async function recoverInterrupted(ctx: ActionContext, log: (m: string) => void = () => {}): Promise<OptimizationRecord[]> {
+  const out: OptimizationRecord[] = [];
+  for (const r of await listOptimizations(ctx.store)) {
+    if (r.state !== 'applying' && r.state !== 'applied' && r.state !== 'measuring') continue;
+    const was = r.state;
+    try {
+      if (r.undo) await rollback(r.undo, ctx);
+      r.reason = `the run that applied it stopped while ${was}; rolled back on the next run`;
+      await track(ctx.store, r, 'rolled_back', r.reason);
+      log(`recovered ${r.id} (${r.title}): rolled back`);
+    } catch (e) {
+      r.reason = `recovery failed: ${(e as Error).message}`;
+      await track(ctx.store, r, 'failed', r.reason);
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/** The scenario's routes that reach one of these route templates (all of them when none does). */
+export function scenarioFor(scenario: Scenario, routes: { method: string; route: string }[]): Scenario {
+  const matchers = routes.map((r) => ({ method: r.method.toUpperCase(), re: templateMatcher(r.route) }));
+  const placeholder = (p: string) => p.replace(/\{\{[^}]*\}\}/g, '1').split('?')[0];
+  const hits = (r: ScenarioRoute) => r.steps.some((s) => matchers.some((m) => m.method === s.method.toUpperCase() && m.re.test(placeholder(s.path))));
+  const kept = matchers.length ? scenario.routes.filter(hits) : [];
+  const base = kept.length ? kept : scenario.routes;
+  // browsers ask for compressed responses; autocannon does not unless told
+  const withEncoding = base.map((r) => ({ ...r, steps: r.steps.map((s) => (Object.keys(s.headers ?? {}).some((h) => h.toLowerCase() === 'accept-encoding') ? s : { ...s, headers: { ...s.headers, 'accept-encoding': 'br, gzip' } })) }));
+  return { ...scenario, routes: withEncoding };
+}
+
+/** A small seeded generator: the identity check asks the same requests before and after. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** GET requests of the scenario with fixed variable values (at most `max`). */
+export function identityPaths(scenario: Scenario, max = 12): string[] {
+  const rand = seeded(42);
+  const out = new Set<string>();
+  for (let round = 0; round < 4 && out.size < max; round++) {
+    for (const r of scenario.routes) {
+      const vars = drawVariables(scenario.variables, rand);
+      for (const s of r.steps) if (s.method.toUpperCase() === 'GET' && out.size < max) out.add(fillPath(s.path, vars));
+    }
+  }
+  return [...out];
+}
+
+async function snapshot(target: string, paths: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const p of paths) {
+    const res = await fetch(new URL(p, target), { headers: { 'accept-encoding': 'br, gzip' }, signal: AbortSignal.timeout(10_000) });
+    const body = Buffer.from(await res.arrayBuffer());
+    out.set(p, `${res.status} ${String(res.headers.get('content-type')).split(';')[0]} ${crypto.createHash('sha256').update(body).digest('hex')}`);
+  }
+  return out;
+}
+
+/** Waits until the app answers with settings at least `version` (x-solemate-settings). */
+async function waitForSettings(target: string, path: string, version: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(new URL(path, target), { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+    await res?.arrayBuffer().catch(() => {});
+    const seen = Number(res?.headers.get('x-solemate-settings') ?? -1);
+    if (seen >= version) return;
+    if (Date.now() > until) throw new PerfError('PERF_ERR_TIMEOUT', `the service at ${target} did not pick up settings version ${version} within ${timeoutMs / 1000} s (is optimizationMiddleware mounted and pointed at this performance server?)`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function summarize(rs: PhaseResult[]): MeasureSummary {
+  const h = histogramOf(rs[0].latency);
+  for (const r of rs.slice(1)) h.merge(r.latency);
+  const requests = rs.reduce((s, r) => s + r.requests, 0);
+  const seconds = rs.reduce((s, r) => s + r.seconds, 0);
+  return {
+    runs: rs.length,
+    requests,
+    failed: rs.reduce((s, r) => s + r.failed, 0),
+    requestsPerSecond: seconds > 0 ? requests / seconds : 0,
+    p50: h.count ? h.quantile(0.5) : 0,
+    p95: h.count ? h.quantile(0.95) : 0,
+    p99: h.count ? h.quantile(0.99) : 0,
+    bytesPerResponse: requests ? rs.reduce((s, r) => s + r.bytes, 0) / requests : 0,
+  };
+}
+
+export interface RunOptions {
+  ctx: ActionContext;
+  measure: MeasureOptions;
+  log?: (m: string) => void;
+  /** the recommendation this comes from (for the record) */
+  recommendation?: { id: string; title: string; routes: { method: string; route: string }[] };
+}
+
+/** applyOptimization + validateOptimization + trackOptimization for one action. */
+export async function runOptimization(action: ActionSpec, o: RunOptions): Promise<OptimizationRecord> {
+  const { ctx, measure: m } = o;
+  const log = o.log ?? (() => {});
+  const now = Date.now();
+  const routes = o.recommendation?.routes ?? [];
+  const r: OptimizationRecord = {
+    id: `opt-${now.toString(36)}-${crypto.randomBytes(3).toString('hex')}`,
+    recommendationId: o.recommendation?.id,
+    title: o.recommendation?.title ?? describeAction(action),
+    action,
+    description: describeAction(action),
+    objective: action.type === 'compression' ? 'bytes' : 'latency',
+    routes: routes.map((x) => `${x.method} ${x.route}`),
+    state: 'recorded',
+    createdAt: now,
+    updatedAt: now,
+    events: [],
+  };
+  const skip = await precheck(action, ctx);
+  if (skip) {
+    r.reason = skip;
+    await track(ctx.store, r, 'skipped', skip);
+    log(`${r.title}: skipped — ${skip}`);
+    return r;
+  }
+  const scenario = scenarioFor(m.scenario, routes);
+  const paths = identityPaths(scenario);
+  const probe = paths[0] ?? '/';
+  const isSetting = action.type !== 'create-index';
+  const settled = async () => {
+    if (isSetting) await waitForSettings(m.target, probe, await settingsVersion(ctx.store), m.settingsTimeoutMs);
+  };
+
+  const before = await snapshot(m.target, paths);
+  r.undo = undoOf(action, r.id);
+  await track(ctx.store, r, 'applying', `applying: ${r.description}`);
+  try {
+    await apply(action, r.id, ctx);
+    await settled();
+  } catch (e) {
+    r.reason = `apply failed: ${(e as Error).message}`;
+    await rollback(r.undo, ctx).catch(() => {});
+    await track(ctx.store, r, 'failed', r.reason);
+    log(`${r.title}: ${r.reason}`);
+    return r;
+  }
+  await track(ctx.store, r, 'applied', 'applied');
+  log(`${r.title}: applied; checking responses`);
+
+  const undo = async (reason: string) => {
+    r.reason = reason;
+    await rollback(r.undo!, ctx);
+    await track(ctx.store, r, 'rolled_back', reason);
+    log(`${r.title}: rolled back — ${reason}`);
+    return r;
+  };
+  try {
+    // the same requests must get the same answers, from a cold and from a warm cache
+    const first = await snapshot(m.target, paths);
+    const second = await snapshot(m.target, paths);
+    const differences = paths.filter((p) => first.get(p) !== before.get(p) || second.get(p) !== before.get(p));
+    r.identity = { requests: paths.length * 2, differences };
+    if (differences.length) return await undo(`responses changed for ${differences.slice(0, 3).join(', ')}${differences.length > 3 ? ' …' : ''}`);
+
+    await track(ctx.store, r, 'measuring', `measuring: ${m.rounds} × ${m.seconds} s before and after at ${m.rate} requests/s (${scenario.routes.map((x) => x.name).join(', ')})`);
+    const off: PhaseResult[] = [];
+    const on: PhaseResult[] = [];
+    let active = true;
+    const phase = async (want: boolean) => {
+      if (active !== want) {
+        await setActive(action, r.id, want, ctx);
+        await settled();
+        active = want;
+      }
+      const opts = { target: m.target, scenario, connections: m.connections, rate: m.rate };
+      await runPhase({ ...opts, duration: 1 }); // warm-up, not counted
+      const res = await runPhase({ ...opts, duration: m.seconds });
+      (want ? on : off).push(res);
+      log(`  ${want ? 'after ' : 'before'}: ${res.requests} requests, p95 ${histogramOf(res.latency).quantile(0.95).toFixed(1)} ms`);
+    };
+    for (let i = 0; i < m.rounds; i++) for (const want of i % 2 === 0 ? [false, true] : [true, false]) await phase(want);
+    if (!active) {
+      await setActive(action, r.id, true, ctx);
+      await settled();
+    }
+    r.before = summarize(off);
+    r.after = summarize(on);
+    r.p95Factor = r.after.p95 > 0 ? r.before.p95 / r.after.p95 : undefined;
+    r.latency = compareLatencies(off.flatMap((x) => x.samples), on.flatMap((x) => x.samples), m.alpha);
+    const failRatio = (s: MeasureSummary) => (s.requests ? s.failed / s.requests : 0);
+    if (failRatio(r.after) > failRatio(r.before) + 0.01) return await undo(`more failed requests after (${(failRatio(r.after) * 100).toFixed(1)}% vs ${(failRatio(r.before) * 100).toFixed(1)}%)`);
+    const fmt = (c: Comparison, unit: string) => `median ${c.baselineMedian.toFixed(2)} → ${c.currentMedian.toFixed(2)} ${unit} (${c.medianChangePct.toFixed(1)}%, shift ${c.shift.shift.toFixed(2)} [${c.shift.low.toFixed(2)}, ${c.shift.high.toFixed(2)}], p = ${c.test.p.toExponential(2)})`;
+    if (r.objective === 'bytes') {
+      r.bytes = compareLatencies(off.flatMap((x) => x.sizes), on.flatMap((x) => x.sizes), m.alpha);
+      if (r.bytes.verdict !== 'improved') return await undo(`bytes per response not significantly lower: ${fmt(r.bytes, 'B')}`);
+      // on loopback compression only costs; on a real link the saved bytes save transfer time
+      const savedMs = ((r.before.bytesPerResponse - r.after.bytesPerResponse) * 8) / (m.referenceMbps * 1000);
+      if (r.latency.verdict === 'regressed' && r.latency.shift.shift > savedMs) return await undo(`response time worse by ${r.latency.shift.shift.toFixed(2)} ms, more than the ${savedMs.toFixed(2)} ms the saved bytes take at ${m.referenceMbps} Mbit/s: ${fmt(r.latency, 'ms')}`);
+      await track(ctx.store, r, 'kept', `kept: bytes ${fmt(r.bytes, 'B')}; latency ${fmt(r.latency, 'ms')}`);
+    } else {
+      if (r.latency.verdict !== 'improved') return await undo(`response time not significantly better: ${fmt(r.latency, 'ms')}`);
+      await track(ctx.store, r, 'kept', `kept: ${fmt(r.latency, 'ms')}; p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms`);
+    }
+    log(`${r.title}: kept`);
+    return r;
+  } catch (e) {
+    return undo(`measurement failed: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,175 @@
+// The optimization workflow end to end on a real PostgreSQL, a real performance server (whose
+// settings the app's middleware polls over HTTP) and real load: an index that helps is kept, one
+// that does not is rolled back; a response cache and compression are kept; a cache that changes
+// answers is rolled back; pre-checks skip what no longer applies; a failed apply leaves nothing;
+// an interrupted run is recovered; one optimizer per database.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import pg from 'pg';
+import { createServer, type PerformanceServer } from '../../src/server/app.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { optimizationMiddleware } from '../../src/optimize/middleware.js';
+import { parseScenario } from '../../src/loadtest/scenario.js';
+import { indexName, type ActionSpec } from '../../src/optimize/actions.js';
+import { readSettings, updateSettings } from '../../src/optimize/settings.js';
+import { MEASURE_DEFAULTS, listOptimizations, recoverInterrupted, runOptimization, successRate, track, withOptimizerLock, type MeasureOptions, type OptimizationRecord } from '../../src/optimize/workflow.js';
+import { freshDatabase, testConfig } from '../helpers.js';
+
+let skip: string | false = false;
+let db: { url: string; drop: () => Promise<void> };
+let client: pg.Client;
+let pool: pg.Pool;
+let store: SqliteStore;
+let perf: PerformanceServer;
+let shop: http.Server;
+let target: string;
+let counter = 0;
+const REPORT = JSON.stringify({ rows: Array.from({ length: 400 }, (_, i) => ({ id: i, label: `row ${i}`, value: (i * 7919) % 1000 })) });
+
+before(async () => {
+  const d = await freshDatabase();
+  if ('skip' in d) {
+    skip = d.skip;
+    return;
+  }
+  db = d;
+  client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query('CREATE TABLE items (id int PRIMARY KEY, cat int NOT NULL, price int NOT NULL, note text NOT NULL, doc json)');
+  await client.query("INSERT INTO items SELECT g, g % 400, (g::bigint * 7919) % 10000, 'note ' || g, '{}' FROM generate_series(1, 300000) g");
+  await client.query('ANALYZE items');
+  store = new SqliteStore(':memory:');
+  await store.migrate();
+  perf = await createServer({ config: testConfig({ server: { port: 0 } }), store, env: {} });
+  pool = new pg.Pool({ connectionString: db.url, max: 8 });
+  const app = express();
+  app.use(optimizationMiddleware({ source: { endpoint: perf.url, intervalMs: 100 } }));
+  app.get('/api/items', async (req, res) => res.json((await pool.query('SELECT id, price FROM items WHERE cat = $1 ORDER BY price, id LIMIT 20', [Number(req.query.cat)])).rows));
+  app.get('/api/report', async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 15)); // an expensive aggregate
+    res.type('json').send(REPORT);
+  });
+  app.get('/api/counter', (_req, res) => res.json({ n: ++counter }));
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  shop = server;
+  target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  // whatever before() got to (it may have failed half-way)
+  shop?.closeAllConnections();
+  if (shop) await new Promise((r) => shop.close(r));
+  await perf?.close();
+  await pool?.end();
+  await client?.end();
+  await db?.drop();
+});
+
+const scenario = (path: string, vars = '') =>
+  parseScenario(`name: t\n${vars ? `variables:\n  ${vars}\n` : ''}routes:\n  - { path: "${path}" }\n`);
+const measure = (s: ReturnType<typeof scenario>, more: Partial<MeasureOptions> = {}): MeasureOptions => ({ ...MEASURE_DEFAULTS, target, scenario: s, seconds: 2, rounds: 2, rate: 40, connections: 4, ...more });
+const ctx = () => ({ store, db: client });
+const indexes = async () => (await client.query("SELECT indexname FROM pg_indexes WHERE tablename = 'items' ORDER BY 1")).rows.map((r) => r.indexname as string);
+const states = (r: OptimizationRecord) => r.events.map((e) => e.state);
+
+test('an index that helps is kept; one that does not is rolled back by the workflow', async (t) => {
+  if (skip) return t.skip(skip);
+  const helps: ActionSpec = { type: 'create-index', table: 'items', columns: ['cat', 'price'] };
+  const r = await runOptimization(helps, { ctx: ctx(), measure: measure(scenario('/api/items?cat={{cat}}', 'cat: { random: [0, 399] }')), recommendation: { id: 'rec-1', title: 'index items (cat, price)', routes: [{ method: 'GET', route: '/api/items' }] } });
+  assert.equal(r.state, 'kept', `${r.reason} ${JSON.stringify(r.events)}`);
+  assert.deepEqual(states(r), ['applying', 'applied', 'measuring', 'kept']);
+  assert.equal(r.latency!.verdict, 'improved');
+  assert.ok(r.latency!.test.p < 0.05);
+  assert.ok(r.p95Factor! > 2, `p95 ${r.before!.p95} → ${r.after!.p95}`);
+  assert.deepEqual(r.identity, { requests: r.identity!.requests, differences: [] });
+  assert.ok((await indexes()).includes(indexName(helps)));
+
+  const useless: ActionSpec = { type: 'create-index', table: 'items', columns: ['note'] };
+  const u = await runOptimization(useless, { ctx: ctx(), measure: measure(scenario('/api/items?cat={{cat}}', 'cat: { random: [0, 399] }')) });
+  assert.equal(u.state, 'rolled_back', `${u.reason} (p = ${u.latency?.test.p})`);
+  assert.match(u.reason!, /not significantly better/);
+  assert.ok(!(await indexes()).includes(indexName(useless)), 'the useless index is gone');
+  assert.ok((await indexes()).includes(indexName(helps)), 'the kept one stays');
+  const recorded = await listOptimizations(store);
+  assert.deepEqual(successRate(recorded.filter((x) => x.id === r.id || x.id === u.id)), { kept: 1, applied: 2, rate: 0.5 });
+});
+
+test('a response cache and compression are kept, from settings the app reads at runtime', async (t) => {
+  if (skip) return t.skip(skip);
+  const cache: ActionSpec = { type: 'route-cache', params: { method: 'GET', route: '/api/report', ttlMs: 60_000, backend: 'memory', maxEntries: 100, invalidatedBy: [] } };
+  const c = await runOptimization(cache, { ctx: ctx(), measure: measure(scenario('/api/report')), recommendation: { id: 'rec-c', title: 'cache /api/report', routes: [{ method: 'GET', route: '/api/report' }] } });
+  assert.equal(c.state, 'kept', `${c.reason} ${JSON.stringify(c.events)}`);
+  assert.ok(c.p95Factor! > 2, `p95 ${c.before!.p95} → ${c.after!.p95}`);
+  const res = await fetch(`${target}/api/report`);
+  assert.equal(res.headers.get('x-solemate-cache'), 'hit');
+  assert.equal(await res.text(), REPORT);
+
+  const zip: ActionSpec = { type: 'compression', params: { threshold: 1024, brotli: true } };
+  const z = await runOptimization(zip, { ctx: ctx(), measure: measure(scenario('/api/report')) });
+  assert.equal(z.state, 'kept', z.reason);
+  assert.equal(z.objective, 'bytes');
+  assert.equal(z.bytes!.verdict, 'improved');
+  assert.ok(z.after!.bytesPerResponse < z.before!.bytesPerResponse / 3, `${z.before!.bytesPerResponse} → ${z.after!.bytesPerResponse} B`);
+  const savedMs = ((z.before!.bytesPerResponse - z.after!.bytesPerResponse) * 8) / (MEASURE_DEFAULTS.referenceMbps * 1000);
+  assert.ok(z.latency!.shift.shift < savedMs, `the CPU it costs (${z.latency!.shift.shift} ms) is less than the transfer it saves at 10 Mbit/s (${savedMs} ms)`);
+  const settings = await readSettings(store);
+  assert.deepEqual(settings.entries.map((e) => [e.id, e.type, e.enabled]), [[c.id, 'route-cache', true], [z.id, 'compression', true]]);
+  const served = (await (await fetch(`${perf.url}/api/optimizations/settings`)).json()) as { version: number };
+  assert.equal(served.version, settings.version);
+  const history = (await (await fetch(`${perf.url}/api/optimizations`)).json()) as { optimizations: OptimizationRecord[] };
+  assert.ok(history.optimizations.some((x: OptimizationRecord) => x.id === z.id && x.state === 'kept'));
+});
+
+test('a cache that changes the answers is rolled back before any load is run', async (t) => {
+  if (skip) return t.skip(skip);
+  const r = await runOptimization({ type: 'route-cache', params: { method: 'GET', route: '/api/counter', ttlMs: 60_000, backend: 'memory', maxEntries: 10, invalidatedBy: [] } }, { ctx: ctx(), measure: measure(scenario('/api/counter')), recommendation: { id: 'x', title: 'cache counter', routes: [{ method: 'GET', route: '/api/counter' }] } });
+  assert.equal(r.state, 'rolled_back');
+  assert.match(r.reason!, /responses changed for \/api\/counter/);
+  assert.equal(r.before, undefined, 'nothing measured');
+  assert.ok(!(await readSettings(store)).entries.some((e) => e.id === r.id), 'its setting is gone');
+});
+
+test('pre-checks skip what no longer applies; a failed apply leaves the system as it was', async (t) => {
+  if (skip) return t.skip(skip);
+  const m = measure(scenario('/api/items?cat=1'));
+  const again = await runOptimization({ type: 'create-index', table: 'items', columns: ['cat'] }, { ctx: ctx(), measure: m });
+  assert.equal(again.state, 'skipped');
+  assert.match(again.reason!, /index solemate_items_cat_price_\w+ on items \(cat, price\) already exists/);
+  assert.match((await runOptimization({ type: 'create-index', table: 'gone', columns: ['x'] }, { ctx: ctx(), measure: m })).reason!, /table gone does not exist/);
+  assert.match((await runOptimization({ type: 'compression', params: { threshold: 1, brotli: false } }, { ctx: ctx(), measure: m })).reason!, /already applied by optimization opt-/);
+  const before = await indexes();
+  const failed = await runOptimization({ type: 'create-index', table: 'items', columns: ['doc'] }, { ctx: ctx(), measure: m });
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.reason!, /apply failed: .*json/);
+  assert.deepEqual(await indexes(), before, 'no invalid index left behind');
+});
+
+test('an interrupted run is rolled back by the next one; one optimizer per database', async (t) => {
+  if (skip) return t.skip(skip);
+  // a run that died while measuring: its index and its setting are still there
+  const spec = { type: 'create-index' as const, table: 'items', columns: ['price'] };
+  await client.query(`CREATE INDEX ${indexName(spec)} ON items (price)`);
+  const now = Date.now();
+  const dead: OptimizationRecord = { id: 'opt-dead-1', title: 'index items (price)', action: spec, description: '', objective: 'latency', routes: [], state: 'recorded', createdAt: now, updatedAt: now, events: [], undo: { index: indexName(spec) } };
+  await track(store, dead, 'measuring', 'measuring');
+  const deadSetting: OptimizationRecord = { ...dead, id: 'opt-dead-2', action: { type: 'cache-headers', params: { paths: ['/x/'], maxAgeSeconds: 60, immutable: false } }, undo: { setting: 'opt-dead-2' }, events: [] };
+  await updateSettings(store, (e) => [...e, { id: 'opt-dead-2', type: 'cache-headers', enabled: false, params: { paths: ['/x/'], maxAgeSeconds: 60, immutable: false } }]);
+  await track(store, deadSetting, 'applied', 'applied');
+  const recovered = await recoverInterrupted(ctx());
+  assert.deepEqual(recovered.map((r) => [r.id, r.state]), [['opt-dead-1', 'rolled_back'], ['opt-dead-2', 'rolled_back']]);
+  assert.match(recovered[0].reason!, /stopped while measuring/);
+  assert.ok(!(await indexes()).includes(indexName(spec)));
+  assert.ok(!(await readSettings(store)).entries.some((e) => e.id === 'opt-dead-2'));
+
+  const other = new pg.Client({ connectionString: db.url });
+  await other.connect();
+  t.after(() => other.end());
+  await withOptimizerLock({ store, lockDb: client }, async () => {
+    await assert.rejects(withOptimizerLock({ store, lockDb: other }, async () => 1), /another optimizer is running against this database/);
+  });
+  assert.equal(await withOptimizerLock({ store, lockDb: other }, async () => 2), 2, 'free again afterwards');
+});
