@@ -3,7 +3,8 @@
 import type { QueryEngine } from '../query/engine.js';
 import { traceTree, type TraceDetail } from '../query/traces.js';
 import type { Store } from '../store/store.js';
-import { HTTP_SERVER_DURATION } from '../semconv.js';
+import { DB_CONNECTION_COUNT, DB_CONNECTION_PENDING, DB_CONNECTION_WAIT, EVENT_LOOP_DELAY, HEAP_LIMIT, HEAP_USED, HTTP_SERVER_DURATION, PROCESS_CPU_UTILIZATION } from '../semconv.js';
+import type { Aggregation } from '../alerts/rules.js';
 import { CycleReads, evaluateExpr } from '../alerts/expr.js';
 import { nPlusOne } from './n-plus-one.js';
 import { slowRoutes } from './slow-routes.js';
@@ -14,9 +15,17 @@ import { cacheHeaders } from './cache-headers.js';
 import { images } from './images.js';
 import { bundle } from './bundle.js';
 import { cacheableRoutes } from './cacheable-routes.js';
-import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats } from './types.js';
+import { eventLoop } from './event-loop.js';
+import { memoryGrowth } from './memory-growth.js';
+import { cpuSaturation } from './cpu-saturation.js';
+import { poolSaturation } from './pool-saturation.js';
+import { unusedIndexes } from './unused-indexes.js';
+import { readReplicas } from './read-replicas.js';
+import { partitioning } from './partitioning.js';
+import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats, RuntimeStats } from './types.js';
 
-export const ANALYZERS: Analyzer[] = [slowRoutes as unknown as Analyzer, nPlusOne as unknown as Analyzer, cacheableRoutes as unknown as Analyzer, slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer, compression as unknown as Analyzer, cacheHeaders as unknown as Analyzer, images as unknown as Analyzer, bundle as unknown as Analyzer];
+const all = [slowRoutes, nPlusOne, cacheableRoutes, slowQueries, missingIndex, unusedIndexes, partitioning, readReplicas, poolSaturation, eventLoop, memoryGrowth, cpuSaturation, compression, cacheHeaders, images, bundle];
+export const ANALYZERS: Analyzer[] = all as unknown as Analyzer[];
 
 export type Collector = { [K in InputName]: () => Promise<Inputs[K]> };
 
@@ -55,8 +64,52 @@ export async function runAnalyzers(collect: Partial<Collector>, options: { analy
 }
 
 /** The store-backed inputs: routes and traces over the window ending now. */
-export function storeCollector(engine: QueryEngine, store: Store, windowMs: number, now = Date.now()): Pick<Collector, 'routes' | 'traces'> {
+export function storeCollector(engine: QueryEngine, store: Store, windowMs: number, now = Date.now()): Pick<Collector, 'routes' | 'traces' | 'runtime'> {
   return {
+    runtime: async (): Promise<RuntimeStats> => {
+      const reads = new CycleReads(engine, now);
+      const ev = (metric: string, aggregation: Aggregation, by: string[], tags?: Record<string, string>) =>
+        evaluateExpr(reads, { metric, aggregation, window: `${windowMs / 1000}s`, filters: tags ? { tags } : {}, by, op: '>', threshold: 0 }, windowMs).then((xs) => new Map(xs.map((x) => [JSON.stringify(x.labels), x.value])));
+      const svc = (service: string) => JSON.stringify({ service });
+      const [requests, instances, loop, cpuAvg, cpuMax, limit] = await Promise.all([
+        ev(HTTP_SERVER_DURATION, 'count', ['service']),
+        evaluateExpr(reads, { metric: HTTP_SERVER_DURATION, aggregation: 'count', window: `${windowMs / 1000}s`, filters: {}, by: ['service', 'instance'], op: '>', threshold: 0 }, windowMs),
+        ev(EVENT_LOOP_DELAY, 'max', ['service'], { quantile: 'p99' }),
+        ev(PROCESS_CPU_UTILIZATION, 'avg', ['service']),
+        ev(PROCESS_CPU_UTILIZATION, 'max', ['service']),
+        ev(HEAP_LIMIT, 'last', ['service']),
+      ]);
+      const names = new Set([...requests.keys(), ...loop.keys(), ...cpuAvg.keys()].map((k) => (JSON.parse(k) as { service: string }).service));
+      const services: RuntimeStats['services'] = [];
+      for (const service of names) {
+        const heap = await engine.getPerformanceTrends(HEAP_USED, `${Math.max(1, Math.round(windowMs / 60_000))}m`, { statistic: 'avg', filters: { service }, higherIsBetter: false }).catch(() => undefined);
+        services.push({
+          service,
+          instances: Math.max(1, instances.filter((x) => x.labels.service === service).length),
+          requestsPerSecond: (requests.get(svc(service)) ?? 0) / (windowMs / 1000),
+          eventLoopP99Ms: loop.get(svc(service)), // evaluateExpr gives durations in ms
+          cpuAvg: cpuAvg.get(svc(service)),
+          cpuMax: cpuMax.get(svc(service)),
+          heapLimitBytes: limit.get(svc(service)),
+          heap,
+        });
+      }
+      const poolKey = ['service', 'db.client.connection.pool.name'];
+      const [wait, pending, used] = await Promise.all([ev(DB_CONNECTION_WAIT, 'p95', poolKey), ev(DB_CONNECTION_PENDING, 'max', poolKey), ev(DB_CONNECTION_COUNT, 'max', poolKey, { 'db.client.connection.state': 'used' })]);
+      const pools = [...wait.keys()].map((k) => {
+        const l = JSON.parse(k) as Record<string, string>;
+        return { service: l.service, pool: l['db.client.connection.pool.name'], waitP95Ms: wait.get(k) ?? 0, pendingMax: pending.get(k) ?? 0, usedMax: used.get(k) ?? 0 };
+      });
+      let capacity: RuntimeStats['capacity'];
+      for (const run of await store.listRuns({ profile: 'stress', limit: 5 })) {
+        const fit = (await store.getRun(run.id))?.result.capacity as { peakThroughput: number; peakConcurrency: number; derivedFrom: string } | undefined;
+        if (fit && Number.isFinite(fit.peakThroughput)) {
+          capacity = { runId: run.id, scenario: run.scenario, peakThroughput: fit.peakThroughput, peakConcurrency: fit.peakConcurrency, derivedFrom: fit.derivedFrom };
+          break;
+        }
+      }
+      return { services, pools, capacity };
+    },
     routes: async () => {
       // the alert conditions' evaluation, grouped by method and route: one read serves all four
       const reads = new CycleReads(engine, now);

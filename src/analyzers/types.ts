@@ -5,6 +5,7 @@
 import type { TraceDetail } from '../query/traces.js';
 import type { PostgresReport } from '../collectors/postgres.js';
 import type { SiteSnapshot } from './site.js';
+import type { PerformanceTrend } from '../query/trends.js';
 
 export interface RouteStats {
   route: string;
@@ -27,10 +28,31 @@ export interface Inputs {
   postgres: PostgresReport;
   /** the page as a browser loads it first (front-end analyzers) */
   site: SiteSnapshot;
+  /** the services' runtime (event loop, CPU, heap), their connection pools, and the last capacity fit */
+  runtime: RuntimeStats;
   /** a connection to that database, for EXPLAIN and trial indexes inside rolled-back transactions */
   database: { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 }
 export type InputName = keyof Inputs;
+
+export interface RuntimeStats {
+  services: {
+    service: string;
+    instances: number;
+    requestsPerSecond: number;
+    /** the worst p99 event-loop delay any instance reported in the window, ms */
+    eventLoopP99Ms: number | undefined;
+    /** process CPU time / wall time (1 = one core), average and highest over the window */
+    cpuAvg: number | undefined;
+    cpuMax: number | undefined;
+    heapLimitBytes: number | undefined;
+    /** heap used over the window (Theil–Sen slope, Mann–Kendall test) */
+    heap: PerformanceTrend | undefined;
+  }[];
+  pools: { service: string; pool: string; waitP95Ms: number; pendingMax: number; usedMax: number }[];
+  /** the newest stress run with a Universal Scalability Law fit */
+  capacity: { runId: string; scenario: string; peakThroughput: number; peakConcurrency: number; derivedFrom: string } | undefined;
+}
 
 export interface Evidence {
   headings: { key: string; label: string }[];

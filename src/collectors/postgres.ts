@@ -36,6 +36,8 @@ export interface TableStats {
   indexBytes: number;
   /** rows inserted, updated and deleted since the statistics were reset */
   rowWrites: number;
+  /** of which inserted */
+  rowInserts: number;
 }
 
 export interface IndexStats {
@@ -59,6 +61,10 @@ export interface PostgresReport {
   topStatements: TopStatement[];
   /** execution time of every statement pg_stat_statements holds for this database, ms */
   statementsTotalMs: number;
+  /** of which SELECTs, ms */
+  statementsReadMs: number;
+  /** since when pg_stat_statements has counted (ISO; its last reset, PostgreSQL 14+) */
+  statementsSince: string | undefined;
   tables: TableStats[];
   indexes: IndexStats[];
   /** when this database's statistics were last reset (ISO), if ever */
@@ -92,6 +98,8 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
     statementsAvailable: false,
     topStatements: [],
     statementsTotalMs: 0,
+    statementsReadMs: 0,
+    statementsSince: undefined,
     tables: [],
     indexes: [],
     statsReset: undefined,
@@ -114,7 +122,11 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
         [limit],
       );
       report.statementsAvailable = true;
-      report.statementsTotalMs = num((await db.query('SELECT sum(total_exec_time) AS t FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())')).rows[0]?.t);
+      const sums = (await db.query("SELECT sum(total_exec_time) AS t, sum(total_exec_time) FILTER (WHERE query ~* '^\\s*(WITH\\y.*\\ySELECT|SELECT)\\y' AND query !~* '\\yFOR (UPDATE|SHARE)\\y') AS r FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())")).rows[0];
+      report.statementsTotalMs = num(sums?.t);
+      report.statementsReadMs = num(sums?.r);
+      const since = await db.query('SELECT stats_reset FROM pg_stat_statements_info').catch(() => undefined);
+      if (since?.rows[0]?.stats_reset) report.statementsSince = new Date(since.rows[0].stats_reset as string).toISOString();
       report.topStatements = r.rows.map((s) => {
         const hit = num(s.hit);
         const read = num(s.read);
@@ -126,12 +138,12 @@ export async function collectPostgres(db: Queryable, options: PostgresCollectorO
   }
 
   const tables = await db.query(
-    `SELECT schemaname || '.' || relname AS t, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, n_tup_ins + n_tup_upd + n_tup_del AS writes,
+    `SELECT schemaname || '.' || relname AS t, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, n_tup_ins + n_tup_upd + n_tup_del AS writes, n_tup_ins AS inserts,
             pg_total_relation_size(relid) AS total, pg_indexes_size(relid) AS idx
        FROM pg_stat_user_tables ORDER BY seq_tup_read DESC, relname LIMIT $1`,
     [limit],
   );
-  report.tables = tables.rows.map((t) => ({ table: String(t.t), seqScans: num(t.seq_scan), seqRowsRead: num(t.seq_tup_read), indexScans: num(t.idx_scan), liveRows: num(t.n_live_tup), deadRows: num(t.n_dead_tup), totalBytes: num(t.total), indexBytes: num(t.idx), rowWrites: num(t.writes) }));
+  report.tables = tables.rows.map((t) => ({ table: String(t.t), seqScans: num(t.seq_scan), seqRowsRead: num(t.seq_tup_read), indexScans: num(t.idx_scan), liveRows: num(t.n_live_tup), deadRows: num(t.n_dead_tup), totalBytes: num(t.total), indexBytes: num(t.idx), rowWrites: num(t.writes), rowInserts: num(t.inserts) }));
   const indexes = await db.query(
     `SELECT s.schemaname || '.' || s.relname AS t, s.indexrelname AS name, s.idx_scan AS scans, pg_relation_size(s.indexrelid) AS bytes,
             x.indisunique AS uniq, x.indisprimary AS pk, x.indpred IS NOT NULL AS partial,

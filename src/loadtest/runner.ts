@@ -20,6 +20,8 @@ export interface PhaseOptions {
   rate?: number;
   /** worker threads (default 1: autocannon in this thread) */
   workers?: number;
+  /** run even a single worker in its own thread (when the target runs in this process) */
+  thread?: boolean;
   /** ms between progress reports (and endurance windows) */
   windowMs?: number;
   onProgress?: (p: Progress) => void;
@@ -66,7 +68,8 @@ export interface PhaseResult {
   /** bytes of each response (headers and body as received), the first `reservoir` of them */
   sizes: number[];
   windows: WindowStats[];
-  routes: Record<string, { requests: number; failed: number }>;
+  /** per scenario route (a flow counts as one route): requests, failures, latency as measured */
+  routes: Record<string, { requests: number; failed: number; latency?: HistogramSummary }>;
 }
 
 interface Ctx {
@@ -165,6 +168,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
   let winFailed = 0;
   const statuses: Record<string, number> = {};
   const perRoute: Record<string, { requests: number; failed: number }> = {};
+  const routeLatency = new Map<string, ExpHistogram>();
   const windows: WindowStats[] = [];
   const started = Date.now();
   let lastWindow = started;
@@ -183,7 +187,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
         clearInterval(ticker);
         if (err) return reject(err);
         flushWindow();
-        resolve({ requests: count, failed, errors, statuses, bytes, seconds: (Date.now() - started) / 1000, latency: hdata(raw), corrected: hdata(corrected), samples, sizes, windows, routes: perRoute });
+        resolve({ requests: count, failed, errors, statuses, bytes, seconds: (Date.now() - started) / 1000, latency: hdata(raw), corrected: hdata(corrected), samples, sizes, windows, routes: Object.fromEntries(Object.entries(perRoute).map(([k, v]) => [k, { ...v, latency: routeLatency.has(k) ? hdata(routeLatency.get(k)!) : undefined }])) });
       },
     );
     const events = instance as unknown as EventEmitter;
@@ -198,6 +202,9 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       const name = fixedRoute ?? client.requestIterator?.context?.current ?? 'all';
       const r = (perRoute[name] ??= { requests: 0, failed: 0 });
       r.requests++;
+      let rh = routeLatency.get(name);
+      if (!rh) routeLatency.set(name, (rh = new ExpHistogram()));
+      rh.record(Math.max(ms, 0.001));
       const allowed = fixedExpect ?? client.requestIterator?.context?.expect;
       if (allowed ? !allowed.has(status) : status < 200 || status >= 400) {
         failed++;
@@ -234,12 +241,12 @@ const q = (h: ExpHistogram, p: number) => (h.count ? h.quantile(p) : 0);
 /** Runs a phase, across worker threads when o.workers > 1, and merges what they measured. */
 export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   const n = Math.max(1, Math.floor(o.workers ?? 1));
-  if (n === 1) return runPhaseHere(o);
+  if (n === 1 && !o.thread) return runPhaseHere(o);
   const progress = new Map<number, Progress>();
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) => {
       const share = (x: number) => Math.max(1, Math.floor(x / n) + (i < x % n ? 1 : 0));
-      const part: PhaseOptions = { ...o, workers: 1, connections: share(o.connections), rate: o.rate === undefined ? undefined : share(o.rate), onProgress: undefined, reservoir: Math.ceil((o.reservoir ?? 20_000) / n) };
+      const part: PhaseOptions = { ...o, workers: 1, thread: false, connections: share(o.connections), rate: o.rate === undefined ? undefined : share(o.rate), onProgress: undefined, reservoir: Math.ceil((o.reservoir ?? 20_000) / n) };
       return new Promise<PhaseResult>((resolve, reject) => {
         const w = startWorker(part);
         w.on('message', (m: { progress?: Progress; result?: PhaseResult }) => {
@@ -283,15 +290,21 @@ export function mergeResults(rs: PhaseResult[], sequential = false): PhaseResult
     return hdata(h);
   };
   const statuses: Record<string, number> = {};
-  const routes: Record<string, { requests: number; failed: number }> = {};
+  const routes: PhaseResult['routes'] = {};
+  const routeHists = new Map<string, ExpHistogram>();
   for (const r of rs) {
     for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.routes)) {
       const t = (routes[k] ??= { requests: 0, failed: 0 });
       t.requests += v.requests;
       t.failed += v.failed;
+      if (v.latency) {
+        if (!routeHists.has(k)) routeHists.set(k, new ExpHistogram());
+        routeHists.get(k)!.merge(v.latency);
+      }
     }
   }
+  for (const [k, h] of routeHists) routes[k].latency = hdata(h);
   const windows: WindowStats[] = sequential ? rs.flatMap((r) => r.windows) : [];
   const len = sequential ? 0 : Math.min(...rs.map((r) => r.windows.length));
   for (let i = 0; i < len; i++) {

@@ -11,7 +11,8 @@ export type ActionSpec =
   | { type: 'create-index'; table: string; columns: string[]; include?: string[] }
   | { type: 'route-cache'; params: RouteCacheParams }
   | { type: 'compression'; params: CompressionParams }
-  | { type: 'cache-headers'; params: CacheHeadersParams }
+  /** urls: assets to verify the headers on (the workflow's repeat-view check) */
+  | { type: 'cache-headers'; params: CacheHeadersParams; urls?: string[] }
   | { type: 'pool-size'; params: PoolSizeParams };
 
 export interface Db {

@@ -3,7 +3,8 @@
 // response caching per route (in-memory LRU or Redis, TTL, emptied by writes to the same resource),
 // brotli/gzip compression above a size threshold, Cache-Control on static paths, pool sizes. With no
 // settings it only calls next(). Responses are buffered only where a setting needs the whole body;
-// a handler that streams (res.write) passes through untouched.
+// a handler that streams (res.write) passes through untouched. Requests with a Cookie or an
+// Authorization header are never answered from the cache (they may get a personal answer).
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -184,7 +185,9 @@ export function optimizationMiddleware(o: OptimizationMiddlewareOptions): Optimi
       return next();
     }
     for (const s of c.staticPaths) if (path.startsWith(s.prefix)) res.setHeader('Cache-Control', s.value);
-    const rc = method === 'GET' ? c.caches.find((x) => x.match.test(path)) : undefined;
+    // like Varnish's built-in policy: a request with credentials may get a personal answer, so it passes
+    const personal = req.headers.authorization !== undefined || req.headers.cookie !== undefined;
+    const rc = method === 'GET' && !personal ? c.caches.find((x) => x.match.test(path)) : undefined;
     const accepts = String(req.headers['accept-encoding'] ?? '');
     const encoding = c.compression && method === 'GET' ? (c.compression.brotli && /\bbr\b/.test(accepts) ? 'br' : /\bgzip\b/.test(accepts) ? 'gzip' : undefined) : undefined;
     if (!rc && !encoding) return next();

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import type { AnalyzerResult, Evidence, Finding } from '../analyzers/types.js';
 import type { TraceDetail, SpanNode } from '../query/traces.js';
 import { fingerprint } from '../instrument/sql.js';
+import { candidateColumns } from '../analyzers/missing-index.js';
 import type { ActionSpec } from './actions.js';
 
 export interface OptimizationRecommendation {
@@ -101,7 +102,7 @@ function draft(analyzer: string, f: Finding, traces: TraceDetail[]): Draft | und
       return { type: 'compression', description: 'Compress text responses (brotli, else gzip) of 1 KiB and more in the optimization middleware.', effort: 'low', automatic: true, action: { type: 'compression', params: { threshold: 1024, brotli: true } }, routes: [] };
     case 'cache-headers': {
       const paths = prefixes(f.evidence.rows);
-      return { type: 'cache-headers', description: `Send Cache-Control: public, max-age=31536000, immutable on ${paths.join(', ')} (their URLs must change when their content does).`, effort: 'low', automatic: paths.length > 0, action: paths.length ? { type: 'cache-headers', params: { paths, maxAgeSeconds: 31_536_000, immutable: true } } : undefined, routes: [] };
+      return { type: 'cache-headers', description: `Send Cache-Control: public, max-age=31536000, immutable on ${paths.join(', ')} (their URLs must change when their content does).`, effort: 'low', automatic: paths.length > 0, action: paths.length ? { type: 'cache-headers', params: { paths, maxAgeSeconds: 31_536_000, immutable: true }, urls: f.evidence.rows.map((r) => String(r.url)).slice(0, 50) } : undefined, routes: [] };
     }
     default: {
       const m = MANUAL[analyzer];
@@ -127,9 +128,16 @@ export function recommend(results: AnalyzerResult[], traces: TraceDetail[] = [])
   // one proposal per problem: a slow statement with an index candidate is the index; a slow route
   // that another recommendation targets is that recommendation
   const indexed = new Set(recs.filter((x) => x.analyzer === 'missing-index').map((x) => statementOf.get(x.id)));
+  // a slow statement on the same table that filters on the index's first column is served by it too
+  const indexes = recs.flatMap((x) => (x.action?.type === 'create-index' ? [x.action] : []));
+  const servedByIndex = (statement: string | undefined) => {
+    if (!statement) return false;
+    const table = fingerprint(statement).collection?.replace(/^public\./, '');
+    return indexes.some((a) => a.table.replace(/^public\./, '') === table && candidateColumns(statement).equal.includes(a.columns[0]));
+  };
   const routed = new Set(recs.filter((x) => x.analyzer !== 'slow-routes').flatMap((x) => x.routes.map((rt) => `${rt.method} ${rt.route}`)));
   const kept = recs.filter((x) => {
-    if (x.analyzer === 'slow-queries') return !indexed.has(statementOf.get(x.id));
+    if (x.analyzer === 'slow-queries') return !indexed.has(statementOf.get(x.id)) && !servedByIndex(statementOf.get(x.id));
     if (x.analyzer === 'slow-routes') return !x.routes.some((rt) => routed.has(`${rt.method} ${rt.route}`));
     return true;
   });

@@ -9,6 +9,7 @@ import { PerfError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { drawVariables, fillPath, type Scenario, type ScenarioRoute } from '../loadtest/scenario.js';
 import { histogramOf, runPhase, type PhaseResult } from '../loadtest/runner.js';
+import { ExpHistogram } from '../sdk/histogram.js';
 import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
 import { apply, describeAction, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec, type Db, type Undo } from './actions.js';
 import { templateMatcher } from './middleware.js';
@@ -32,8 +33,11 @@ export interface OptimizationRecord {
   title: string;
   action: ActionSpec;
   description: string;
-  /** what the verdict is decided on: response time, or bytes sent (compression) with a latency guard */
-  objective: 'latency' | 'bytes';
+  /**
+   * what the verdict is decided on: response time; bytes sent (compression) with a latency guard;
+   * bytes a returning visitor downloads again (cache headers: not visible to a load test)
+   */
+  objective: 'latency' | 'bytes' | 'repeat-view';
   /** "METHOD /route" the measurement was restricted to (empty: the whole scenario) */
   routes: string[];
   state: OptimizationState;
@@ -48,6 +52,10 @@ export interface OptimizationRecord {
   bytes?: Comparison;
   /** before p95 / after p95 */
   p95Factor?: number;
+  /** per scenario route measured: p95 before and after (ms) */
+  perRoute?: { route: string; requests: number; beforeP95: number; afterP95: number; factor: number }[];
+  /** cache headers: bytes downloaded again on a repeat view within the max-age, by HTTP freshness (RFC 9111) */
+  repeatView?: { urls: number; beforeBytes: number; afterBytes: number; stale: string[] };
   events: { at: number; state: OptimizationState; message: string }[];
 }
 
@@ -69,9 +77,11 @@ export interface MeasureOptions {
   referenceMbps: number;
   /** ms to wait for the app to serve new settings */
   settingsTimeoutMs: number;
+  /** load-generator threads (0: in this thread; use ≥ 1 when the service runs in this process) */
+  workers: number;
 }
 
-export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 2, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000 };
+export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 2, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000, workers: 0 };
 
 const KIND = 'optimization';
 
@@ -185,6 +195,42 @@ async function snapshot(target: string, paths: string[]): Promise<Map<string, st
   return out;
 }
 
+interface AssetState {
+  bytes: number;
+  maxAge: number;
+  hash: string;
+}
+
+async function assets(urls: string[]): Promise<Map<string, AssetState>> {
+  const out = new Map<string, AssetState>();
+  for (const u of urls) {
+    const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+    const body = Buffer.from(await res.arrayBuffer());
+    const cc = res.headers.get('cache-control') ?? '';
+    const maxAge = /no-store|no-cache/i.test(cc) ? 0 : Number(/max-age=(\d+)/i.exec(cc)?.[1] ?? 0);
+    out.set(u, { bytes: body.length, maxAge, hash: crypto.createHash('sha256').update(body).digest('hex') });
+  }
+  return out;
+}
+
+/** What a returning visitor within `withinSeconds` downloads again: assets not fresh by their Cache-Control. */
+async function repeatView(urls: string[], before: Map<string, AssetState>, withinSeconds: number): Promise<NonNullable<OptimizationRecord['repeatView']>> {
+  const after = await assets(urls);
+  let beforeBytes = 0;
+  let afterBytes = 0;
+  const stale: string[] = [];
+  for (const u of urls) {
+    const b = before.get(u)!;
+    const a = after.get(u)!;
+    if (b.maxAge < withinSeconds) beforeBytes += b.bytes;
+    if (a.maxAge < withinSeconds || a.hash !== b.hash) {
+      afterBytes += a.bytes;
+      stale.push(u);
+    }
+  }
+  return { urls: urls.length, beforeBytes, afterBytes, stale };
+}
+
 /** Waits until the app answers with settings at least `version` (x-solemate-settings). */
 async function waitForSettings(target: string, path: string, version: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -215,6 +261,20 @@ function summarize(rs: PhaseResult[]): MeasureSummary {
   };
 }
 
+function perRouteP95(off: PhaseResult[], on: PhaseResult[]): NonNullable<OptimizationRecord['perRoute']> {
+  const p95 = (rs: PhaseResult[], name: string) => {
+    const h = new ExpHistogram();
+    for (const r of rs) if (r.routes[name]?.latency) h.merge(r.routes[name].latency!);
+    return { n: h.count, p95: h.count ? h.quantile(0.95) : 0 };
+  };
+  const names = [...new Set([...off, ...on].flatMap((r) => Object.keys(r.routes)))].sort();
+  return names.map((route) => {
+    const b = p95(off, route);
+    const a = p95(on, route);
+    return { route, requests: b.n + a.n, beforeP95: b.p95, afterP95: a.p95, factor: a.p95 > 0 ? b.p95 / a.p95 : 0 };
+  });
+}
+
 export interface RunOptions {
   ctx: ActionContext;
   measure: MeasureOptions;
@@ -235,7 +295,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     title: o.recommendation?.title ?? describeAction(action),
     action,
     description: describeAction(action),
-    objective: action.type === 'compression' ? 'bytes' : 'latency',
+    objective: action.type === 'compression' ? 'bytes' : action.type === 'cache-headers' ? 'repeat-view' : 'latency',
     routes: routes.map((x) => `${x.method} ${x.route}`),
     state: 'recorded',
     createdAt: now,
@@ -258,6 +318,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
   };
 
   const before = await snapshot(m.target, paths);
+  const beforeAssets = action.type === 'cache-headers' ? await assets(action.urls ?? []) : undefined;
   r.undo = undoOf(action, r.id);
   await track(ctx.store, r, 'applying', `applying: ${r.description}`);
   try {
@@ -288,6 +349,15 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     r.identity = { requests: paths.length * 2, differences };
     if (differences.length) return await undo(`responses changed for ${differences.slice(0, 3).join(', ')}${differences.length > 3 ? ' …' : ''}`);
 
+    if (action.type === 'cache-headers') {
+      const urls = action.urls ?? [];
+      if (urls.length === 0) return await undo('no asset URLs to verify the headers on');
+      r.repeatView = await repeatView(urls, beforeAssets!, action.params.maxAgeSeconds);
+      if (r.repeatView.stale.length || r.repeatView.afterBytes >= r.repeatView.beforeBytes) return await undo(`a repeat view still downloads ${r.repeatView.afterBytes} of ${r.repeatView.beforeBytes} bytes (${r.repeatView.stale.slice(0, 3).join(', ')})`);
+      await track(ctx.store, r, 'kept', `kept: a repeat view within ${action.params.maxAgeSeconds} s downloads ${r.repeatView.afterBytes} instead of ${r.repeatView.beforeBytes} bytes (${urls.length} assets, by their Cache-Control)`);
+      log(`${r.title}: kept`);
+      return r;
+    }
     await track(ctx.store, r, 'measuring', `measuring: ${m.rounds} × ${m.seconds} s before and after at ${m.rate} requests/s (${scenario.routes.map((x) => x.name).join(', ')})`);
     const off: PhaseResult[] = [];
     const on: PhaseResult[] = [];
@@ -298,7 +368,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
         await settled();
         active = want;
       }
-      const opts = { target: m.target, scenario, connections: m.connections, rate: m.rate };
+      const opts = { target: m.target, scenario, connections: m.connections, rate: m.rate, workers: m.workers, thread: m.workers > 0 };
       await runPhase({ ...opts, duration: 1 }); // warm-up, not counted
       const res = await runPhase({ ...opts, duration: m.seconds });
       (want ? on : off).push(res);
@@ -312,6 +382,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     r.before = summarize(off);
     r.after = summarize(on);
     r.p95Factor = r.after.p95 > 0 ? r.before.p95 / r.after.p95 : undefined;
+    r.perRoute = perRouteP95(off, on);
     r.latency = compareLatencies(off.flatMap((x) => x.samples), on.flatMap((x) => x.samples), m.alpha);
     const failRatio = (s: MeasureSummary) => (s.requests ? s.failed / s.requests : 0);
     if (failRatio(r.after) > failRatio(r.before) + 0.01) return await undo(`more failed requests after (${(failRatio(r.after) * 100).toFixed(1)}% vs ${(failRatio(r.before) * 100).toFixed(1)}%)`);

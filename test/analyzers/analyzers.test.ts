@@ -18,14 +18,14 @@ async function shopLike(faulty: boolean) {
   for (let m = 1; m <= 10; m++) {
     const t = NOW - m * 60_000 + 30_000;
     points.push(histPoint('http.server.request.duration', { 'http.route': '/products/:id', 'http.request.method': 'GET', 'http.response.status_code': '200' }, t, Array(30).fill(0.02)));
-    points.push(histPoint('http.server.request.duration', { 'http.route': '/api/customers/:id/orders', 'http.request.method': 'GET', 'http.response.status_code': '200' }, t, Array(10).fill(faulty ? 0.9 : 0.03)));
+    points.push(histPoint('http.server.request.duration', { 'http.route': '/api/customers/:id/orders', 'http.request.method': 'GET', 'http.response.status_code': '200' }, t, Array(10).fill(faulty ? 0.9 : 0.005)));
   }
   await store.write(points);
   const spans: SpanRow[] = [];
   for (let i = 0; i < 3; i++) {
     const traceId = `${i + 1}`.padStart(32, 'a');
     const root = `${i + 1}`.padStart(16, 'b');
-    spans.push({ traceId, spanId: root, service: 'shop', instance: 'i', name: 'GET /api/customers/:id/orders', kind: 'server', start: NOW - 60_000 + i, duration: faulty ? 900 : 30, status: 'unset', attributes: { 'http.route': '/api/customers/:id/orders', 'http.request.method': 'GET' } });
+    spans.push({ traceId, spanId: root, service: 'shop', instance: 'i', name: 'GET /api/customers/:id/orders', kind: 'server', start: NOW - 60_000 + i, duration: faulty ? 900 : 5, status: 'unset', attributes: { 'http.route': '/api/customers/:id/orders', 'http.request.method': 'GET' } });
     const n = faulty ? 40 : 1;
     for (let q = 0; q < n; q++) spans.push({ traceId, spanId: `${i}${q}`.padStart(16, 'c'), parentSpanId: root, service: 'shop', instance: 'i', name: 'SELECT order_items', kind: 'client', start: NOW - 60_000 + i + q, duration: 2, status: 'unset', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT product_id FROM order_items WHERE order_id = $1' } });
   }
@@ -54,7 +54,11 @@ test('on the faulty shop: the slow route and the N+1 are found, with evidence an
 test('on the fixed shop: nothing is recommended', async () => {
   const { store, collect } = await shopLike(false);
   const results = await runAnalyzers(collect);
-  assert.deepEqual(results.map((r) => [r.id, r.status]), [['slow-routes', 'pass'], ['n-plus-one', 'pass'], ['cacheable-routes', 'pass'], ['slow-queries', 'not_applicable'], ['missing-index', 'not_applicable'], ['compression', 'not_applicable'], ['cache-headers', 'not_applicable'], ['images', 'not_applicable'], ['bundle', 'not_applicable']], 'no database or site given: the database analyzer says so');
+  assert.deepEqual(
+    results.map((r) => [r.id, r.status]),
+    [['slow-routes', 'pass'], ['n-plus-one', 'pass'], ['cacheable-routes', 'pass'], ['slow-queries', 'not_applicable'], ['missing-index', 'not_applicable'], ['unused-indexes', 'not_applicable'], ['partitioning', 'not_applicable'], ['read-replicas', 'not_applicable'], ['pool-saturation', 'not_applicable'], ['event-loop', 'not_applicable'], ['memory-growth', 'not_applicable'], ['cpu-saturation', 'not_applicable'], ['compression', 'not_applicable'], ['cache-headers', 'not_applicable'], ['images', 'not_applicable'], ['bundle', 'not_applicable']],
+    'no database, runtime metrics or site given: those analyzers say so',
+  );
   await store.close();
 });
 
@@ -68,8 +72,8 @@ test('runner: declared inputs only, not applicable, exceptions become error resu
   assert.equal(r[0].reason, 'kaboom');
   assert.match(r[1].reason!, /needs postgres/);
   assert.deepEqual(seen, ['routes', '7']);
-  const empty = await runAnalyzers({ routes: async () => [], traces: async () => [] });
-  assert.deepEqual(empty.map((x) => x.status), Array(9).fill('not_applicable'));
+  const empty = await runAnalyzers({ routes: async () => [], traces: async () => [], runtime: async () => ({ services: [], pools: [], capacity: undefined }) });
+  assert.deepEqual(empty.map((x) => x.status), Array(16).fill('not_applicable'));
   for (const a of ANALYZERS) for (const [k, v] of Object.entries(a.defaults)) assert.ok(v.source.length > 10, `${a.meta.id}.${k} says where its default comes from`);
 });
 
@@ -86,7 +90,21 @@ test('solemate-perf analyze prints ranked findings from the store', async () => 
   const err: string[] = [];
   const code = await main(['analyze', '--data', data, '--window', '5m'], { out: (s) => out.push(s), err: (s) => err.push(s), env: {} });
   assert.equal(code, 0);
-  assert.match(out.join('\n'), /^critical GET \/slow: p95 15\d\d ms {2}\[slow-routes\]/);
+  assert.match(out.join('\n'), /^ 1\. critical GET \/slow: p95 15\d\d ms {2}\[slow-routes\]\n {4}manual · medium effort · id slow-routes-[0-9a-f]{8}\n {4}impact: /);
   assert.match(err.join('\n'), /n-plus-one: no traces in the window/);
   assert.equal((await main(['analyze', '--window', 'soon'], { out: () => {}, err: () => {}, env: {} })), 2);
+});
+
+test('cacheable routes: a hot read-only GET fires with the writers of its tables; a route that writes or errs does not', async () => {
+  const { cacheableRoutes } = await import('../../src/analyzers/cacheable-routes.js');
+  const span = (name: string, attributes: Record<string, string>, children: unknown[] = []) => ({ traceId: 't', spanId: name, service: 's', instance: 'i', name, kind: 'server', start: 0, duration: 50, status: 'unset', attributes, offset: 0, children });
+  const trace = (method: string, route: string, ops: [string, string][], error = false) => ({ traceId: route + method, start: 0, duration: 50, spans: 1 + ops.length, error, roots: [span(`${method} ${route}`, { 'http.route': route, 'http.request.method': method }, ops.map(([op, table]) => span(`${op} ${table}`, { 'db.operation.name': op, 'db.collection.name': table })))], database: { queries: ops.length, timeMs: 40, repeated: [] } });
+  const route = (r: string, method = 'GET', avgMs = 50, errorRatio = 0) => ({ route: r, method, requests: 600, requestsPerSecond: 10, avgMs, p95Ms: 2 * avgMs, timeShare: 0.3, errorRatio });
+  const traces = [trace('GET', '/api/facets', [['SELECT', 'products']]), trace('POST', '/api/checkout', [['UPDATE', 'products'], ['INSERT', 'orders']]), trace('GET', '/api/report', [['SELECT', 'orders'], ['UPDATE', 'report_views']]), trace('GET', '/api/flaky', [['SELECT', 'products']], true)];
+  const [r] = await runAnalyzers({ routes: async () => [route('/api/facets'), route('/api/checkout', 'POST'), route('/api/report'), route('/api/flaky'), route('/api/fast', 'GET', 3)], traces: async () => traces as never }, { analyzers: [cacheableRoutes as unknown as Analyzer] });
+  assert.deepEqual(r.findings.map((f) => f.target), [{ route: '/api/facets', method: 'GET', tables: 'products', invalidatedBy: 'POST /api/checkout', ttlMs: '60000' }]);
+  const { recommend } = await import('../../src/optimize/recommendations.js');
+  const [rec] = recommend([r]);
+  assert.deepEqual(rec.action, { type: 'route-cache', params: { method: 'GET', route: '/api/facets', ttlMs: 60_000, backend: 'memory', maxEntries: 1000, invalidatedBy: ['POST /api/checkout'] } });
+  assert.equal(rec.automatic, true);
 });

@@ -106,6 +106,10 @@ test('route cache: a hit skips the handler; query strings, TTL, writes, cookies 
   await post(`${s.url}/api/checkout`);
   await get(`${s.url}/api/products/1`);
   assert.equal(s.calls.p1, 4, 'a configured writer empties it too');
+  await get(`${s.url}/api/products/9`, { cookie: 'sid=a' });
+  await get(`${s.url}/api/products/9`, { cookie: 'sid=b' });
+  await get(`${s.url}/api/products/9`, { authorization: 'Bearer x' });
+  assert.equal(s.calls.p9, 3, 'requests with credentials are never answered from the cache');
   await get(`${s.url}/api/cookie`);
   await get(`${s.url}/api/cookie`);
   assert.equal(s.calls.cookie, 2, 'responses that set cookies are never cached');

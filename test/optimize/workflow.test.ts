@@ -52,6 +52,7 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 15)); // an expensive aggregate
     res.type('json').send(REPORT);
   });
+  app.get('/assets/app.js', (_req, res) => res.type('application/javascript').send('x'.repeat(20_000)));
   app.get('/api/counter', (_req, res) => res.json({ n: ++counter }));
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -86,6 +87,8 @@ test('an index that helps is kept; one that does not is rolled back by the workf
   assert.ok(r.latency!.test.p < 0.05);
   assert.ok(r.p95Factor! > 2, `p95 ${r.before!.p95} → ${r.after!.p95}`);
   assert.deepEqual(r.identity, { requests: r.identity!.requests, differences: [] });
+  assert.deepEqual(r.perRoute!.map((x) => x.route), ['GET /api/items?cat={{cat}}']);
+  assert.ok(r.perRoute![0].factor > 2 && r.perRoute![0].requests > 100, JSON.stringify(r.perRoute));
   assert.ok((await indexes()).includes(indexName(helps)));
 
   const useless: ActionSpec = { type: 'create-index', table: 'items', columns: ['note'] };
@@ -122,6 +125,15 @@ test('a response cache and compression are kept, from settings the app reads at 
   assert.equal(served.version, settings.version);
   const history = (await (await fetch(`${perf.url}/api/optimizations`)).json()) as { optimizations: OptimizationRecord[] };
   assert.ok(history.optimizations.some((x: OptimizationRecord) => x.id === z.id && x.state === 'kept'));
+});
+
+test('cache headers are kept when a repeat view no longer downloads the assets', async (t) => {
+  if (skip) return t.skip(skip);
+  const r = await runOptimization({ type: 'cache-headers', params: { paths: ['/assets/'], maxAgeSeconds: 86_400, immutable: true }, urls: [`${target}/assets/app.js`] }, { ctx: ctx(), measure: measure(scenario('/api/items?cat=1')) });
+  assert.equal(r.state, 'kept', r.reason);
+  assert.equal(r.objective, 'repeat-view');
+  assert.deepEqual(r.repeatView, { urls: 1, beforeBytes: 20_000, afterBytes: 0, stale: [] });
+  assert.equal((await fetch(`${target}/assets/app.js`)).headers.get('cache-control'), 'public, max-age=86400, immutable');
 });
 
 test('a cache that changes the answers is rolled back before any load is run', async (t) => {

@@ -1,0 +1,72 @@
+// npm run shop:optimize — the optimization loop on the demo shop, end to end, as docs/optimization.md
+// reports it: a performance server (fresh store), the shop (faults from SHOP_FAULTS, default all;
+// embedded PostgreSQL unless DATABASE_URL), traffic from scenarios/shop.yml to fill the store,
+// analyze → recommendations, then every automatic recommendation applied, measured and kept or
+// rolled back, then an index nobody needs (to show the roll-back), then the history.
+//   SHOP_FAULTS (all) · SHOP_PRODUCTS (100000) · TRAFFIC_SECONDS (60) · TRAFFIC_RATE (25)
+//   MEASURE_SECONDS (8) · MEASURE_ROUNDS (2) · MEASURE_RATE (40) · RESULTS (file for the JSON)
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config/load.js';
+import { runPhase } from '../../src/loadtest/runner.js';
+import { loadScenario } from '../../src/loadtest/scenario.js';
+import { createServer } from '../../src/server/app.js';
+import { QueryEngine } from '../../src/query/engine.js';
+import { OptimizationService } from '../../src/optimize/service.js';
+import { parseFaults } from './src/faults.js';
+import { startShop } from './src/shop.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const log = (m: string) => console.error(`[optimize] ${m}`);
+const env = (k: string, d: number) => Number(process.env[k] ?? d);
+
+const dir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'solemate-optimize-'));
+const config = loadConfig({ env: {}, overrides: { server: { port: 0 }, store: { path: path.join(dir, 'perf.db') }, monitoring: { interval: 2000 } } });
+const server = await createServer({ config, env: {}, logLevel: 'warn' });
+const faults = parseFaults(process.env.SHOP_FAULTS);
+const shop = await startShop({ port: 0, databaseUrl: process.env.DATABASE_URL, dataDir: path.join(dir, 'shop-pg'), faults, products: env('SHOP_PRODUCTS', 100_000), endpoint: server.url, interval: 2000, log: (m) => log(`shop: ${m}`) });
+log(`shop at ${shop.url}, performance server at ${server.url}; faults: ${Object.entries(faults).filter(([, on]) => on).map(([n]) => n).join(', ') || 'none'}`);
+
+try {
+  const scenario = { ...loadScenario(path.join(here, 'scenarios', 'shop.yml')), target: shop.url };
+  const seconds = env('TRAFFIC_SECONDS', 60);
+  log(`traffic: ${seconds} s at ${env('TRAFFIC_RATE', 25)} requests/s of ${scenario.source}`);
+  const traffic = await runPhase({ target: shop.url, scenario, duration: seconds, connections: 4, rate: env('TRAFFIC_RATE', 25) });
+  log(`traffic: ${traffic.requests} requests, ${traffic.failed} failed`);
+  await new Promise((r) => setTimeout(r, 5000)); // the last SDK export and collector run
+
+  const service = new OptimizationService({
+    store: server.store,
+    engine: new QueryEngine(server.store, config),
+    windowMs: (seconds + 30) * 1000,
+    databaseUrl: shop.databaseUrl,
+    site: `${shop.url}/`,
+    target: shop.url,
+    scenario,
+    // the load generator in its own thread: the shop and the performance server share this one
+    measure: { seconds: env('MEASURE_SECONDS', 8), rounds: env('MEASURE_ROUNDS', 2), rate: env('MEASURE_RATE', 40), workers: 1 },
+    log,
+  });
+  const recs = await service.getOptimizationRecommendations();
+  console.log('\nRecommendations:');
+  for (const r of recs) console.log(`${String(r.priority).padStart(2)}. ${r.severity.padEnd(8)} ${r.automatic ? 'auto  ' : 'manual'} ${r.title} [${r.analyzer}]`);
+  const results = await service.applyOptimizations(recs.filter((r) => r.automatic));
+  // an index no query filters on: the workflow must roll it back by itself
+  if (process.env.SHOP_FAULTS !== 'none') results.push(await service.applyOptimization({ action: { type: 'create-index', table: 'orders', columns: ['status'] }, title: 'index orders (status), which no query filters on' }));
+  const history = await service.history();
+  console.log('\nOptimizations:');
+  for (const r of results) {
+    const p95 = r.before && r.after ? ` p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms (${r.p95Factor?.toFixed(1)}×)` : '';
+    console.log(`${r.state.padEnd(11)} ${r.title}${p95}\n            ${r.events.at(-1)?.message ?? r.reason ?? ''}`);
+    for (const x of r.perRoute ?? []) console.log(`            ${x.route}: p95 ${x.beforeP95.toFixed(1)} → ${x.afterP95.toFixed(1)} ms (${x.factor.toFixed(1)}×)`);
+  }
+  const s = history.successRate;
+  console.log(`\nsuccess rate: ${s.kept} kept of ${s.applied} applied${s.rate === undefined ? '' : ` (${(s.rate * 100).toFixed(0)}%)`}`);
+  if (process.env.RESULTS) fs.writeFileSync(process.env.RESULTS, JSON.stringify({ faults, recommendations: recs, results, successRate: s }, null, 2));
+  await service.close();
+} finally {
+  await shop.close();
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
