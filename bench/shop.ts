@@ -37,7 +37,7 @@ const built = spawnSync('npx', ['tsc', '-p', 'tsconfig.examples.json'], { stdio:
 if (built.status !== 0) throw new Error('tsc -p tsconfig.examples.json failed');
 
 async function shop(instrument: boolean): Promise<{ child: ChildProcess; url: string }> {
-  const env = { ...process.env, PORT: '0', DATABASE_URL: db.url, SHOP_FAULTS: 'none', SHOP_INSTRUMENT: instrument ? '1' : '0', SOLEMATE_PERF_ENDPOINT: perf.url };
+  const env = { ...process.env, PORT: '0', DATABASE_URL: db.url, SHOP_FAULTS: 'none', SHOP_INSTRUMENT: instrument ? '1' : '0', SHOP_OPTIMIZE: '0', SOLEMATE_PERF_ENDPOINT: perf.url };
   const args = ['build/examples/solemate-shop/src/main.js'];
   const child = PIN ? spawn('taskset', ['-c', '0', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {

@@ -3,7 +3,7 @@
 import type { QueryEngine } from '../query/engine.js';
 import { traceTree, type TraceDetail } from '../query/traces.js';
 import type { Store } from '../store/store.js';
-import { DB_CONNECTION_COUNT, DB_CONNECTION_PENDING, DB_CONNECTION_WAIT, EVENT_LOOP_DELAY, HEAP_LIMIT, HEAP_USED, HTTP_SERVER_DURATION, PROCESS_CPU_UTILIZATION } from '../semconv.js';
+import { CACHE_REQUESTS, DB_CONNECTION_COUNT, DB_CONNECTION_PENDING, DB_CONNECTION_WAIT, EVENT_LOOP_DELAY, HEAP_LIMIT, HEAP_USED, HTTP_SERVER_DURATION, PROCESS_CPU_UTILIZATION } from '../semconv.js';
 import type { Aggregation } from '../alerts/rules.js';
 import { CycleReads, evaluateExpr } from '../alerts/expr.js';
 import { nPlusOne } from './n-plus-one.js';
@@ -22,9 +22,10 @@ import { poolSaturation } from './pool-saturation.js';
 import { unusedIndexes } from './unused-indexes.js';
 import { readReplicas } from './read-replicas.js';
 import { partitioning } from './partitioning.js';
+import { cacheHitRatio } from './cache-hit-ratio.js';
 import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats, RuntimeStats } from './types.js';
 
-const all = [slowRoutes, nPlusOne, cacheableRoutes, slowQueries, missingIndex, unusedIndexes, partitioning, readReplicas, poolSaturation, eventLoop, memoryGrowth, cpuSaturation, compression, cacheHeaders, images, bundle];
+const all = [slowRoutes, nPlusOne, cacheableRoutes, slowQueries, missingIndex, unusedIndexes, partitioning, readReplicas, poolSaturation, cacheHitRatio, eventLoop, memoryGrowth, cpuSaturation, compression, cacheHeaders, images, bundle];
 export const ANALYZERS: Analyzer[] = all as unknown as Analyzer[];
 
 export type Collector = { [K in InputName]: () => Promise<Inputs[K]> };
@@ -100,6 +101,15 @@ export function storeCollector(engine: QueryEngine, store: Store, windowMs: numb
         const l = JSON.parse(k) as Record<string, string>;
         return { service: l.service, pool: l['db.client.connection.pool.name'], waitP95Ms: wait.get(k) ?? 0, pendingMax: pending.get(k) ?? 0, usedMax: used.get(k) ?? 0 };
       });
+      const lookups = await ev(CACHE_REQUESTS, 'count', ['service', 'cache.prefix', 'cache.result']);
+      const caches = new Map<string, RuntimeStats['caches'][number]>();
+      for (const [k, n] of lookups) {
+        const l = JSON.parse(k) as Record<string, string>;
+        const c = caches.get(l.service + l['cache.prefix']) ?? { service: l.service, prefix: l['cache.prefix'], hits: 0, misses: 0 };
+        if (l['cache.result'] === 'hit') c.hits += n;
+        else if (l['cache.result'] === 'miss') c.misses += n;
+        caches.set(l.service + l['cache.prefix'], c);
+      }
       let capacity: RuntimeStats['capacity'];
       for (const run of await store.listRuns({ profile: 'stress', limit: 5 })) {
         const fit = (await store.getRun(run.id))?.result.capacity as { peakThroughput: number; peakConcurrency: number; derivedFrom: string } | undefined;
@@ -108,7 +118,7 @@ export function storeCollector(engine: QueryEngine, store: Store, windowMs: numb
           break;
         }
       }
-      return { services, pools, capacity };
+      return { services, pools, caches: [...caches.values()], capacity };
     },
     routes: async () => {
       // the alert conditions' evaluation, grouped by method and route: one read serves all four

@@ -50,6 +50,8 @@ export interface RuntimeStats {
     heap: PerformanceTrend | undefined;
   }[];
   pools: { service: string; pool: string; waitP95Ms: number; pendingMax: number; usedMax: number }[];
+  /** application caches (the SDK's Cache helper): lookups by key prefix in the window */
+  caches: { service: string; prefix: string; hits: number; misses: number }[];
   /** the newest stress run with a Universal Scalability Law fit */
   capacity: { runId: string; scenario: string; peakThroughput: number; peakConcurrency: number; derivedFrom: string } | undefined;
 }

@@ -84,6 +84,16 @@ export const performanceConfigSchema = z
         autoOptimize: z.boolean().default(false),
         optimizationInterval: z.number().int().positive().default(3_600_000),
         validationRequired: z.boolean().default(true),
+        /** for the server's scheduled runs (enabled + autoOptimize): the service's base URL (loopback unless loadtest.allowedHosts) */
+        target: z.string().url().optional(),
+        /** the load-test scenario file the changes are measured with */
+        scenario: z.string().optional(),
+        /** the service's PostgreSQL (index actions, the optimizer lock); "env:NAME" reads it from the environment */
+        databaseUrl: z.string().optional(),
+        /** how far back each scheduled analysis looks */
+        window: z.string().default('15m'),
+        /** before/after measurement: seconds per run, before/after pairs, requests/s */
+        measure: z.object({ seconds: z.number().positive().max(600).optional(), rounds: z.number().int().min(1).max(20).optional(), rate: z.number().positive().optional() }).strict().default({}),
       })
       .strict()
       .default({}),

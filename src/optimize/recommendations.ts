@@ -37,6 +37,7 @@ const MANUAL: Record<string, { type: OptimizationRecommendation['type']; effort:
   images: { type: 'frontend', effort: 'low', description: 'Serve images at the size they are shown (srcset) and lazy-load the ones below the fold.' },
   bundle: { type: 'frontend', effort: 'medium', description: 'Defer or split the JavaScript: a small entry with defer, the rest loaded when needed.' },
   'unused-indexes': { type: 'database', effort: 'low', description: 'Drop indexes no query uses (after checking replicas and rare jobs): every write pays for them.' },
+  'cache-hit-ratio': { type: 'cache', effort: 'low', description: 'Lengthen the TTL, drop per-user parts of the key, or stop emptying the cache on unrelated writes.' },
   'pool-saturation': { type: 'database', effort: 'low', description: 'Raise the pool size (within the database max_connections) or shorten what holds connections.' },
   'event-loop': { type: 'runtime', effort: 'high', description: 'Move synchronous CPU work off the event loop (worker threads) or break it into chunks.' },
   'memory-growth': { type: 'runtime', effort: 'high', description: 'Take heap snapshots some minutes apart and compare what grows; look for caches without bounds and listeners never removed.' },
@@ -54,15 +55,38 @@ function allSpans(t: TraceDetail): SpanNode[] {
   return out;
 }
 
-/** Routes whose kept traces ran this statement (by fingerprint). */
+/** Statement text with every parameter and literal as "?": pg_stat_statements writes $3 where the app sent LIMIT 8. */
+const shape = (sql: string) => fingerprint(sql).text.replace(/\$\d+/g, '?');
+
+/** Routes whose kept traces ran this statement (by fingerprint, parameters and literals alike). */
 export function routesRunning(statement: string, traces: TraceDetail[]): { method: string; route: string }[] {
-  const want = fingerprint(statement).text;
+  const want = shape(statement);
   const out = new Map<string, { method: string; route: string }>();
   for (const t of traces) {
     const root = t.roots[0];
     const route = root?.attributes['http.route'];
     if (!route) continue;
-    if (allSpans(t).some((s) => typeof s.attributes['db.query.text'] === 'string' && fingerprint(String(s.attributes['db.query.text'])).text === want)) {
+    if (allSpans(t).some((s) => typeof s.attributes['db.query.text'] === 'string' && shape(String(s.attributes['db.query.text'])) === want)) {
+      const method = String(root.attributes['http.request.method'] ?? 'GET').toUpperCase();
+      out.set(`${method} ${route}`, { method, route: String(route) });
+    }
+  }
+  return [...out.values()];
+}
+
+/** Routes whose kept traces run a statement on this table filtering on the index's first column. */
+export function routesServedBy(index: { table: string; columns: string[] }, traces: TraceDetail[]): { method: string; route: string }[] {
+  const table = index.table.replace(/^public\./, '');
+  const out = new Map<string, { method: string; route: string }>();
+  for (const t of traces) {
+    const root = t.roots[0];
+    const route = root?.attributes['http.route'];
+    if (!route) continue;
+    const served = allSpans(t).some((s) => {
+      const text = s.attributes['db.query.text'];
+      return typeof text === 'string' && fingerprint(text).collection?.replace(/^public\./, '') === table && candidateColumns(text).equal.includes(index.columns[0]);
+    });
+    if (served) {
       const method = String(root.attributes['http.request.method'] ?? 'GET').toUpperCase();
       out.set(`${method} ${route}`, { method, route: String(route) });
     }
@@ -87,8 +111,12 @@ function prefixes(rows: Record<string, string | number>[]): string[] {
 function draft(analyzer: string, f: Finding, traces: TraceDetail[]): Draft | undefined {
   const t = f.target;
   switch (analyzer) {
-    case 'missing-index':
-      return { type: 'index', description: `${t.index}: the planner costs the statement's plan with and without it.`, effort: 'low', automatic: true, action: { type: 'create-index', table: t.table, columns: t.columns.split(',') }, routes: routesRunning(t.statement, traces) };
+    case 'missing-index': {
+      const action = { type: 'create-index' as const, table: t.table, columns: t.columns.split(',') };
+      // the statement's routes, and every route whose traced statements the index can serve
+      const routes = new Map([...routesRunning(t.statement, traces), ...routesServedBy(action, traces)].map((r) => [`${r.method} ${r.route}`, r]));
+      return { type: 'index', description: `${t.index}: the planner costs the statement's plan with and without it.`, effort: 'low', automatic: true, action, routes: [...routes.values()].sort((a, b) => a.route.localeCompare(b.route)) };
+    }
     case 'cacheable-routes':
       return {
         type: 'cache',

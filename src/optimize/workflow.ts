@@ -395,7 +395,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       if (r.latency.verdict === 'regressed' && r.latency.shift.shift > savedMs) return await undo(`response time worse by ${r.latency.shift.shift.toFixed(2)} ms, more than the ${savedMs.toFixed(2)} ms the saved bytes take at ${m.referenceMbps} Mbit/s: ${fmt(r.latency, 'ms')}`);
       await track(ctx.store, r, 'kept', `kept: bytes ${fmt(r.bytes, 'B')}; latency ${fmt(r.latency, 'ms')}`);
     } else {
-      if (r.latency.verdict !== 'improved') return await undo(`response time not significantly better: ${fmt(r.latency, 'ms')}`);
+      if (r.latency.verdict !== 'improved') return await undo(`response time ${r.latency.verdict === 'regressed' ? 'significantly worse' : 'not significantly better'}: ${fmt(r.latency, 'ms')}`);
       await track(ctx.store, r, 'kept', `kept: ${fmt(r.latency, 'ms')}; p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms`);
     }
     log(`${r.title}: kept`);

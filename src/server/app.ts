@@ -8,6 +8,7 @@ import { readIngestToken } from '../config/load.js';
 import { PerfError } from '../errors.js';
 import { QueryEngine } from '../query/engine.js';
 import { openStore } from '../store/open.js';
+import { startOptimizerSchedule, type OptimizerSchedule } from '../optimize/schedule.js';
 import type { Store } from '../store/store.js';
 import { apiRoutes } from './api.js';
 import { alertRoutes, loadNotificationState } from './alerts.js';
@@ -50,6 +51,8 @@ export interface PerformanceServer {
   dispatcher: Dispatcher | undefined;
   /** one alert evaluation cycle now (also every monitoring.interval) */
   evaluateAlerts(): Promise<CycleResult | undefined>;
+  /** the scheduled optimizer (optimization.enabled + autoOptimize), else undefined */
+  optimizer: OptimizerSchedule | undefined;
   close(): Promise<void>;
 }
 
@@ -125,10 +128,13 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   };
   const timer = setInterval(() => maintain().catch((err) => app.log.error({ err }, 'maintenance failed')), MAINTENANCE_MS);
   timer.unref();
+  // the scheduled optimizer: a bad optimization config fails the start, like any other config error
+  const optimizer = config.optimization.enabled && config.optimization.autoOptimize ? startOptimizerSchedule({ config, env: options.env ?? process.env, store, engine, log: (level, m) => app.log[level](m) }) : undefined;
   try {
     await app.listen({ port: config.server.port, host: config.server.host });
   } catch (e) {
     clearInterval(timer);
+    optimizer?.stop();
     clearInterval(alertTimer);
     clearInterval(notifyTimer);
     uptime?.stop();
@@ -149,8 +155,10 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     alerts,
     dispatcher,
     evaluateAlerts,
+    optimizer,
     async close() {
       clearInterval(timer);
+      optimizer?.stop();
       clearInterval(alertTimer);
       clearInterval(notifyTimer);
       uptime?.stop();

@@ -25,7 +25,7 @@ import type { MetricPoint } from '../../src/model.js';
 const gauge = (metric: string, attributes: Record<string, string>, time: number, v: number, unit: string): MetricPoint => ({ metric, kind: 'gauge', unit, service: 'shop', instance: 'a', attributes, startTime: time - 10_000, time, count: 1, sum: v, min: v, max: v, last: v });
 const run = async (a: unknown, inputs: Partial<Inputs>) => (await runAnalyzers(Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, async () => v])), { analyzers: [a as Analyzer] }))[0];
 const service = (over: Partial<RuntimeStats['services'][number]> = {}): RuntimeStats['services'][number] => ({ service: 'shop', instances: 1, requestsPerSecond: 100, eventLoopP99Ms: 12, cpuAvg: 0.3, cpuMax: 0.5, heapLimitBytes: 2 * 1024 ** 3, heap: undefined, ...over });
-const runtime = (s: RuntimeStats['services'], more: Partial<RuntimeStats> = {}): RuntimeStats => ({ services: s, pools: [], capacity: undefined, ...more });
+const runtime = (s: RuntimeStats['services'], more: Partial<RuntimeStats> = {}): RuntimeStats => ({ services: s, pools: [], caches: [], capacity: undefined, ...more });
 const trend = (over: Partial<PerformanceTrend>): PerformanceTrend => ({ metricName: 'v8js.memory.heap.used', period: '60m', statistic: 'avg', unit: 'By', dataPoints: [{ timestamp: '', value: 500 * 1024 ** 2 }], trend: 'stable', change: 0, slopePerHour: 0, pValue: 0.5, method: 'Theil–Sen slope over 20 buckets of 3 min; Mann–Kendall test, α = 0.05', ...over });
 const statuses = (r: AnalyzerResult) => [r.status, r.findings.map((f) => f.severity)];
 
@@ -64,6 +64,12 @@ test('pool saturation: queued acquires fire with a size; a pool without waits do
   assert.deepEqual(statuses(await run(poolSaturation, { runtime: runtime([], { pools: [{ service: 'shop', pool: 'db', waitP95Ms: 0.2, pendingMax: 0, usedMax: 3 }] }) })), ['pass', []]);
 });
 
+test('cache hit ratio: a cache that mostly misses fires; a warm one does not', async () => {
+  const { cacheHitRatio } = await import('../../src/analyzers/cache-hit-ratio.js');
+  const r = await run(cacheHitRatio, { runtime: runtime([], { caches: [{ service: 'shop', prefix: 'facets', hits: 20, misses: 380 }, { service: 'shop', prefix: 'cart', hits: 900, misses: 100 }] }) });
+  assert.deepEqual(r.findings.map((f) => [f.title, f.severity]), [['shop cache facets: 5% hits', 'warning']]);
+});
+
 test('the runtime input is read from stored metrics', async () => {
   const store = new SqliteStore(':memory:');
   await store.migrate();
@@ -75,6 +81,8 @@ test('the runtime input is read from stored metrics', async () => {
     histPoint('db.client.connection.wait_time', { 'db.client.connection.pool.name': 'db' }, t, Array(50).fill(0.04)),
     gauge('db.client.connection.pending_requests', { 'db.client.connection.pool.name': 'db' }, t, 7, '{request}'),
     histPoint('http.server.request.duration', { 'http.route': '/', 'http.request.method': 'GET', 'http.response.status_code': '200' }, t, Array(60).fill(0.01)),
+    { ...gauge('solemate.cache.requests', { 'cache.prefix': 'facets', 'cache.result': 'hit' }, t, 30, '{request}'), kind: 'counter' },
+    { ...gauge('solemate.cache.requests', { 'cache.prefix': 'facets', 'cache.result': 'miss' }, t, 70, '{request}'), kind: 'counter' },
   ]);
   const rt = await storeCollector(new QueryEngine(store, testConfig(), () => now), store, 5 * 60_000, now).runtime();
   const s = rt.services.find((x) => x.service === 'shop')!;
@@ -83,6 +91,7 @@ test('the runtime input is read from stored metrics', async () => {
   assert.equal(rt.pools.length, 1);
   assert.ok(Math.abs(rt.pools[0].waitP95Ms - 40) < 1, `${rt.pools[0].waitP95Ms}`);
   assert.equal(rt.pools[0].pendingMax, 7);
+  assert.deepEqual(rt.caches, [{ service: 'shop', prefix: 'facets', hits: 30, misses: 70 }]);
   await store.close();
 });
 
@@ -134,4 +143,11 @@ test('unused and duplicate indexes on a real PostgreSQL; then partitioning of an
   const updated = { ...ranged, tables: ranged.tables.map((x) => ({ ...x, rowInserts: Math.round(x.rowWrites / 2) })) };
   const churn = (await runAnalyzers({ postgres: async () => updated, database: async () => c }, { analyzers: [partitioning as unknown as Analyzer], overrides: { partitioning: { minBytes: 1024 } } }))[0];
   assert.deepEqual(statuses(churn), ['pass', []], 'a table that is updated as much as inserted is not append-mostly');
+});
+
+test('slow queries: a slow statement with a twentieth of the database time fires, a slow but rare one does not', async () => {
+  const { slowQueries } = await import('../../src/analyzers/slow-queries.js');
+  const stmt = (query: string, calls: number, meanMs: number) => ({ queryId: query, query, calls, totalMs: calls * meanMs, meanMs, rows: calls, hitRatio: 1 });
+  const r = await run(slowQueries, { postgres: report({ topStatements: [stmt('SELECT a FROM t WHERE x = $1', 100, 15), stmt('SELECT b FROM u WHERE y = $1', 12, 15)], statementsTotalMs: 20_000 }) });
+  assert.deepEqual(r.findings.map((f) => f.target.statement), ['SELECT a FROM t WHERE x = $1'], '1500 ms of 20 s fires; 180 ms (0.9%) does not');
 });

@@ -18,7 +18,8 @@ const results = [
   result('compression', [finding('uncompressed', 'critical', 480, { site: 'http://127.0.0.1:3000/' })]),
   result('cache-headers', [finding('no cache headers', 'critical', 9000, { site: 'http://127.0.0.1:3000/' }, [{ url: 'http://127.0.0.1:3000/assets/app.js' }, { url: 'http://127.0.0.1:3000/images/products/1.png' }, { url: 'http://127.0.0.1:3000/images/products/2.png' }])]),
 ];
-const traces = [{ traceId: 'a', start: 0, duration: 1, spans: 2, error: false, database: { queries: 1, timeMs: 1, repeated: [] }, roots: [{ traceId: 'a', spanId: 'r', service: 's', instance: 'i', name: 'GET /api/products', kind: 'server', start: 0, duration: 1, status: 'unset', offset: 0, attributes: { 'http.route': '/api/products', 'http.request.method': 'GET' }, children: [{ traceId: 'a', spanId: 'c', service: 's', instance: 'i', name: 'SELECT products', kind: 'client', start: 0, duration: 1, status: 'unset', offset: 0, attributes: { 'db.query.text': 'SELECT id FROM products WHERE category_id = $1 ORDER BY price_cents LIMIT $2' }, children: [] }] }] }];
+const storefront = { traceId: 'b', start: 0, duration: 1, spans: 2, error: false, database: { queries: 1, timeMs: 1, repeated: [] }, roots: [{ traceId: 'b', spanId: 'r', service: 's', instance: 'i', name: 'GET /', kind: 'server', start: 0, duration: 1, status: 'unset', offset: 0, attributes: { 'http.route': '/', 'http.request.method': 'GET' }, children: [{ traceId: 'b', spanId: 'c', service: 's', instance: 'i', name: 'SELECT products', kind: 'client', start: 0, duration: 1, status: 'unset', offset: 0, attributes: { 'db.query.text': 'SELECT p.id FROM products p JOIN brands b ON b.id = p.brand_id WHERE p.category_id = $1 ORDER BY p.price_cents, p.id LIMIT $2' }, children: [] }] }] };
+const traces = [storefront, { traceId: 'a', start: 0, duration: 1, spans: 2, error: false, database: { queries: 1, timeMs: 1, repeated: [] }, roots: [{ traceId: 'a', spanId: 'r', service: 's', instance: 'i', name: 'GET /api/products', kind: 'server', start: 0, duration: 1, status: 'unset', offset: 0, attributes: { 'http.route': '/api/products', 'http.request.method': 'GET' }, children: [{ traceId: 'a', spanId: 'c', service: 's', instance: 'i', name: 'SELECT products', kind: 'client', start: 0, duration: 1, status: 'unset', offset: 0, attributes: { 'db.query.text': 'SELECT id FROM products WHERE category_id = $1 ORDER BY price_cents LIMIT $2' }, children: [] }] }] }];
 
 test('ranked, de-duplicated, with actions where they can be applied', () => {
   const recs = recommend(results, traces as never);
@@ -34,7 +35,7 @@ test('ranked, de-duplicated, with actions where they can be applied', () => {
   );
   const index = recs[2];
   assert.deepEqual(index.action, { type: 'create-index', table: 'products', columns: ['category_id', 'price_cents'] });
-  assert.deepEqual(index.routes, [{ method: 'GET', route: '/api/products' }], 'the routes whose traces run the statement: the workflow measures them');
+  assert.deepEqual(index.routes, [{ method: 'GET', route: '/' }, { method: 'GET', route: '/api/products' }], 'the routes whose traces run the statement or another the index serves: the workflow measures them');
   assert.deepEqual(recs[0].action, { type: 'cache-headers', params: { paths: ['/assets/', '/images/products/'], maxAgeSeconds: 31_536_000, immutable: true }, urls: ['http://127.0.0.1:3000/assets/app.js', 'http://127.0.0.1:3000/images/products/1.png', 'http://127.0.0.1:3000/images/products/2.png'] });
   assert.equal(index.estimatedImprovement.derivedFrom, 'test');
   assert.deepEqual(recommend(results, traces as never).map((r) => r.id), recs.map((r) => r.id), 'ids are stable');
@@ -43,5 +44,6 @@ test('ranked, de-duplicated, with actions where they can be applied', () => {
 
 test('routesRunning matches statements by fingerprint, literals and spacing aside', () => {
   assert.deepEqual(routesRunning('SELECT id FROM products  WHERE category_id = $1 ORDER BY price_cents LIMIT $2', traces as never), [{ method: 'GET', route: '/api/products' }]);
+  assert.deepEqual(routesRunning('SELECT id FROM products WHERE category_id = $1 ORDER BY price_cents LIMIT 24', traces as never), [{ method: 'GET', route: '/api/products' }], 'a literal where the app sent a parameter');
   assert.deepEqual(routesRunning('SELECT 1', traces as never), []);
 });

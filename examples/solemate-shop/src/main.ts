@@ -1,7 +1,7 @@
 // The shop on its own:  node --import tsx examples/solemate-shop/src/main.ts
 // Environment: PORT (3000), DATABASE_URL (else embedded PostgreSQL in .data/shop-pg), REDIS_URL,
 // SHOP_FAULTS (all | none | list), SHOP_PRODUCTS (100000), SHOP_INSTRUMENT (1 | 0), SHOP_TRACING (1 | 0),
-// SOLEMATE_PERF_ENDPOINT (http://127.0.0.1:4318).
+// SHOP_OPTIMIZE (1 | 0: the optimization middleware), SOLEMATE_PERF_ENDPOINT (http://127.0.0.1:4318).
 import { parseFaults } from './faults.js';
 import { startShop } from './shop.js';
 
@@ -15,6 +15,7 @@ try {
     products: Number(process.env.SHOP_PRODUCTS ?? 100_000),
     instrument: process.env.SHOP_INSTRUMENT !== '0',
     tracing: process.env.SHOP_TRACING !== '0',
+    optimize: process.env.SHOP_OPTIMIZE !== '0',
     endpoint: process.env.SOLEMATE_PERF_ENDPOINT,
     log,
   });

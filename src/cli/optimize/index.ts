@@ -73,7 +73,7 @@ export async function run(values: Record<string, unknown>, _pos: string[], io: I
         if (plan.length === 0) io.out('nothing to apply automatically');
         for (const p of plan) io.out(`${p.wouldSkip ? 'skip' : 'would apply'}  ${p.action}${p.id ? `  [${p.id}]` : ''}${p.wouldSkip ? `\n      ${p.wouldSkip}` : ''}`);
         const m = recs.filter((r) => !r.automatic).length;
-        if (m) io.out(`${m} more recommendation${m === 1 ? '' : 's'} need a person (solemate-perf analyze)`);
+        if (m) io.out(`${m} more recommendation${m === 1 ? ' needs' : 's need'} a person (solemate-perf analyze)`);
         io.out('dry run: add --apply to apply, measure and keep or roll back');
       }
       return 0;

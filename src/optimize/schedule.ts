@@ -1,0 +1,55 @@
+// The server's scheduled optimizer (optimization.enabled + autoOptimize): every
+// optimizationInterval it analyzes the last `window`, and sends each automatic recommendation through
+// the workflow (measured, kept or rolled back). validationRequired: false is refused — nothing is
+// applied without its before/after proof. Replicas share the optimizer lock, so one runs at a time.
+import type { PerformanceConfig } from '../config/schema.js';
+import { PerfError } from '../errors.js';
+import { loadScenario } from '../loadtest/scenario.js';
+import { checkTarget } from '../loadtest/targets.js';
+import { parseDuration } from '../query/filters.js';
+import type { QueryEngine } from '../query/engine.js';
+import type { Store } from '../store/store.js';
+import { OptimizationService } from './service.js';
+import type { OptimizationRecord } from './workflow.js';
+
+export interface OptimizerSchedule {
+  /** one run now (also what the timer does); undefined when a run is still going */
+  runOnce(): Promise<OptimizationRecord[] | undefined>;
+  stop(): void;
+}
+
+/** The service options from the config, or why the schedule cannot run. */
+export function scheduledOptions(config: PerformanceConfig, env: NodeJS.ProcessEnv) {
+  const o = config.optimization;
+  if (!o.target || !o.scenario) throw new PerfError('PERF_ERR_CONFIG', 'optimization.autoOptimize needs optimization.target (the service URL) and optimization.scenario (a scenario file to measure with)');
+  if (!o.validationRequired) throw new PerfError('PERF_ERR_CONFIG', 'optimization.validationRequired: false is not supported: every change is measured before it is kept');
+  let databaseUrl = o.databaseUrl;
+  if (databaseUrl?.startsWith('env:')) {
+    const name = databaseUrl.slice(4);
+    databaseUrl = env[name];
+    if (!databaseUrl) throw new PerfError('PERF_ERR_CONFIG', `optimization.databaseUrl: environment variable ${name} is not set`);
+  }
+  return { target: checkTarget(o.target, config.loadtest.allowedHosts).toString().replace(/\/$/, ''), scenario: loadScenario(o.scenario), databaseUrl, windowMs: parseDuration(o.window), measure: Object.fromEntries(Object.entries(o.measure).filter(([, v]) => v !== undefined)) };
+}
+
+export function startOptimizerSchedule(opts: { config: PerformanceConfig; env: NodeJS.ProcessEnv; store: Store; engine: QueryEngine; log: (level: 'info' | 'error', m: string) => void }): OptimizerSchedule {
+  const base = scheduledOptions(opts.config, opts.env);
+  let running = false;
+  const runOnce = async () => {
+    if (running) return undefined;
+    running = true;
+    const service = new OptimizationService({ ...base, store: opts.store, engine: opts.engine, log: (m) => opts.log('info', `optimizer: ${m}`) });
+    try {
+      const recs = (await service.getOptimizationRecommendations()).filter((r) => r.automatic);
+      const done = recs.length ? await service.applyOptimizations(recs) : [];
+      opts.log('info', `optimizer: ${done.length} change(s): ${done.map((r) => `${r.title} → ${r.state}`).join('; ') || 'nothing to apply'}`);
+      return done;
+    } finally {
+      await service.close().catch(() => {});
+      running = false;
+    }
+  };
+  const timer = setInterval(() => runOnce().catch((e) => opts.log('error', `optimizer: ${(e as Error).message}`)), opts.config.optimization.optimizationInterval);
+  timer.unref();
+  return { runOnce, stop: () => clearInterval(timer) };
+}
