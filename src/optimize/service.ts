@@ -100,7 +100,10 @@ export class OptimizationService {
     const measure = this.measure();
     return this.locked(async (db) => {
       const out: OptimizationResult[] = [];
-      for (const x of list) {
+      // runtime settings first (they switch in a second and leave nothing in the database), schema
+      // changes after: each change is then measured on the system as it will run; priority otherwise
+      const order = [...list].sort((a, b) => Number(a.action?.type === 'create-index') - Number(b.action?.type === 'create-index'));
+      for (const x of order) {
         if (!x.action) throw new PerfError('PERF_ERR_USAGE', `${'id' in x ? x.id : 'this'} has no automatic action`);
         out.push(await runOptimization(x.action, { ctx: { store: this.o.store, db }, measure, log: this.o.log, recommendation: 'id' in x ? { id: x.id, title: x.title, routes: x.routes } : x.title ? { id: '', title: x.title, routes: [] } : undefined }));
       }

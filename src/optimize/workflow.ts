@@ -318,6 +318,18 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
   };
 
   const before = await snapshot(m.target, paths);
+  if (action.type === 'route-cache') {
+    // the route may be gone since the analysis: no request reaches it, or it answers 404/405
+    const re = templateMatcher(action.params.route);
+    const reaching = paths.filter((p) => re.test(p.split('?')[0]));
+    const gone = reaching.length === 0 ? `no GET request of the scenario reaches ${action.params.route}` : reaching.every((p) => /^40[45] /.test(before.get(p)!)) ? `GET ${action.params.route} answers ${before.get(reaching[0])!.slice(0, 3)}: the route is gone` : undefined;
+    if (gone) {
+      r.reason = gone;
+      await track(ctx.store, r, 'skipped', gone);
+      log(`${r.title}: skipped — ${gone}`);
+      return r;
+    }
+  }
   const beforeAssets = action.type === 'cache-headers' ? await assets(action.urls ?? []) : undefined;
   r.undo = undoOf(action, r.id);
   await track(ctx.store, r, 'applying', `applying: ${r.description}`);

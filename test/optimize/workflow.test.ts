@@ -153,6 +153,10 @@ test('pre-checks skip what no longer applies; a failed apply leaves the system a
   assert.match(again.reason!, /index solemate_items_cat_price_\w+ on items \(cat, price\) already exists/);
   assert.match((await runOptimization({ type: 'create-index', table: 'gone', columns: ['x'] }, { ctx: ctx(), measure: m })).reason!, /table gone does not exist/);
   assert.match((await runOptimization({ type: 'compression', params: { threshold: 1, brotli: false } }, { ctx: ctx(), measure: m })).reason!, /already applied by optimization opt-/);
+  const gone = await runOptimization({ type: 'route-cache', params: { method: 'GET', route: '/api/gone', ttlMs: 1000, backend: 'memory', maxEntries: 10, invalidatedBy: [] } }, { ctx: ctx(), measure: measure(scenario('/api/gone')) });
+  assert.deepEqual([gone.state, gone.reason], ['skipped', 'GET /api/gone answers 404: the route is gone']);
+  const unreached = await runOptimization({ type: 'route-cache', params: { method: 'GET', route: '/api/elsewhere', ttlMs: 1000, backend: 'memory', maxEntries: 10, invalidatedBy: [] } }, { ctx: ctx(), measure: m });
+  assert.match(unreached.reason!, /no GET request of the scenario reaches \/api\/elsewhere/);
   const before = await indexes();
   const failed = await runOptimization({ type: 'create-index', table: 'items', columns: ['doc'] }, { ctx: ctx(), measure: m });
   assert.equal(failed.state, 'failed');
