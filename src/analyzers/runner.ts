@@ -1,6 +1,7 @@
 // Runs analyzers: gives each only the inputs it declared (collected once, on demand), turns an
 // exception into an error result, and ranks the findings.
 import type { QueryEngine } from '../query/engine.js';
+import { PerfError } from '../errors.js';
 import { traceTree, type TraceDetail } from '../query/traces.js';
 import type { Store } from '../store/store.js';
 import { CACHE_REQUESTS, DB_CONNECTION_COUNT, DB_CONNECTION_PENDING, DB_CONNECTION_WAIT, EVENT_LOOP_DELAY, HEAP_LIMIT, HEAP_USED, HTTP_SERVER_DURATION, PROCESS_CPU_UTILIZATION } from '../semconv.js';
@@ -27,6 +28,19 @@ import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats, RuntimeSt
 
 const all = [slowRoutes, nPlusOne, cacheableRoutes, slowQueries, missingIndex, unusedIndexes, partitioning, readReplicas, poolSaturation, cacheHitRatio, eventLoop, memoryGrowth, cpuSaturation, compression, cacheHeaders, images, bundle];
 export const ANALYZERS: Analyzer[] = all as unknown as Analyzer[];
+
+/** Checks analyzer option overrides against the analyzers' defaults (ids, names, types). */
+export function checkOverrides(overrides: Record<string, Record<string, unknown>>, analyzers: Analyzer[] = ANALYZERS): void {
+  for (const [id, opts] of Object.entries(overrides)) {
+    const a = analyzers.find((x) => x.meta.id === id);
+    if (!a) throw new PerfError('PERF_ERR_CONFIG', `optimization.analyzers.${id}: no such analyzer (known: ${analyzers.map((x) => x.meta.id).join(', ')})`);
+    for (const [k, v] of Object.entries(opts)) {
+      const d = (a.defaults as Record<string, { value: unknown }>)[k];
+      if (!d) throw new PerfError('PERF_ERR_CONFIG', `optimization.analyzers.${id}.${k}: no such option (known: ${Object.keys(a.defaults).join(', ')})`);
+      if (typeof v !== typeof d.value) throw new PerfError('PERF_ERR_CONFIG', `optimization.analyzers.${id}.${k}: must be a ${typeof d.value}`);
+    }
+  }
+}
 
 export type Collector = { [K in InputName]: () => Promise<Inputs[K]> };
 

@@ -92,6 +92,8 @@ export const performanceConfigSchema = z
         databaseUrl: z.string().optional(),
         /** how far back each scheduled analysis looks */
         window: z.string().default('15m'),
+        /** analyzer options by analyzer id, e.g. { "missing-index": { minCostCut: 0.3 } } (defaults and their sources: analyze --json) */
+        analyzers: z.record(z.record(z.union([z.number(), z.boolean(), z.string()]))).default({}),
         /** before/after measurement: seconds per run, before/after pairs, requests/s */
         measure: z.object({ seconds: z.number().positive().max(600).optional(), rounds: z.number().int().min(1).max(20).optional(), rate: z.number().positive().optional() }).strict().default({}),
       })

@@ -1,7 +1,7 @@
 // PerformanceOptimizationService (PRD): analyzePerformance → getOptimizationRecommendations →
 // applyOptimization (pre-check, apply, validate, keep or roll back, track) over one store, the
 // service's database and its URL. The CLI commands analyze, optimize and optimizations use it.
-import { runAnalyzers, storeCollector } from '../analyzers/runner.js';
+import { checkOverrides, runAnalyzers, storeCollector } from '../analyzers/runner.js';
 import type { AnalyzerResult } from '../analyzers/types.js';
 import { collectPostgres } from '../collectors/postgres.js';
 import { collectSite } from '../analyzers/site.js';
@@ -38,6 +38,8 @@ export interface OptimizationServiceOptions {
   target?: string;
   scenario?: Scenario;
   measure?: Partial<Omit<MeasureOptions, 'target' | 'scenario'>>;
+  /** analyzer option overrides by analyzer id (optimization.analyzers) */
+  analyzerOptions?: Record<string, Record<string, unknown>>;
   log?: (m: string) => void;
 }
 
@@ -62,12 +64,13 @@ export class OptimizationService {
     const db = this.db();
     const collectors = storeCollector(this.o.engine, this.o.store, this.o.windowMs);
     let traces: TraceDetail[] = [];
+    checkOverrides(this.o.analyzerOptions ?? {});
     const results = await runAnalyzers({
       ...collectors,
       traces: async () => (traces = await collectors.traces()),
       ...(db ? { postgres: async () => collectPostgres(await db), database: () => db } : {}),
       ...(this.o.site ? { site: () => collectSite(this.o.site!) } : {}),
-    });
+    }, { overrides: this.o.analyzerOptions });
     this.last = { at: new Date().toISOString(), windowMs: this.o.windowMs, results, traces };
     return this.last;
   }

@@ -72,3 +72,27 @@ test('optimize --rollback undoes a kept optimization; optimizations shows the hi
   assert.deepEqual(h.successRate, { kept: 0, applied: 2, rate: 0 });
   assert.equal(h.optimizations[0].events.at(-1).message, 'rolled back on request');
 });
+
+test('analyzer options come from optimization.analyzers in the config, checked against the defaults', async () => {
+  const fs = await import('node:fs');
+  const dir = tmpDir();
+  const data = path.join(dir, 'perf.db');
+  const store = new SqliteStore(data);
+  await store.migrate();
+  await store.write([histPoint('http.server.request.duration', { 'http.route': '/slow', 'http.request.method': 'GET', 'http.response.status_code': '200' }, Date.now() - 30_000, Array(50).fill(1.5))]);
+  await store.close();
+  const config = (analyzers: unknown) => {
+    const f = path.join(dir, `c${Math.random()}.json`);
+    fs.writeFileSync(f, JSON.stringify({ optimization: { analyzers } }));
+    return f;
+  };
+  assert.match((await cli(['analyze', '--data', data, '--window', '5m'])).out, /GET \/slow: p95/);
+  const raised = await cli(['analyze', '--data', data, '--window', '5m', '--config', config({ 'slow-routes': { p95Ms: 2000 } })]);
+  assert.equal(raised.code, 0, raised.err);
+  assert.equal(raised.out, 'no findings', 'the threshold from the config applies');
+  const unknown = await cli(['analyze', '--data', data, '--config', config({ 'slow-rutes': { p95Ms: 2000 } })]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /optimization\.analyzers\.slow-rutes: no such analyzer/);
+  const wrongType = await cli(['analyze', '--data', data, '--config', config({ 'slow-routes': { p95Ms: 'fast' } })]);
+  assert.match(wrongType.err, /optimization\.analyzers\.slow-routes\.p95Ms: must be a number/);
+});
