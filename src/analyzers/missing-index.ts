@@ -1,13 +1,15 @@
 // Missing indexes, measured by the planner: for each slow (or frequent: a tenth of database time)
 // statement that filters a table it scans sequentially, a candidate index (equality columns first,
-// then the ORDER BY column) is created inside a transaction that is always rolled back, and the statement's generic plan is costed with
-// and without it. Only candidates that cut the plan's cost by at least `minCostCut` are reported,
-// ranked by the database time they would save (the statement's time × the cost cut). With HypoPG
-// (Debian postgresql-15-hypopg) the candidate is hypothetical: nothing is built, any table size;
-// the extension is created inside the same rolled-back transaction if it is not there, so the
-// database is left as it was. Without it, tables above `maxTableBytes` are not tried (the trial
-// index is built for real, then thrown away). Tables with more rows written than scanned are
-// skipped: every write would pay for the index (Dexter does not look).
+// then the ORDER BY column; and a covering variant with the other returned columns as INCLUDE,
+// chosen when its index-only scan is at least 10% cheaper) is created inside a transaction that is
+// always rolled back, and the statement's generic plan is costed with and without it. Only
+// candidates that cut the plan's cost by at least `minCostCut` are reported, ranked by the
+// database time they would save (the statement's time × the cost cut). With HypoPG (Debian
+// postgresql-15-hypopg) the candidate is hypothetical: nothing is built, any table size; the
+// extension is created inside the same rolled-back transaction if it is not there, so the database
+// is left as it was. Without it, tables above `maxTableBytes` are not tried (the trial index is
+// built for real, then thrown away). Tables with more rows written than scanned are skipped: every
+// write would pay for the index (Dexter does not look).
 import { fingerprint } from '../instrument/sql.js';
 import type { Analyzer, Inputs } from './types.js';
 
@@ -31,6 +33,14 @@ async function planCost(db: Db, sql: string): Promise<number> {
   await db.query('DEALLOCATE solemate_probe');
   const plan = r.rows[0]['QUERY PLAN'] as { Plan: { 'Total Cost': number } }[] | string;
   return (typeof plan === 'string' ? JSON.parse(plan) : plan)[0].Plan['Total Cost'];
+}
+
+/** The plain columns a single-table SELECT returns (undefined for *, expressions or several tables). */
+export function selectedColumns(sql: string): string[] | undefined {
+  const list = /^\s*SELECT\s+([\s\S]*?)\s+FROM\s+\w+(?:\s+(?:AS\s+)?\w+)?\s+(?:WHERE|ORDER|LIMIT|$)/i.exec(sql)?.[1];
+  if (!list || /\bJOIN\b/i.test(sql)) return undefined;
+  const cols = list.split(',').map((c) => /^\s*(?:\w+\.)?([a-z_][a-z0-9_]*)(?:\s+AS\s+\w+)?\s*$/i.exec(c)?.[1]?.toLowerCase());
+  return cols.every((c): c is string => c !== undefined) ? cols : undefined;
 }
 
 /** Whether HypoPG can be used here (installed, or available to create inside the transaction). */
@@ -69,19 +79,29 @@ export const missingIndex: Analyzer<{ minMeanMs: number; minShare: number; minCo
       const real = new Set((await db.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table])).rows.map((r) => String(r.column_name)));
       const columns = [...equal, ...(order && !equal.includes(order) ? [order] : [])].filter((c) => real.has(c));
       if (columns.length === 0) continue;
-      const ddl = `CREATE INDEX CONCURRENTLY ON ${table} (${columns.join(', ')})`;
+      // a covering variant: the other returned columns as INCLUDE, for an index-only scan
+      const include = (selectedColumns(s.query) ?? []).filter((c) => real.has(c) && !columns.includes(c));
       let before: number;
       let after: number;
+      let afterCovering = Infinity;
       await db.query('BEGIN');
       try {
         await db.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
         before = await planCost(db, s.query);
-        const create = `CREATE INDEX solemate_trial ON ${table} (${columns.map((c) => `"${c}"`).join(', ')})`;
-        if (hypo) {
-          await db.query('CREATE EXTENSION IF NOT EXISTS hypopg');
-          await db.query('SELECT hypopg_create_index($1)', [create]);
-        } else await db.query(create);
-        after = await planCost(db, s.query);
+        const trial = async (name: string, inc: string[]) => {
+          const create = `CREATE INDEX ${name} ON ${table} (${columns.map((c) => `"${c}"`).join(', ')})${inc.length ? ` INCLUDE (${inc.map((c) => `"${c}"`).join(', ')})` : ''}`;
+          if (hypo) {
+            await db.query('CREATE EXTENSION IF NOT EXISTS hypopg');
+            await db.query('SELECT hypopg_reset()');
+            await db.query('SELECT hypopg_create_index($1)', [create]);
+          } else await db.query(create);
+          return planCost(db, s.query);
+        };
+        after = await trial('solemate_trial', []);
+        if (include.length > 0 && include.length <= 3) {
+          if (!hypo) await db.query('DROP INDEX solemate_trial');
+          afterCovering = await trial('solemate_trial_covering', include);
+        }
       } catch {
         // a statement the probe cannot prepare (types it cannot infer from NULLs): no candidate for it
         continue;
@@ -89,13 +109,17 @@ export const missingIndex: Analyzer<{ minMeanMs: number; minShare: number; minCo
         if (hypo) await db.query('SELECT hypopg_reset()').catch(() => {});
         await db.query('ROLLBACK').catch(() => {});
       }
+      // the covering index only when the index-only scan is clearly cheaper (it is larger and costs writes)
+      const covering = afterCovering < 0.9 * after;
+      if (covering) after = afterCovering;
+      const ddl = `CREATE INDEX CONCURRENTLY ON ${table} (${columns.join(', ')})${covering ? ` INCLUDE (${include.join(', ')})` : ''}`;
       const cut = before > 0 ? 1 - after / before : 0;
       if (cut < o.minCostCut) continue;
       const savedShare = total > 0 ? (s.totalMs / total) * cut : 0;
       findings.push({
         severity: (cut >= 0.9 && s.meanMs >= 5 * o.minMeanMs ? 'critical' : 'warning') as 'critical' | 'warning',
-        title: `index ${table} (${columns.join(', ')}): plan ${Math.round(cut * 100)}% cheaper for a ${s.meanMs.toFixed(1)} ms query`,
-        target: { table, statement: s.query, index: ddl, columns: columns.join(',') },
+        title: `index ${table} (${columns.join(', ')})${covering ? ` INCLUDE (${include.join(', ')})` : ''}: plan ${Math.round(cut * 100)}% cheaper for a ${s.meanMs.toFixed(1)} ms query`,
+        target: { table, statement: s.query, index: ddl, columns: columns.join(','), ...(covering ? { include: include.join(',') } : {}) },
         evidence: {
           headings: [
             { key: 'ddl', label: 'candidate' },

@@ -112,7 +112,7 @@ function draft(analyzer: string, f: Finding, traces: TraceDetail[]): Draft | und
   const t = f.target;
   switch (analyzer) {
     case 'missing-index': {
-      const action = { type: 'create-index' as const, table: t.table, columns: t.columns.split(',') };
+      const action = { type: 'create-index' as const, table: t.table, columns: t.columns.split(','), ...(t.include ? { include: t.include.split(',') } : {}) };
       // the statement's routes, and every route whose traced statements the index can serve
       const routes = new Map([...routesRunning(t.statement, traces), ...routesServedBy(action, traces)].map((r) => [`${r.method} ${r.route}`, r]));
       return { type: 'index', description: `${t.index}: the planner costs the statement's plan with and without it.`, effort: 'low', automatic: true, action, routes: [...routes.values()].sort((a, b) => a.route.localeCompare(b.route)) };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { runAnalyzers } from '../../src/analyzers/runner.js';
 import { slowQueries } from '../../src/analyzers/slow-queries.js';
-import { candidateColumns, missingIndex } from '../../src/analyzers/missing-index.js';
+import { candidateColumns, missingIndex, selectedColumns } from '../../src/analyzers/missing-index.js';
 import type { Analyzer } from '../../src/analyzers/types.js';
 import { collectPostgres } from '../../src/collectors/postgres.js';
 import { freshDatabase } from '../helpers.js';
@@ -80,6 +80,28 @@ test('with the index the same workload is clean', async (t) => {
   t.after(() => w.done!());
   const results = await runAnalyzers({ postgres: async () => w.report!, database: async () => w.client! }, { analyzers: [slowQueries as unknown as Analyzer, missingIndex as unknown as Analyzer], overrides: LOW_BAR('missing-index', {}) });
   assert.deepEqual(results.map((r) => r.status), ['pass', 'pass'], JSON.stringify(results.map((r) => r.findings.map((f) => f.title))));
+});
+
+test('missing index: a covering INCLUDE variant when its index-only scan is clearly cheaper', async (t) => {
+  const w = await workload(false);
+  if ('skip' in w) return t.skip(w.skip);
+  t.after(() => w.done!());
+  await w.client!.query('VACUUM products'); // index-only scans need the visibility map
+  for (let i = 0; i < 15; i++) await w.client!.query('SELECT id, price FROM products WHERE brand = $1', [i]);
+  await new Promise((r) => setTimeout(r, 1100));
+  const report = await collectPostgres(w.client!, { limit: 50 });
+  const [mi] = await runAnalyzers({ postgres: async () => report, database: async () => w.client! }, { analyzers: [missingIndex as unknown as Analyzer], overrides: { 'missing-index': { minMeanMs: 3, hypopg: false } } });
+  const f = mi.findings.find((x) => x.target.statement === 'SELECT id, price FROM products WHERE brand = $1');
+  assert.ok(f, JSON.stringify(mi.findings.map((x) => x.title)));
+  assert.equal(f.target.index, 'CREATE INDEX CONCURRENTLY ON products (brand) INCLUDE (id, price)');
+  assert.equal(f.target.include, 'id,price');
+});
+
+test('selected columns: plain columns of one table, nothing for *, expressions or joins', () => {
+  assert.deepEqual(selectedColumns('SELECT id, p.price AS cost FROM products p WHERE brand = $1'), ['id', 'price']);
+  assert.equal(selectedColumns('SELECT * FROM products WHERE brand = $1'), undefined);
+  assert.equal(selectedColumns('SELECT count(*) FROM products WHERE brand = $1'), undefined);
+  assert.equal(selectedColumns('SELECT p.id FROM products p JOIN brands b ON b.id = p.brand WHERE b.id = $1'), undefined);
 });
 
 test('candidate columns: equality filters first, then the ORDER BY column', () => {
