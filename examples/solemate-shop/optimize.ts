@@ -5,7 +5,11 @@
 // rolled back, then an index nobody needs (to show the roll-back), then the history.
 //   SHOP_FAULTS (all) · SHOP_PRODUCTS (100000) · TRAFFIC_SECONDS (60) · TRAFFIC_RATE (25)
 //   MEASURE_SECONDS (8) · MEASURE_ROUNDS (2) · MEASURE_RATE (40) · RESULTS (file for the JSON)
+// With DATABASE_URL the shop runs in its own process, as in production (the performance server and
+// the load generator stay here); without it, in this process on the embedded PostgreSQL.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import readline from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
@@ -25,7 +29,16 @@ const dir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'solemate-opt
 const config = loadConfig({ env: {}, overrides: { server: { port: 0 }, store: { path: path.join(dir, 'perf.db') }, monitoring: { interval: 2000 } } });
 const server = await createServer({ config, env: {}, logLevel: 'warn' });
 const faults = parseFaults(process.env.SHOP_FAULTS);
-const shop = await startShop({ port: 0, databaseUrl: process.env.DATABASE_URL, dataDir: path.join(dir, 'shop-pg'), faults, products: env('SHOP_PRODUCTS', 100_000), endpoint: server.url, interval: 2000, log: (m) => log(`shop: ${m}`) });
+/** The shop in a child process (needs DATABASE_URL): its URL from its first line of output. */
+async function shopProcess(databaseUrl: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'src', 'main.ts')], { env: { ...process.env, PORT: '0', DATABASE_URL: databaseUrl, SOLEMATE_PERF_ENDPOINT: server.url, SHOP_INTERVAL: '2000' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (c) => reject(new Error(`shop exited with ${c}`)));
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+  });
+  return { url, databaseUrl, close: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
+}
+const shop = process.env.DATABASE_URL ? await shopProcess(process.env.DATABASE_URL) : await startShop({ port: 0, dataDir: path.join(dir, 'shop-pg'), faults, products: env('SHOP_PRODUCTS', 100_000), endpoint: server.url, interval: 2000, log: (m) => log(`shop: ${m}`) });
 log(`shop at ${shop.url}, performance server at ${server.url}; faults: ${Object.entries(faults).filter(([, on]) => on).map(([n]) => n).join(', ') || 'none'}`);
 
 try {
@@ -44,7 +57,7 @@ try {
     site: `${shop.url}/`,
     target: shop.url,
     scenario,
-    // the load generator in its own thread: the shop and the performance server share this one
+    // the load generator in its own thread (the performance server, and without DATABASE_URL the shop, run in this one)
     measure: { seconds: env('MEASURE_SECONDS', 8), rounds: env('MEASURE_ROUNDS', 2), rate: env('MEASURE_RATE', 40), workers: 1 },
     log,
   });

@@ -1,7 +1,8 @@
 // The shop on its own:  node --import tsx examples/solemate-shop/src/main.ts
 // Environment: PORT (3000), DATABASE_URL (else embedded PostgreSQL in .data/shop-pg), REDIS_URL,
 // SHOP_FAULTS (all | none | list), SHOP_PRODUCTS (100000), SHOP_INSTRUMENT (1 | 0), SHOP_TRACING (1 | 0),
-// SHOP_OPTIMIZE (1 | 0: the optimization middleware), SOLEMATE_PERF_ENDPOINT (http://127.0.0.1:4318).
+// SHOP_OPTIMIZE (1 | 0: the optimization middleware), SHOP_INTERVAL (ms between SDK exports, 10000),
+// SOLEMATE_PERF_ENDPOINT (http://127.0.0.1:4318).
 import { parseFaults } from './faults.js';
 import { startShop } from './shop.js';
 
@@ -17,6 +18,7 @@ try {
     tracing: process.env.SHOP_TRACING !== '0',
     optimize: process.env.SHOP_OPTIMIZE !== '0',
     endpoint: process.env.SOLEMATE_PERF_ENDPOINT,
+    interval: process.env.SHOP_INTERVAL === undefined ? undefined : Number(process.env.SHOP_INTERVAL),
     log,
   });
   console.log(shop.url);
