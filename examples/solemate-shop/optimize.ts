@@ -61,6 +61,8 @@ try {
     measure: { seconds: env('MEASURE_SECONDS', 8), rounds: env('MEASURE_ROUNDS', 2), rate: env('MEASURE_RATE', 40), workers: 1 },
     log,
   });
+  const analysis = await service.analyzePerformance();
+  console.log(`\nAnalyzers: ${analysis.results.map((r) => `${r.id} ${r.status}${r.reason ? ` (${r.reason})` : ''}`).join('; ')}`);
   const recs = await service.getOptimizationRecommendations();
   console.log('\nRecommendations:');
   for (const r of recs) console.log(`${String(r.priority).padStart(2)}. ${r.severity.padEnd(8)} ${r.automatic ? 'auto  ' : 'manual'} ${r.title} [${r.analyzer}]`);
@@ -76,7 +78,7 @@ try {
   }
   const s = history.successRate;
   console.log(`\nsuccess rate: ${s.kept} kept of ${s.applied} applied${s.rate === undefined ? '' : ` (${(s.rate * 100).toFixed(0)}%)`}`);
-  if (process.env.RESULTS) fs.writeFileSync(process.env.RESULTS, JSON.stringify({ faults, recommendations: recs, results, successRate: s }, null, 2));
+  if (process.env.RESULTS) fs.writeFileSync(process.env.RESULTS, JSON.stringify({ faults, analyzers: analysis.results, recommendations: recs, results, successRate: s }, null, 2));
   await service.close();
 } finally {
   await shop.close();
