@@ -204,6 +204,8 @@ export function createShopApp(o: ShopOptions): express.Express {
         res.status(201).json({ orderId, totalCents: total });
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {});
+        // an unknown customer (the scenario draws ids for the default catalog size)
+        if ((e as { code?: string }).code === '23503') return res.status(400).json({ error: `no customer ${customerId}` });
         throw e;
       } finally {
         client.release();
