@@ -27,7 +27,7 @@ export const KNOWN_METRICS: Record<string, { kind: MetricKind; unit: string }> =
 const withThreshold = (text: string, r: AlertRule) => text.replace(/\{\{\s*\$threshold\s*\}\}/g, formatValue(r.expr.threshold));
 
 const LABEL: Record<string, string> = { route: 'http_route', method: 'http_request_method', status: 'http_response_status_code', service: 'service_name', instance: 'service_instance_id' };
-const label = (k: string) => LABEL[k] ?? snake(k);
+export const label = (k: string) => LABEL[k] ?? snake(k);
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 const promDuration = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`);
 

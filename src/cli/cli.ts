@@ -10,8 +10,9 @@ import alerts from './alerts/index.js';
 import analyze from './analyze/index.js';
 import optimize from './optimize/index.js';
 import optimizations from './optimizations/index.js';
+import dashboards from './dashboards/index.js';
 
-const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, optimize, optimizations, loadtest, config };
+const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, optimize, optimizations, dashboards, loadtest, config };
 
 export function usage(): string {
   const lines = ['solemate-perf — performance monitoring for Node.js services', '', 'Usage: solemate-perf <command> [options]', '', 'Commands:'];
