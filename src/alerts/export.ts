@@ -11,7 +11,7 @@ import { formatValue, type AlertRule } from './rules.js';
 export const KNOWN_METRICS: Record<string, { kind: MetricKind; unit: string }> = {
   'http.server.request.duration': { kind: 'histogram', unit: 's' },
   'db.client.operation.duration': { kind: 'histogram', unit: 's' },
-  'nodejs.eventloop.delay': { kind: 'histogram', unit: 's' },
+  'nodejs.eventloop.delay': { kind: 'gauge', unit: 's' }, // p50, p99, max per interval (label quantile)
   'v8js.gc.duration': { kind: 'histogram', unit: 's' },
   'process.cpu.utilization': { kind: 'gauge', unit: '1' },
   'solemate.process.memory.utilization': { kind: 'gauge', unit: '1' },
@@ -70,7 +70,7 @@ export function promql(r: AlertRule, meta: { kind: MetricKind; unit: string }): 
   const over = { avg: 'avg_over_time', max: 'max_over_time', min: 'min_over_time', last: 'last_over_time' }[a as 'avg' | 'max' | 'min' | 'last'];
   if (!over) return { skip: `${a} of a gauge has no meaning` };
   const agg = a === 'min' ? 'min' : a === 'avg' ? 'avg' : 'max';
-  return { expr: `${agg}${by.length ? ` by (${by.join(', ')})` : ''} (${over}(${name}${sel}[${w}]))${scale !== 1 ? ` * ${1 / scale}` : ''}` };
+  return { expr: `${agg}${by.length ? ` by (${by.join(', ')})` : ''} (${over}(${name}${sel}[${w}]))${scale !== 1 ? ` * ${1 / scale}` : ''}${toRuleUnits}` };
 }
 
 export interface PrometheusExport {

@@ -26,6 +26,9 @@ test('the shipped rules export to a file promtool check rules accepts', { skip }
   assert.equal(rc.for, '2m');
   assert.equal(rc.keep_firing_for, '5m');
   assert.equal(rc.labels.severity, 'critical');
+  // a gauge in seconds against a threshold in ms: the p99 the runtime sampler reports, × 1000
+  const lag = doc.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules).find((x: { alert: string }) => x.alert === 'EventLoopLag');
+  assert.equal(lag.expr, 'avg by (service_name, service_instance_id) (avg_over_time(nodejs_eventloop_delay_seconds{quantile="p99"}[5m])) * 1000 > 100');
 });
 
 test('PromQL per aggregation: units, filters, grouping, error ratio; what cannot be expressed is listed', () => {
