@@ -77,11 +77,16 @@ export interface MeasureOptions {
   referenceMbps: number;
   /** ms to wait for the app to serve new settings */
   settingsTimeoutMs: number;
+  /**
+   * smallest median improvement kept (%): significance alone would keep one useless change in 40
+   * (α/2); below this a change is within a load test's run-to-run noise on these machines
+   */
+  minImprovementPct: number;
   /** load-generator threads (0: in this thread; use ≥ 1 when the service runs in this process) */
   workers: number;
 }
 
-export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 2, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000, workers: 0 };
+export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 2, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000, workers: 0, minImprovementPct: 5 };
 
 const KIND = 'optimization';
 
@@ -402,12 +407,14 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     if (r.objective === 'bytes') {
       r.bytes = compareLatencies(off.flatMap((x) => x.sizes), on.flatMap((x) => x.sizes), m.alpha);
       if (r.bytes.verdict !== 'improved') return await undo(`bytes per response not significantly lower: ${fmt(r.bytes, 'B')}`);
+      if (-r.bytes.medianChangePct < m.minImprovementPct) return await undo(`bytes per response lower by ${(-r.bytes.medianChangePct).toFixed(1)}%, under the ${m.minImprovementPct}% a change must gain`);
       // on loopback compression only costs; on a real link the saved bytes save transfer time
       const savedMs = ((r.before.bytesPerResponse - r.after.bytesPerResponse) * 8) / (m.referenceMbps * 1000);
       if (r.latency.verdict === 'regressed' && r.latency.shift.shift > savedMs) return await undo(`response time worse by ${r.latency.shift.shift.toFixed(2)} ms, more than the ${savedMs.toFixed(2)} ms the saved bytes take at ${m.referenceMbps} Mbit/s: ${fmt(r.latency, 'ms')}`);
       await track(ctx.store, r, 'kept', `kept: bytes ${fmt(r.bytes, 'B')}; latency ${fmt(r.latency, 'ms')}`);
     } else {
       if (r.latency.verdict !== 'improved') return await undo(`response time ${r.latency.verdict === 'regressed' ? 'significantly worse' : 'not significantly better'}: ${fmt(r.latency, 'ms')}`);
+      if (-r.latency.medianChangePct < m.minImprovementPct) return await undo(`response time better by ${(-r.latency.medianChangePct).toFixed(1)}%, under the ${m.minImprovementPct}% a change must gain: ${fmt(r.latency, 'ms')}`);
       await track(ctx.store, r, 'kept', `kept: ${fmt(r.latency, 'ms')}; p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms`);
     }
     log(`${r.title}: kept`);
