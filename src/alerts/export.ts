@@ -147,11 +147,11 @@ export function toCloudWatchAlarms(rules: AlertRule[], namespace = 'SoleMate/Per
       continue;
     }
     const f = r.expr.filters;
-    const dims = [f.service && { Name: 'service', Value: f.service }, f.route && { Name: 'route', Value: f.route }, f.method && { Name: 'method', Value: f.method }].filter(Boolean) as { Name: string; Value: string }[];
+    const dims = cloudWatchDimensions(f);
     // whole minutes, at least one: CloudWatch periods are 10, 30 or multiples of 60 s
     const period = Math.max(60, Math.round(r.windowMs / 60_000) * 60);
     const evaluations = Math.max(1, Math.ceil(r.forMs / (period * 1000)) + 1);
-    const stat: Pick<PutMetricAlarmInput, 'Statistic' | 'ExtendedStatistic'> = a[0] === 'p' ? { ExtendedStatistic: a } : { Statistic: ({ avg: 'Average', max: 'Maximum', min: 'Minimum', count: 'SampleCount', rate: 'SampleCount' } as const)[a as 'avg' | 'max' | 'min' | 'count' | 'rate'] };
+    const stat: Pick<PutMetricAlarmInput, 'Statistic' | 'ExtendedStatistic'> = a[0] === 'p' ? { ExtendedStatistic: a } : { Statistic: cloudWatchStatistic(a) as PutMetricAlarmInput['Statistic'] };
     alarms.push({
       AlarmName: `${r.alert}${f.service ? `-${f.service}` : ''}`.slice(0, 255),
       AlarmDescription: withThreshold(r.annotations.summary ?? r.id, r).slice(0, 1024),
@@ -170,6 +170,16 @@ export function toCloudWatchAlarms(rules: AlertRule[], namespace = 'SoleMate/Per
     });
   }
   return { alarms, skipped };
+}
+
+/** The dimensions our CloudWatch metrics carry, from a condition's filters. */
+export function cloudWatchDimensions(f: { service?: string; route?: string; method?: string }): { Name: string; Value: string }[] {
+  return [f.service && { Name: 'service', Value: f.service }, f.route && { Name: 'route', Value: f.route }, f.method && { Name: 'method', Value: f.method }].filter(Boolean) as { Name: string; Value: string }[];
+}
+
+/** The CloudWatch statistic of an aggregation: pNN as is, the others by name (rate: SampleCount per period). */
+export function cloudWatchStatistic(a: string): string {
+  return a[0] === 'p' ? a : ({ avg: 'Average', max: 'Maximum', min: 'Minimum', count: 'SampleCount', rate: 'SampleCount' } as Record<string, string>)[a];
 }
 
 // ---- Datadog ------------------------------------------------------------------------------------

@@ -2,22 +2,10 @@
 // a cache to matter, and whose kept traces only read (no INSERT/UPDATE/DELETE, no errors). The
 // finding names the tables the route reads and the write routes seen changing those tables: they
 // empty the cache (with the TTL as the bound on staleness for writes nobody traced).
-import type { SpanNode, TraceDetail } from '../query/traces.js';
+import { entryRoute, spansOf, type TraceDetail } from '../query/traces.js';
 import type { Analyzer } from './types.js';
 
 const WRITE = /^(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)$/i;
-
-function spans(t: TraceDetail): SpanNode[] {
-  const out: SpanNode[] = [];
-  const walk = (n: SpanNode) => {
-    out.push(n);
-    n.children.forEach(walk);
-  };
-  t.roots.forEach(walk);
-  return out;
-}
-
-const routeOf = (t: TraceDetail) => ({ method: String(t.roots[0]?.attributes['http.request.method'] ?? 'GET').toUpperCase(), route: String(t.roots[0]?.attributes['http.route'] ?? '') });
 
 export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; minRequests: number; ttlMs: number }> = {
   meta: { id: 'cacheable-routes', title: 'Cacheable hot read routes', description: 'GET routes with a large share of server time whose traces only read: a response cache (emptied by the writes seen to the same tables) would serve them.', requires: ['routes', 'traces'] },
@@ -32,7 +20,7 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
     if (traces.length === 0) return { notApplicable: 'no traces in the window (is tracing on?)' };
     const byRoute = new Map<string, TraceDetail[]>();
     for (const t of traces) {
-      const r = routeOf(t);
+      const r = entryRoute(t);
       if (!r.route) continue;
       const k = `${r.method} ${r.route}`;
       byRoute.set(k, [...(byRoute.get(k) ?? []), t]);
@@ -40,14 +28,14 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
     // which routes write which tables
     const writers = new Map<string, Set<string>>();
     for (const [k, ts] of byRoute) {
-      for (const t of ts) for (const s of spans(t)) if (WRITE.test(String(s.attributes['db.operation.name'] ?? '')) && s.attributes['db.collection.name']) writers.set(String(s.attributes['db.collection.name']), (writers.get(String(s.attributes['db.collection.name'])) ?? new Set()).add(k));
+      for (const t of ts) for (const s of spansOf(t)) if (WRITE.test(String(s.attributes['db.operation.name'] ?? '')) && s.attributes['db.collection.name']) writers.set(String(s.attributes['db.collection.name']), (writers.get(String(s.attributes['db.collection.name'])) ?? new Set()).add(k));
     }
     const findings = [];
     for (const r of inputs.routes!) {
       if (r.method !== 'GET' || r.requests < o.minRequests || r.timeShare < o.minShare || r.avgMs < o.minAvgMs || r.errorRatio > 0) continue;
       const ts = byRoute.get(`GET ${r.route}`) ?? [];
       if (ts.length === 0) continue;
-      const all = ts.flatMap(spans);
+      const all = ts.flatMap(spansOf);
       if (ts.some((t) => t.error) || all.some((s) => WRITE.test(String(s.attributes['db.operation.name'] ?? '')))) continue;
       const tables = [...new Set(all.map((s) => s.attributes['db.collection.name']).filter((x): x is string => typeof x === 'string'))].sort();
       const invalidatedBy = [...new Set(tables.flatMap((t) => [...(writers.get(t) ?? [])]))].sort();

@@ -1,5 +1,6 @@
 // N+1 queries: one statement repeated many times inside one request (kept traces). Ranked by the
 // queries it adds per second across the route's traffic.
+import { entryRoute } from '../query/traces.js';
 import type { Analyzer } from './types.js';
 
 export const nPlusOne: Analyzer<{ repeats: number }> = {
@@ -11,9 +12,9 @@ export const nPlusOne: Analyzer<{ repeats: number }> = {
     const rps = new Map(inputs.routes!.map((r) => [`${r.method} ${r.route}`, r.requestsPerSecond]));
     const byKey = new Map<string, { route: string; method: string; statement: string; traces: number; maxRepeats: number; totalMs: number; requests: number }>();
     for (const t of traces) {
-      const root = t.roots[0];
-      const route = String(root?.attributes['http.route'] ?? '(unknown)');
-      const method = String(root?.attributes['http.request.method'] ?? 'GET');
+      const entry = entryRoute(t);
+      const route = entry.route || '(unknown)';
+      const method = entry.method;
       for (const r of t.database.repeated) {
         if (r.count < o.repeats) continue;
         const key = `${method} ${route}\u0000${r.statement}`;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AGGREGATIONS, type AlertRule } from '../alerts/rules.js';
-import { KNOWN_METRICS, label, promql } from '../alerts/export.js';
+import { KNOWN_METRICS, cloudWatchDimensions, cloudWatchStatistic, label, promql } from '../alerts/export.js';
 import { filtersSchema } from '../config/schema.js';
 import { PerfError } from '../errors.js';
 import { parseDuration } from '../query/filters.js';
@@ -157,9 +157,8 @@ export function toCloudWatch(d: Dashboard, o: { namespace?: string; region?: str
         skipped.push({ panel: p.id, reason: q.by.length ? 'a metric widget line is one dimension set; `by` needs SEARCH()' : `${q.aggregation} needs metric math` });
         continue;
       }
-      const f = q.filters;
-      const dims = [['service', f.service], ['route', f.route], ['method', f.method]].filter(([, v]) => v).flat() as string[];
-      const stat = q.aggregation[0] === 'p' ? q.aggregation : ({ avg: 'Average', max: 'Maximum', min: 'Minimum', count: 'SampleCount', rate: 'SampleCount' } as const)[q.aggregation as 'avg' | 'max' | 'min' | 'count' | 'rate'];
+      const dims = cloudWatchDimensions(q.filters).flatMap((d) => [d.Name, d.Value]);
+      const stat = cloudWatchStatistic(q.aggregation);
       metrics.push([namespace, q.metric, ...dims, { stat, period: Math.max(60, Math.round(parseDuration(q.window) / 60_000) * 60) }]);
     }
     if (metrics.length === 0) continue;

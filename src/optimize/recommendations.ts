@@ -3,7 +3,7 @@
 // The id is stable across runs (analyzer + target), so `optimize --only <id>` names the same thing.
 import crypto from 'node:crypto';
 import type { AnalyzerResult, Evidence, Finding } from '../analyzers/types.js';
-import type { TraceDetail, SpanNode } from '../query/traces.js';
+import { entryRoute, spansOf, type TraceDetail } from '../query/traces.js';
 import { fingerprint } from '../instrument/sql.js';
 import { candidateColumns } from '../analyzers/missing-index.js';
 import type { ActionSpec } from './actions.js';
@@ -48,50 +48,29 @@ const MANUAL: Record<string, { type: OptimizationRecommendation['type']; effort:
 
 const stableId = (analyzer: string, target: Record<string, string>) => `${analyzer}-${crypto.createHash('sha1').update(JSON.stringify(Object.entries(target).sort())).digest('hex').slice(0, 8)}`;
 
-function allSpans(t: TraceDetail): SpanNode[] {
-  const out: SpanNode[] = [];
-  const walk = (n: SpanNode) => (out.push(n), n.children.forEach(walk));
-  t.roots.forEach(walk);
-  return out;
-}
-
 /** Statement text with every parameter and literal as "?": pg_stat_statements writes $3 where the app sent LIMIT 8. */
 const shape = (sql: string) => fingerprint(sql).text.replace(/\$\d+/g, '?');
+
+/** Routes whose kept traces ran a statement the predicate accepts. */
+function routesWhere(traces: TraceDetail[], accepts: (statement: string) => boolean): { method: string; route: string }[] {
+  const out = new Map<string, { method: string; route: string }>();
+  for (const t of traces) {
+    const r = entryRoute(t);
+    if (r.route && spansOf(t).some((s) => typeof s.attributes['db.query.text'] === 'string' && accepts(s.attributes['db.query.text']))) out.set(`${r.method} ${r.route}`, r);
+  }
+  return [...out.values()];
+}
 
 /** Routes whose kept traces ran this statement (by fingerprint, parameters and literals alike). */
 export function routesRunning(statement: string, traces: TraceDetail[]): { method: string; route: string }[] {
   const want = shape(statement);
-  const out = new Map<string, { method: string; route: string }>();
-  for (const t of traces) {
-    const root = t.roots[0];
-    const route = root?.attributes['http.route'];
-    if (!route) continue;
-    if (allSpans(t).some((s) => typeof s.attributes['db.query.text'] === 'string' && shape(String(s.attributes['db.query.text'])) === want)) {
-      const method = String(root.attributes['http.request.method'] ?? 'GET').toUpperCase();
-      out.set(`${method} ${route}`, { method, route: String(route) });
-    }
-  }
-  return [...out.values()];
+  return routesWhere(traces, (text) => shape(text) === want);
 }
 
 /** Routes whose kept traces run a statement on this table filtering on the index's first column. */
 export function routesServedBy(index: { table: string; columns: string[] }, traces: TraceDetail[]): { method: string; route: string }[] {
   const table = index.table.replace(/^public\./, '');
-  const out = new Map<string, { method: string; route: string }>();
-  for (const t of traces) {
-    const root = t.roots[0];
-    const route = root?.attributes['http.route'];
-    if (!route) continue;
-    const served = allSpans(t).some((s) => {
-      const text = s.attributes['db.query.text'];
-      return typeof text === 'string' && fingerprint(text).collection?.replace(/^public\./, '') === table && candidateColumns(text).equal.includes(index.columns[0]);
-    });
-    if (served) {
-      const method = String(root.attributes['http.request.method'] ?? 'GET').toUpperCase();
-      out.set(`${method} ${route}`, { method, route: String(route) });
-    }
-  }
-  return [...out.values()];
+  return routesWhere(traces, (text) => fingerprint(text).collection?.replace(/^public\./, '') === table && candidateColumns(text).equal.includes(index.columns[0]));
 }
 
 /** Path prefixes ("/images/products/") of the URLs in an evidence table. */

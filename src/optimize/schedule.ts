@@ -29,7 +29,7 @@ export function scheduledOptions(config: PerformanceConfig, env: NodeJS.ProcessE
     databaseUrl = env[name];
     if (!databaseUrl) throw new PerfError('PERF_ERR_CONFIG', `optimization.databaseUrl: environment variable ${name} is not set`);
   }
-  return { target: checkTarget(o.target, config.loadtest.allowedHosts).toString().replace(/\/$/, ''), scenario: loadScenario(o.scenario), databaseUrl, windowMs: parseDuration(o.window), analyzerOptions: o.analyzers, measure: Object.fromEntries(Object.entries(o.measure).filter(([, v]) => v !== undefined)) };
+  return { target: checkTarget(o.target, config.loadtest.allowedHosts).toString().replace(/\/$/, ''), scenario: loadScenario(o.scenario), databaseUrl, windowMs: parseDuration(o.window), analyzerOptions: o.analyzers, measure: o.measure };
 }
 
 export function startOptimizerSchedule(opts: { config: PerformanceConfig; env: NodeJS.ProcessEnv; store: Store; engine: QueryEngine; log: (level: 'info' | 'error', m: string) => void }): OptimizerSchedule {

@@ -87,7 +87,9 @@ export class OptimizationService {
 
   private measure(): MeasureOptions {
     if (!this.o.target || !this.o.scenario) throw new PerfError('PERF_ERR_USAGE', 'applying needs the service (--target URL) and a scenario to measure with (--scenario FILE)');
-    return { ...MEASURE_DEFAULTS, ...this.o.measure, target: this.o.target, scenario: this.o.scenario };
+    // options left undefined (a flag not given, a config field not set) keep their defaults
+    const given = Object.fromEntries(Object.entries(this.o.measure ?? {}).filter(([, v]) => v !== undefined));
+    return { ...MEASURE_DEFAULTS, ...given, target: this.o.target, scenario: this.o.scenario };
   }
 
   private async locked<T>(fn: (db: Db | undefined) => Promise<T>): Promise<T> {

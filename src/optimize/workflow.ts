@@ -190,12 +190,18 @@ export function identityPaths(scenario: Scenario, max = 12): string[] {
   return [...out];
 }
 
+/** GETs a URL: the response, its body's length and SHA-256. */
+async function fetchHashed(url: URL | string, headers: Record<string, string> = {}): Promise<{ res: Response; bytes: number; hash: string }> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  const body = Buffer.from(await res.arrayBuffer());
+  return { res, bytes: body.length, hash: crypto.createHash('sha256').update(body).digest('hex') };
+}
+
 async function snapshot(target: string, paths: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const p of paths) {
-    const res = await fetch(new URL(p, target), { headers: { 'accept-encoding': 'br, gzip' }, signal: AbortSignal.timeout(10_000) });
-    const body = Buffer.from(await res.arrayBuffer());
-    out.set(p, `${res.status} ${String(res.headers.get('content-type')).split(';')[0]} ${crypto.createHash('sha256').update(body).digest('hex')}`);
+    const { res, hash } = await fetchHashed(new URL(p, target), { 'accept-encoding': 'br, gzip' });
+    out.set(p, `${res.status} ${String(res.headers.get('content-type')).split(';')[0]} ${hash}`);
   }
   return out;
 }
@@ -209,11 +215,10 @@ interface AssetState {
 async function assets(urls: string[]): Promise<Map<string, AssetState>> {
   const out = new Map<string, AssetState>();
   for (const u of urls) {
-    const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
-    const body = Buffer.from(await res.arrayBuffer());
+    const { res, bytes, hash } = await fetchHashed(u);
     const cc = res.headers.get('cache-control') ?? '';
     const maxAge = /no-store|no-cache/i.test(cc) ? 0 : Number(/max-age=(\d+)/i.exec(cc)?.[1] ?? 0);
-    out.set(u, { bytes: body.length, maxAge, hash: crypto.createHash('sha256').update(body).digest('hex') });
+    out.set(u, { bytes, maxAge, hash });
   }
   return out;
 }

@@ -88,3 +88,20 @@ export function traceTree(spans: SpanRow[]): TraceDetail | undefined {
     database: { queries, timeMs, repeated: [...byStatement.values()].filter((e) => e.count > 1).sort((a, b) => b.count - a.count) },
   };
 }
+
+/** Every span of a trace tree, parents before their children. */
+export function spansOf(t: TraceDetail): SpanNode[] {
+  const out: SpanNode[] = [];
+  const walk = (n: SpanNode) => {
+    out.push(n);
+    n.children.forEach(walk);
+  };
+  t.roots.forEach(walk);
+  return out;
+}
+
+/** The route and method of a trace's entry span ("" when it has no route). */
+export function entryRoute(t: TraceDetail): { method: string; route: string } {
+  const a = t.roots[0]?.attributes ?? {};
+  return { method: String(a['http.request.method'] ?? 'GET').toUpperCase(), route: String(a['http.route'] ?? '') };
+}

@@ -51,8 +51,7 @@ export async function openOptimizer(values: Record<string, unknown>, io: Io, log
     target,
     scenario,
     analyzerOptions: config.optimization.analyzers,
-    // only what was given: an undefined would override the defaults
-    measure: Object.fromEntries(Object.entries({ seconds: num('seconds', 1, 600), rounds: num('rounds', 1, 20), rate: num('rate', 1, 100_000), connections: num('connections', 1, 1000) }).filter(([, v]) => v !== undefined)),
+    measure: { seconds: num('seconds', 1, 600), rounds: num('rounds', 1, 20), rate: num('rate', 1, 100_000), connections: num('connections', 1, 1000) },
     log,
   });
   return {
