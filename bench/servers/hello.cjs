@@ -1,6 +1,6 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
-//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|prom-bundle|otel>
+//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|optimizer-idle|prom-bundle|otel>
 'use strict';
 const variant = process.argv[2] ?? 'none';
 
@@ -37,6 +37,10 @@ async function main() {
     const dc = require('node:diagnostics_channel');
     dc.subscribe('http.server.request.start', () => {});
     dc.subscribe('http.server.response.finish', () => {});
+  } else if (variant === 'optimizer-idle') {
+    // the optimization middleware mounted, with no settings applied (what every app pays for it)
+    const { optimizationMiddleware } = await import('../../dist/optimize/middleware.js');
+    middleware = optimizationMiddleware({ source: { get: async () => ({ version: 0, entries: [] }), intervalMs: 1000 } });
   } else if (variant === 'noop') {
     middleware = (req, res, next) => next(); // the cost of one Express middleware layer alone
   } else if (variant === 'prom-bundle') {
