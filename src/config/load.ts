@@ -55,17 +55,27 @@ export function validateConfig(raw: unknown, source?: string): PerformanceConfig
   return config;
 }
 
-/** The ingest token, from SOLEMATE_PERF_INGEST_TOKEN or server.ingestTokenFile; never from the config itself. */
-export function readIngestToken(config: PerformanceConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.SOLEMATE_PERF_INGEST_TOKEN) return env.SOLEMATE_PERF_INGEST_TOKEN;
-  const file = config.server.ingestTokenFile;
+const TOKENS = {
+  ingest: { env: 'SOLEMATE_PERF_INGEST_TOKEN', field: 'ingestTokenFile' },
+  viewer: { env: 'SOLEMATE_PERF_VIEWER_TOKEN', field: 'viewerTokenFile' },
+  admin: { env: 'SOLEMATE_PERF_ADMIN_TOKEN', field: 'adminTokenFile' },
+} as const;
+
+/** A server token, from its environment variable or its server.*TokenFile; never from the config itself. */
+export function readToken(kind: keyof typeof TOKENS, config: PerformanceConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const { env: name, field } = TOKENS[kind];
+  if (env[name]) return env[name];
+  const file = config.server[field];
   if (!file) return undefined;
   try {
     return fs.readFileSync(file, 'utf8').trim() || undefined;
   } catch (e) {
-    throw new PerfError('PERF_ERR_CONFIG', `server.ingestTokenFile: cannot read ${file} (${(e as NodeJS.ErrnoException).code})`);
+    throw new PerfError('PERF_ERR_CONFIG', `server.${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code})`);
   }
 }
+
+/** The ingest token, from SOLEMATE_PERF_INGEST_TOKEN or server.ingestTokenFile. */
+export const readIngestToken = (config: PerformanceConfig, env: NodeJS.ProcessEnv = process.env) => readToken('ingest', config, env);
 
 function readFile(file: string): Record<string, unknown> {
   let text: string;

@@ -146,6 +146,10 @@ export const performanceConfigSchema = z
         maxDecompressed: z.number().int().positive().default(64 * 1024 * 1024),
         /** path of a file holding the ingest token (or set SOLEMATE_PERF_INGEST_TOKEN) */
         ingestTokenFile: z.string().optional(),
+        /** file holding the viewer token (or SOLEMATE_PERF_VIEWER_TOKEN): when set, reading the API and the dashboard needs a token */
+        viewerTokenFile: z.string().optional(),
+        /** file holding the admin token (or SOLEMATE_PERF_ADMIN_TOKEN): when set, changes need it (default: the ingest token) */
+        adminTokenFile: z.string().optional(),
       })
       .strict()
       .default({}),

@@ -1,6 +1,6 @@
 // /api/alerts: the PRD's getPerformanceAlerts — active instances (pending and firing), the rules
 // in force with the errors of broken files, and the firing/resolved history; notification
-// deliveries; silences (mutating calls take the server's token when one is configured).
+// deliveries; silences (mutating calls need the admin token when one is configured: server/auth.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AlertEvaluator } from '../alerts/evaluator.js';
@@ -11,7 +11,7 @@ import { sliCounts, sloStatus, type Slo } from '../alerts/slo.js';
 import { parseRuleObject, type ThresholdContext } from '../alerts/rules.js';
 import type { UptimeCheck, UptimeMonitor } from '../alerts/uptime.js';
 import type { QueryEngine } from '../query/engine.js';
-import { tokenMatches } from './ingest.js';
+import type { EventHub } from './events.js';
 import { PerfError } from '../errors.js';
 import { parseDuration, parseTime } from '../query/filters.js';
 import type { Store } from '../store/store.js';
@@ -35,12 +35,9 @@ export async function loadNotificationState(store: Store, dispatcher: Dispatcher
   dispatcher.restoreAcks((await store.listDocs('ack')).map((d) => d.id));
 }
 
-export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; store: Store; token: string | undefined; clock: () => number; engine: QueryEngine; slos: Slo[]; thresholds: ThresholdContext; uptime: UptimeCheck[]; uptimeMonitor: UptimeMonitor | undefined }): Promise<void> {
+export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; store: Store; hub: EventHub; clock: () => number; engine: QueryEngine; slos: Slo[]; thresholds: ThresholdContext; uptime: UptimeCheck[]; uptimeMonitor: UptimeMonitor | undefined }): Promise<void> {
   const { alerts, store, dispatcher } = opts;
-  /** mutating calls need the token when one is configured (the same as for ingest) */
-  const authorize = (req: FastifyRequest) => {
-    if (opts.token !== undefined && !tokenMatches(req.headers.authorization, opts.token)) throw new PerfError('PERF_ERR_UNAUTHORIZED', 'missing or wrong token: send "Authorization: Bearer <token>"');
-  };
+  const changed = (type: 'rules' | 'silences') => opts.hub.publish({ type });
   const notifier = () => {
     if (!dispatcher) throw new PerfError('PERF_ERR_NOT_FOUND', 'alerting is disabled (alerting.enabled: false)');
     return dispatcher;
@@ -113,7 +110,6 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
 
   // acknowledgements: someone is on it; the alert keeps firing but is not repeated
   app.post('/api/alerts/:fingerprint/ack', async (req: FastifyRequest<{ Params: { fingerprint: string } }>, reply) => {
-    authorize(req);
     const a = enabled().active().find((x) => fingerprint(x) === req.params.fingerprint);
     if (!a) throw new PerfError('PERF_ERR_NOT_FOUND', `no active alert with fingerprint ${req.params.fingerprint} (GET /api/alerts lists them)`);
     const body = (req.body ?? {}) as { by?: unknown; comment?: unknown };
@@ -121,6 +117,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
     const ack = { fingerprint: req.params.fingerprint, key: a.key, by: body.by, comment: typeof body.comment === 'string' ? body.comment : '', at: opts.clock() };
     await store.putDoc('ack', ack.fingerprint, ack);
     if (dispatcher) await loadNotificationState(store, dispatcher);
+    changed('silences');
     return reply.status(201).send(ack);
   });
 
@@ -129,7 +126,6 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
   app.get('/api/silences', async () => ({ silences: notifier().silences() }));
 
   app.post('/api/silences', async (req: FastifyRequest, reply) => {
-    authorize(req);
     const d = notifier();
     const parsed = silenceSchema.safeParse(req.body);
     if (!parsed.success) {
@@ -140,6 +136,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
     try {
       const s = d.addSilence({ matchers: parsed.data.matchers, startsAt: parsed.data.startsAt ? Date.parse(parsed.data.startsAt) : now, endsAt: Date.parse(parsed.data.endsAt), createdBy: parsed.data.createdBy, comment: parsed.data.comment });
       await store.putDoc('silence', s.id, s as unknown as Record<string, unknown>);
+      changed('silences');
       return reply.status(201).send(s);
     } catch (e) {
       throw new PerfError('PERF_ERR_BAD_REQUEST', (e as Error).message);
@@ -147,11 +144,11 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
   });
 
   app.delete('/api/silences/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    authorize(req);
     const d = notifier();
     if (!d.expireSilence(req.params.id, opts.clock())) throw new PerfError('PERF_ERR_NOT_FOUND', `no silence ${req.params.id}`);
     const s = d.silences().find((x) => x.id === req.params.id)!;
     await store.putDoc('silence', s.id, s as unknown as Record<string, unknown>);
+    changed('silences');
     return { expired: req.params.id };
   });
 
@@ -159,7 +156,6 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
   app.get('/api/alerts/rules', async () => ({ rules: enabled().rules.map((r) => ({ id: r.id, alert: r.alert, group: r.group, file: r.file, expr: r.expr, for: r.forMs, keepFiringFor: r.keepFiringForMs, labels: r.labels, annotations: r.annotations })) }));
 
   const putRule = async (req: FastifyRequest, alertName: string | undefined, mustExist: boolean) => {
-    authorize(req);
     const a = enabled();
     const rule = parseRuleObject(req.body, opts.thresholds);
     if (alertName !== undefined && rule.alert !== alertName) throw new PerfError('PERF_ERR_BAD_REQUEST', `the body's alert (${rule.alert}) differs from the one in the path (${alertName})`);
@@ -168,14 +164,15 @@ export async function alertRoutes(app: FastifyInstance, opts: { alerts: AlertEva
     if (!mustExist && exists) throw new PerfError('PERF_ERR_BAD_REQUEST', `rule ${rule.alert} exists; update it with PUT /api/alerts/rules/${rule.alert}`);
     await store.putDoc('alert-rule', rule.alert, req.body as Record<string, unknown>);
     await a.loadStoredRules();
+    changed('rules');
     return rule;
   };
   app.post('/api/alerts/rules', async (req, reply) => reply.status(201).send({ id: (await putRule(req, undefined, false)).id }));
   app.put('/api/alerts/rules/:alert', async (req: FastifyRequest<{ Params: { alert: string } }>) => ({ id: (await putRule(req, req.params.alert, true)).id }));
   app.delete('/api/alerts/rules/:alert', async (req: FastifyRequest<{ Params: { alert: string } }>) => {
-    authorize(req);
     if (!(await store.deleteDoc('alert-rule', req.params.alert))) throw new PerfError('PERF_ERR_NOT_FOUND', `no API rule ${req.params.alert}`);
     await enabled().loadStoredRules();
+    changed('rules');
     return { deleted: req.params.alert };
   });
 

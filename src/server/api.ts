@@ -1,6 +1,5 @@
-// The query API under /api (documented in docs/api.md and docs/openapi.json): traces, load-test
-// runs, optimizations and the optimization settings the app polls. Read-only; every answer is
-// computed from stored data.
+// The query API under /api (documented in docs/api.md and docs/openapi.json): metrics, status,
+// trends, series, traces and load-test runs. Read-only; every answer is computed from stored data.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PerfError } from '../errors.js';
 import type { PerformanceFilters } from '../query/filters.js';
@@ -8,8 +7,6 @@ import type { QueryEngine } from '../query/engine.js';
 import type { TrendStatistic } from '../query/trends.js';
 import { listTraces, traceTree, type TraceQuery } from '../query/traces.js';
 import type { Store } from '../store/store.js';
-import { getOptimization, listOptimizations, successRate } from '../optimize/workflow.js';
-import { readSettings } from '../optimize/settings.js';
 
 const STATISTICS: TrendStatistic[] = ['p50', 'p90', 'p95', 'p99', 'avg', 'max', 'rate', 'last'];
 const FILTER_KEYS = ['from', 'to', 'service', 'instance', 'route', 'method', 'status'] as const;
@@ -56,19 +53,6 @@ export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngin
     const n = limit === undefined ? undefined : Number(limit);
     if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 1000)) throw new PerfError('PERF_ERR_QUERY', 'limit is an integer from 1 to 1000');
     return { runs: await store.listRuns({ scenario: scenario as string | undefined, profile: profile as string | undefined, limit: n }) };
-  });
-
-  app.get('/api/optimizations', async () => {
-    const optimizations = await listOptimizations(store);
-    return { optimizations, successRate: successRate(optimizations) };
-  });
-
-  app.get('/api/optimizations/settings', async () => readSettings(store));
-
-  app.get('/api/optimizations/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const r = await getOptimization(store, req.params.id);
-    if (!r) throw new PerfError('PERF_ERR_NOT_FOUND', `no optimization ${req.params.id}`);
-    return r;
   });
 
   app.get('/api/loadtests/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {

@@ -1,10 +1,9 @@
-// The performance server: one port for OTLP ingest, the query API, /metrics, /healthz and the
-// status page. createServer accepts port 0 and returns what tests need: { url, port, close, store }.
+// The performance server: one port for OTLP ingest, the query API, live events, /metrics, /healthz
+// and the dashboard. createServer accepts port 0 and returns what tests need: { url, port, close, store }.
 import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { PerformanceConfig } from '../config/schema.js';
-import { readIngestToken } from '../config/load.js';
 import { PerfError } from '../errors.js';
 import { QueryEngine } from '../query/engine.js';
 import { openStore } from '../store/open.js';
@@ -20,7 +19,12 @@ import { DEFAULT_SLOS } from '../alerts/slo.js';
 import { UptimeMonitor } from '../alerts/uptime.js';
 import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
 import { PrometheusView } from './prometheus.js';
-import { renderStatusPage } from './status-page.js';
+import { accessFrom, installAuth } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
+import { EventHub, eventRoutes } from './events.js';
+import { optimizationRoutes } from './optimizations.js';
+import { viewRoutes } from './views.js';
+import { loadDashboards } from '../dashboards/dashboards.js';
 
 /** Rollup and retention run this often; hours are rolled once they ended 5 minutes ago. */
 const MAINTENANCE_MS = 60_000;
@@ -32,8 +36,10 @@ export interface ServerOptions {
   store?: Store;
   clock?: () => number;
   logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
-  /** environment for secrets (ingest token); default process.env */
+  /** environment for secrets (tokens); default process.env */
   env?: NodeJS.ProcessEnv;
+  /** folder of dashboard definitions (default performance/dashboards) */
+  dashboards?: string;
 }
 
 export interface PerformanceServer {
@@ -51,18 +57,24 @@ export interface PerformanceServer {
   dispatcher: Dispatcher | undefined;
   /** one alert evaluation cycle now (also every monitoring.interval) */
   evaluateAlerts(): Promise<CycleResult | undefined>;
+  /** live events (GET /api/stream) */
+  hub: EventHub;
   /** the scheduled optimizer (optimization.enabled + autoOptimize), else undefined */
   optimizer: OptimizerSchedule | undefined;
   close(): Promise<void>;
 }
 
-export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; uptime: UptimeMonitor | undefined }> {
+export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; uptime: UptimeMonitor | undefined; hub: EventHub }> {
   const { config, store } = options;
   const clock = options.clock ?? Date.now;
   const engine = new QueryEngine(store, config, clock);
   const view = new PrometheusView();
   const stats = newIngestStats();
-  const token = readIngestToken(config, options.env);
+  const env = options.env ?? process.env;
+  const access = accessFrom(config, env);
+  const hub = new EventHub();
+  // dashboard definitions are read once: a broken file fails the start, like a bad config
+  const dashboards = loadDashboards(options.dashboards);
   const app = Fastify({ logger: { level: options.logLevel ?? 'silent' }, bodyLimit: config.server.bodyLimit, forceCloseConnections: true });
 
   app.setErrorHandler((err: FastifyError | PerfError, req, reply) => {
@@ -73,13 +85,19 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ statusCode: 404, code: 'PERF_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }));
 
-  await app.register(ingestRoutes, { store, view, token, maxDecompressed: config.server.maxDecompressed, stats });
+  installAuth(app, access);
+  await app.register(ingestRoutes, { store, view, token: access.ingest, maxDecompressed: config.server.maxDecompressed, stats, onStored: (points, spans) => hub.ingested(points, spans) });
   await app.register(apiRoutes, { engine, store });
+  await app.register(viewRoutes, { engine, store, clock, dashboards: () => dashboards });
+  await app.register(eventRoutes, { hub });
+  await app.register(optimizationRoutes, { store, engine, config, env, hub, log: (m) => app.log.info(m) });
+  await app.register(dashboardRoutes, {});
   const a = config.alerting;
-  const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, options.env ?? process.env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
+  const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;
   const alerts = a.enabled ? new AlertEvaluator({ engine, store, ruleDirs: (a.rules ?? [DEFAULT_RULES]).map((d) => path.resolve(d)), clock, slos, storedRules: true, thresholds: thresholdContext(config), onTransition: (t) => {
     dispatcher!.notify(t);
+    hub.publish({ type: 'alert', kind: t.kind, alert: t.instance.alert });
     // an acknowledgement ends with the alert
     if (t.kind === 'resolved') void store.deleteDoc('ack', fingerprint(t.instance)).then(() => loadNotificationState(store, dispatcher!));
   } }) : undefined;
@@ -89,16 +107,12 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     await alerts.restore();
   }
   const uptime = a.uptime.length ? new UptimeMonitor(a.uptime, store, (err) => app.log.error({ err }, 'storing an uptime check failed')) : undefined;
-  await app.register(alertRoutes, { alerts, dispatcher, store, token, clock, engine, slos, thresholds: thresholdContext(config), uptime: a.uptime, uptimeMonitor: uptime });
+  await app.register(alertRoutes, { alerts, dispatcher, store, hub, clock, engine, slos, thresholds: thresholdContext(config), uptime: a.uptime, uptimeMonitor: uptime });
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(view.render(selfMetrics(stats))));
-  app.get('/', async (_req, reply) => {
-    const [status, metrics] = await Promise.all([engine.getPerformanceStatus(), engine.listMetrics()]);
-    return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderStatusPage(status, metrics));
-  });
-  return { app, engine, stats, alerts, dispatcher, uptime };
+  return { app, engine, stats, alerts, dispatcher, uptime, hub };
 }
 
 export async function createServer(options: ServerOptions): Promise<PerformanceServer> {
@@ -106,7 +120,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(config));
   const clock = options.clock ?? Date.now;
-  const { app, engine, stats, alerts, dispatcher, uptime } = await buildApp({ ...options, store });
+  const { app, engine, stats, alerts, dispatcher, uptime, hub } = await buildApp({ ...options, store });
   uptime?.start();
   const notifyTimer = dispatcher ? setInterval(() => dispatcher.tick(clock()), 1000) : undefined;
   notifyTimer?.unref();
@@ -156,12 +170,14 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     dispatcher,
     evaluateAlerts,
     optimizer,
+    hub,
     async close() {
       clearInterval(timer);
       optimizer?.stop();
       clearInterval(alertTimer);
       clearInterval(notifyTimer);
       uptime?.stop();
+      hub.close();
       await app.close();
       if (ownStore) await store.close();
     },

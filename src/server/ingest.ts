@@ -29,7 +29,8 @@ export interface IngestOptions {
   token?: string;
   maxDecompressed: number;
   stats: IngestStats;
-  onPoints?: (count: number) => void;
+  /** called after a batch is stored: data points, spans */
+  onStored?: (points: number, spans: number) => void;
 }
 
 export function newIngestStats(): IngestStats {
@@ -84,7 +85,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     opts.stats.requests.ok++;
     opts.stats.acceptedPoints += result.points.length;
     opts.stats.rejectedPoints += result.rejected;
-    opts.onPoints?.(result.points.length);
+    opts.onStored?.(result.points.length, 0);
     const response = result.rejected > 0 ? { partialSuccess: { rejectedDataPoints: String(result.rejected), errorMessage: result.errors.join('; ') } } : {};
     if (isProto) return reply.type('application/x-protobuf').send(Buffer.from(encodeMetricsResponse(response)));
     return reply.type('application/json').send(response);
@@ -103,6 +104,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     opts.stats.requests.ok++;
     opts.stats.acceptedSpans += result.spans.length;
     opts.stats.rejectedSpans += result.rejected;
+    opts.onStored?.(0, result.spans.length);
     const response = result.rejected > 0 ? { partialSuccess: { rejectedSpans: String(result.rejected), errorMessage: result.errors.join('; ') } } : {};
     if (isProto) return reply.type('application/x-protobuf').send(Buffer.from(encodeTracesResponse(response)));
     return reply.type('application/json').send(response);

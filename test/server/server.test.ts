@@ -103,7 +103,7 @@ test('query API validates its parameters', async () => {
   assert.equal(ok.body.status, 'unknown');
 });
 
-test('/metrics exposes ingested data as cumulative Prometheus series; / escapes ingested names', async () => {
+test('/metrics exposes ingested data as cumulative Prometheus series', async () => {
   const s = await start();
   const r = new Recorder({ service: 'shop<script>', instance: 'i1', onWarning: () => {} });
   r.counter('orders').record(3, { kind: '<img src=x onerror=alert(1)>' });
@@ -117,11 +117,6 @@ test('/metrics exposes ingested data as cumulative Prometheus series; / escapes 
   assert.match(text, /checkout_duration_seconds_bucket\{.*le="0\.25"\} 1/);
   assert.match(text, /checkout_duration_seconds_sum\{.*\} 0\.25/);
   assert.match(text, /solemate_perf_ingest_points_total\{result="accepted"\} 3/);
-  const html = await (await fetch(`${s.url}/`)).text();
-  assert.ok(!html.includes('<script>'), 'no raw markup from data');
-  assert.match(html, /orders/);
-  const page = await fetch(`${s.url}/`);
-  assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
 });
 
 test('openapi.json documents every API route the server has', async () => {

@@ -1,0 +1,154 @@
+// /api/optimizations: the tracked optimizations and their success rate, the settings the app's
+// middleware polls, and — for the dashboard — the current recommendations, a pre-check, applying one
+// (measured, kept or rolled back, in the background) and rolling a kept one back. Applying needs
+// optimization.target and optimization.scenario in the server's config (what to measure with).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PerformanceConfig } from '../config/schema.js';
+import { PerfError } from '../errors.js';
+import { OptimizationService } from '../optimize/service.js';
+import { scheduledOptions } from '../optimize/schedule.js';
+import { readSettings } from '../optimize/settings.js';
+import type { OptimizationRecommendation } from '../optimize/recommendations.js';
+import { getOptimization, listOptimizations, successRate } from '../optimize/workflow.js';
+import { parseDuration } from '../query/filters.js';
+import type { QueryEngine } from '../query/engine.js';
+import type { Store } from '../store/store.js';
+import type { EventHub } from './events.js';
+
+/** Recommendations are re-analyzed at most this often (the analyzers read the store and the database). */
+const ANALYSIS_TTL_MS = 30_000;
+
+interface Options {
+  store: Store;
+  engine: QueryEngine;
+  config: PerformanceConfig;
+  env: NodeJS.ProcessEnv;
+  hub: EventHub;
+  log: (m: string) => void;
+}
+
+export async function optimizationRoutes(app: FastifyInstance, opts: Options): Promise<void> {
+  const { store, engine, config, env, hub } = opts;
+  const databaseUrl = () => {
+    const u = config.optimization.databaseUrl;
+    return u?.startsWith('env:') ? env[u.slice(4)] : u;
+  };
+  const service = (withTarget: boolean) =>
+    new OptimizationService({
+      ...(withTarget ? applyOptions() : { databaseUrl: databaseUrl(), analyzerOptions: config.optimization.analyzers, windowMs: parseDuration(config.optimization.window) }),
+      store,
+      engine,
+      log: (m) => {
+        opts.log(m);
+        hub.publish({ type: 'optimization', id: '', state: m });
+      },
+    });
+  const applyOptions = () => {
+    if (!config.optimization.target || !config.optimization.scenario) throw new PerfError('PERF_ERR_CONFLICT', "applying needs optimization.target (the service's URL) and optimization.scenario (a scenario file to measure with) in the server's config");
+    try {
+      return scheduledOptions(config, env);
+    } catch (e) {
+      throw new PerfError('PERF_ERR_CONFLICT', `applying from here needs the server's config to say what to measure: ${(e as Error).message}`);
+    }
+  };
+
+  let analysis: { at: number; recs: OptimizationRecommendation[]; analyzers: unknown[] } | undefined;
+  let analyzing: Promise<NonNullable<typeof analysis>> | undefined;
+  const analyze = (fresh: boolean) => {
+    if (!fresh && analysis && Date.now() - analysis.at < ANALYSIS_TTL_MS) return Promise.resolve(analysis);
+    analyzing ??= (async () => {
+      const s = service(false);
+      try {
+        const a = await s.analyzePerformance();
+        const recs = await s.getOptimizationRecommendations();
+        analysis = { at: Date.now(), recs, analyzers: a.results.map((r) => ({ id: r.id, title: r.title, status: r.status, findings: r.findings.length, reason: r.reason, durationMs: r.durationMs })) };
+        return analysis;
+      } finally {
+        analyzing = undefined;
+        await s.close().catch(() => {});
+      }
+    })();
+    return analyzing;
+  };
+  const recommendation = async (body: unknown) => {
+    const id = (body as { recommendation?: unknown } | undefined)?.recommendation;
+    if (typeof id !== 'string' || !id) throw new PerfError('PERF_ERR_BAD_REQUEST', 'recommendation: the id of a recommendation is required (GET /api/optimizations/recommendations)');
+    const r = (await analyze(false)).recs.find((x) => x.id === id);
+    if (!r) throw new PerfError('PERF_ERR_NOT_FOUND', `no current recommendation ${id}; the data may have changed (reload the recommendations)`);
+    if (!r.automatic || !r.action) throw new PerfError('PERF_ERR_BAD_REQUEST', `${id} has no automatic action: ${r.description}`);
+    return r;
+  };
+
+  app.get('/api/optimizations', async () => {
+    const optimizations = await listOptimizations(store);
+    return { optimizations, successRate: successRate(optimizations), running: running?.title ?? null, canApply: canApply() };
+  });
+
+  app.get('/api/optimizations/settings', async () => readSettings(store));
+
+  app.get('/api/optimizations/recommendations', async (req: FastifyRequest<{ Querystring: { fresh?: string } }>) => {
+    const a = await analyze(req.query.fresh === 'true');
+    return { analyzedAt: new Date(a.at).toISOString(), windowMs: parseDuration(config.optimization.window), recommendations: a.recs, analyzers: a.analyzers };
+  });
+
+  app.post('/api/optimizations/precheck', async (req) => {
+    const r = await recommendation(req.body);
+    const s = service(false);
+    try {
+      const reason = await s.precheck(r.action!);
+      return { recommendation: r.id, ok: reason === undefined, reason: reason ?? null };
+    } finally {
+      await s.close().catch(() => {});
+    }
+  });
+
+  let running: { title: string } | undefined;
+  const canApply = () => {
+    try {
+      applyOptions();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+  };
+
+  // applying takes minutes (before/after runs): accepted now, followed on /api/stream and GET /api/optimizations
+  app.post('/api/optimizations', async (req, reply) => {
+    const r = await recommendation(req.body);
+    applyOptions();
+    if (running) throw new PerfError('PERF_ERR_CONFLICT', `"${running.title}" is being measured; one optimization runs at a time`);
+    running = { title: r.title };
+    const s = service(true);
+    void s
+      .applyOptimization(r)
+      .then((rec) => hub.publish({ type: 'optimization', id: rec.id, state: rec.state }))
+      .catch((e) => {
+        opts.log(`applying ${r.id} failed: ${(e as Error).message}`);
+        hub.publish({ type: 'optimization', id: '', state: `failed: ${(e as Error).message}` });
+      })
+      .finally(() => {
+        running = undefined;
+        analysis = undefined;
+        void s.close().catch(() => {});
+      });
+    return reply.status(202).send({ accepted: r.id, title: r.title, follow: '/api/optimizations' });
+  });
+
+  app.post('/api/optimizations/:id/rollback', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    if (running) throw new PerfError('PERF_ERR_CONFLICT', `"${running.title}" is being measured; roll back when it is done`);
+    const s = new OptimizationService({ store, engine, windowMs: 0, databaseUrl: databaseUrl() });
+    try {
+      const rec = await s.rollbackOptimization(req.params.id);
+      hub.publish({ type: 'optimization', id: rec.id, state: rec.state });
+      return rec;
+    } finally {
+      await s.close().catch(() => {});
+    }
+  });
+
+  app.get('/api/optimizations/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const r = await getOptimization(store, req.params.id);
+    if (!r) throw new PerfError('PERF_ERR_NOT_FOUND', `no optimization ${req.params.id}`);
+    return r;
+  });
+}
