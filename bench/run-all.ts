@@ -13,6 +13,7 @@ const BENCHES: [string, string[]][] = [
   ['loadgen', []],
   ['shop', []],
   ['alerts', []],
+  ['lighthouse', []],
 ];
 
 let failed = 0;

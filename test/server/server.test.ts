@@ -123,7 +123,7 @@ test('openapi.json documents every API route the server has', async () => {
   const s = await start();
   const spec = await json(fetch(`${s.url}/openapi.json`));
   const routes = s.app.printRoutes({ commonPrefix: false });
-  for (const p of ['/v1/metrics', '/v1/traces', '/api/metrics', '/api/status', '/api/trends', '/api/series', '/api/metrics/names', '/api/traces', '/api/traces/{traceId}', '/api/loadtests', '/api/loadtests/{id}', '/api/alerts', '/api/alerts/history', '/api/alerts/deliveries', '/api/silences', '/api/silences/{id}', '/api/slos', '/api/uptime', '/api/dashboard', '/api/alerts/rules', '/api/alerts/rules/{alert}', '/api/alerts/{fingerprint}/ack', '/metrics', '/healthz']) {
+  for (const p of ['/v1/metrics', '/v1/traces', '/api/metrics', '/api/status', '/api/trends', '/api/series', '/api/metrics/names', '/api/traces', '/api/traces/{traceId}', '/api/loadtests', '/api/loadtests/{id}', '/api/alerts', '/api/alerts/history', '/api/alerts/deliveries', '/api/silences', '/api/silences/{id}', '/api/slos', '/api/uptime', '/api/dashboard', '/api/alerts/rules', '/api/alerts/rules/{alert}', '/api/alerts/{fingerprint}/ack', '/api/session', '/api/stream', '/api/query', '/api/routes', '/api/routes/heatmap', '/api/dashboards', '/api/loadtests/{id}/compare', '/api/optimizations', '/api/optimizations/recommendations', '/api/optimizations/precheck', '/api/optimizations/{id}/rollback', '/metrics', '/healthz']) {
     assert.ok(spec.paths[p], `openapi.json lacks ${p}`);
     assert.ok(routes.includes((p.split('/').pop() as string).replace(/^\{(\w+)\}$/, ':$1')), `server lacks ${p}`);
   }

@@ -199,6 +199,11 @@ test('an optimization is applied from the UI, measured and kept', { skip }, asyn
   assert.match(await history.innerText(), /p95 .* → .*×/s, 'before/after shown');
   assert.equal((await readSettings(s.store)).entries[0].type, 'route-cache');
   await page.locator('.stat', { hasText: 'Success rate' }).getByText('100% (1 of 1)').waitFor();
+  // and rolled back from the UI: the setting is gone, the app serves uncached again
+  await history.getByRole('button', { name: 'Roll back' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
+  await history.locator('li.rec > div > .badge', { hasText: /^rolled back$/ }).waitFor({ timeout: 15_000 });
+  assert.deepEqual((await readSettings(s.store)).entries, []);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -247,7 +252,26 @@ test('an API error shows its message in place; tokens: sign in, viewers see no c
   await page.getByLabel('Token (viewer or admin)').fill('admin');
   await page.getByRole('button', { name: 'Use token' }).click();
   await page.getByRole('link', { name: 'Alerts' }).click();
-  await page.getByRole('button', { name: 'New rule' }).waitFor();
+  // an admin creates a rule, then edits it
+  await page.getByRole('button', { name: 'New rule' }).click();
+  const form = page.getByRole('form', { name: 'New rule' });
+  await form.getByLabel('Name').fill('CheckoutSlow');
+  await form.getByLabel('Threshold (ms for durations)').fill('750');
+  await form.getByLabel('One alert per (comma-separated)').fill('route');
+  await form.getByRole('button', { name: 'Create rule' }).click();
+  await page.getByRole('button', { name: 'Edit CheckoutSlow' }).click();
+  const edit = page.getByRole('form', { name: 'Edit rule CheckoutSlow' });
+  await edit.getByLabel('Threshold (ms for durations)').fill('900');
+  await edit.getByRole('button', { name: 'Save rule' }).click();
+  await page.getByText('> 900').waitFor();
+  const rule = (await json(fetch(`${s.url}/api/alerts/rules`, { headers: { authorization: 'Bearer admin' } }))).rules.find((r: { alert: string }) => r.alert === 'CheckoutSlow');
+  assert.deepEqual([rule.expr.threshold, rule.expr.by, rule.file], [900, ['route'], 'api']);
+  // a bad rule is refused with the server's message, in the form
+  await page.getByRole('button', { name: 'New rule' }).click();
+  await page.getByRole('form', { name: 'New rule' }).getByLabel('Name').fill('Bad');
+  await page.getByRole('form', { name: 'New rule' }).getByLabel('Window').fill('soon');
+  await page.getByRole('form', { name: 'New rule' }).getByRole('button', { name: 'Create rule' }).click();
+  await page.getByRole('form', { name: 'New rule' }).getByRole('alert').getByText(/window/).waitFor();
   // keyboard: 2 opens Routes, t switches the theme
   const theme = await page.evaluate(() => document.documentElement.dataset.theme);
   await page.keyboard.press('t');

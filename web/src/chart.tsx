@@ -52,18 +52,31 @@ export function TimeChart(props: { lines: Line[]; unit?: string; height?: number
         el,
       );
     };
-    draw();
+    // each chart is drawn in its own task: several charts never block the page in one long task
+    const first = setTimeout(draw, 0);
     const ro = new ResizeObserver(() => plot?.setSize({ width: Math.max(200, el.clientWidth), height }));
     ro.observe(el);
     const off = observeTheme(draw);
     return () => {
+      clearTimeout(first);
       ro.disconnect();
       off();
       plot?.destroy();
     };
   }, [props.lines, props.unit, height, props.span?.[0], props.span?.[1]]);
-  if (props.lines.length === 0) return <div class="empty" style={{ height: `${height}px` }}>No data in this range.</div>;
-  return <div ref={ref} class="chart" role="img" aria-label={props.label} style={{ minHeight: `${height + 40}px` }} />;
+  // the same height loading, empty or drawn (with its legend), so nothing below moves
+  if (props.lines.length === 0) return <ChartBox height={height}>No data in this range.</ChartBox>;
+  return <div ref={ref} class="chart" role="img" aria-label={props.label} style={{ minHeight: `${height + LEGEND}px` }} />;
+}
+
+const LEGEND = 48;
+
+export function ChartBox(props: { height?: number; children: string }) {
+  return (
+    <div class="empty" style={{ height: `${(props.height ?? 200) + LEGEND}px` }}>
+      {props.children}
+    </div>
+  );
 }
 
 /** counts[t][bin]: darker = more requests; bins are latency upper bounds in ms. */

@@ -3,9 +3,9 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-export function Panel(props: { title: string; error?: string; loading?: boolean; wide?: boolean; actions?: ComponentChildren; children?: ComponentChildren; id?: string }) {
+export function Panel(props: { title: string; error?: string; loading?: boolean; wide?: boolean; actions?: ComponentChildren; children?: ComponentChildren; id?: string; class?: string }) {
   return (
-    <section class={`panel${props.wide ? ' wide' : ''}`} aria-labelledby={props.id ? `${props.id}-h` : undefined} id={props.id}>
+    <section class={`panel${props.wide ? ' wide' : ''}${props.class ? ` ${props.class}` : ''}`} aria-labelledby={props.id ? `${props.id}-h` : undefined} id={props.id}>
       <header>
         <h2 id={props.id ? `${props.id}-h` : undefined}>{props.title}</h2>
         {props.actions}

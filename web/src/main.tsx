@@ -1,18 +1,11 @@
 // The dashboard's shell: navigation, time range, auto-refresh, live status, theme, the token prompt
 // when the server wants one, keyboard shortcuts — and the page the path names.
-import { render, type ComponentChildren } from 'preact';
+import { render, type ComponentChildren, type ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setToken, Tick, token, headers } from './api';
 import { connectLive, type LiveState } from './live';
 import { linkTo, navigate, RANGES, setParams, useLocation, withQuery } from './url';
 import { Overview } from './pages/overview';
-import { Routes } from './pages/routes';
-import { Database } from './pages/database';
-import { Trends } from './pages/trends';
-import { Alerts } from './pages/alerts';
-import { Optimizations } from './pages/optimizations';
-import { LoadTests } from './pages/loadtests';
-import { DashboardPage } from './pages/dashboard';
 import './styles.css';
 
 export interface Session {
@@ -23,14 +16,39 @@ export interface Session {
   writeNeedsToken: boolean;
 }
 
-const PAGES: { path: string; title: string; key: string; view: (p: { session: Session }) => ComponentChildren }[] = [
-  { path: '/', title: 'Overview', key: '1', view: () => <Overview /> },
-  { path: '/routes', title: 'Routes', key: '2', view: () => <Routes /> },
-  { path: '/database', title: 'Database & cache', key: '3', view: () => <Database /> },
-  { path: '/trends', title: 'Trends', key: '4', view: () => <Trends /> },
-  { path: '/alerts', title: 'Alerts', key: '5', view: ({ session }) => <Alerts session={session} /> },
-  { path: '/optimizations', title: 'Optimizations', key: '6', view: ({ session }) => <Optimizations session={session} /> },
-  { path: '/loadtests', title: 'Load tests', key: '7', view: () => <LoadTests /> },
+type PageProps = { session: Session; name?: string };
+
+/** Pages other than the overview are separate chunks, loaded when first opened. */
+function lazy(load: () => Promise<ComponentType<PageProps>>): ComponentType<PageProps> {
+  let loaded: ComponentType<PageProps> | undefined;
+  return function Lazy(props: PageProps) {
+    const [, set] = useState(0);
+    const [error, setError] = useState<string>();
+    useEffect(() => {
+      if (!loaded) load().then((c) => ((loaded = c), set(1)), (e: Error) => setError(`This page could not be loaded (${e.message}); reload to try again.`));
+    }, []);
+    if (error) return <p class="error" role="alert">{error}</p>;
+    const C = loaded;
+    return C ? <C {...props} /> : <p class="muted loading">Loading…</p>;
+  };
+}
+
+const Routes = lazy(() => import('./pages/routes').then((m) => m.Routes));
+const Database = lazy(() => import('./pages/database').then((m) => m.Database));
+const Trends = lazy(() => import('./pages/trends').then((m) => m.Trends));
+const Alerts = lazy(() => import('./pages/alerts').then((m) => m.Alerts));
+const Optimizations = lazy(() => import('./pages/optimizations').then((m) => m.Optimizations));
+const LoadTests = lazy(() => import('./pages/loadtests').then((m) => m.LoadTests));
+const DashboardPage = lazy(() => import('./pages/dashboard').then((m) => (p: PageProps) => <m.DashboardPage name={p.name!} />));
+
+const PAGES: { path: string; title: string; key: string; view: ComponentType<PageProps> }[] = [
+  { path: '/', title: 'Overview', key: '1', view: Overview },
+  { path: '/routes', title: 'Routes', key: '2', view: Routes },
+  { path: '/database', title: 'Database & cache', key: '3', view: Database },
+  { path: '/trends', title: 'Trends', key: '4', view: Trends },
+  { path: '/alerts', title: 'Alerts', key: '5', view: Alerts },
+  { path: '/optimizations', title: 'Optimizations', key: '6', view: Optimizations },
+  { path: '/loadtests', title: 'Load tests', key: '7', view: LoadTests },
 ];
 
 const THEME_KEY = 'solemate-perf-theme';
@@ -134,8 +152,8 @@ function App() {
   if (sessionError) body = <p class="error" role="alert">Cannot reach the server: {sessionError}</p>;
   else if (!session) body = <p class="muted loading">Loading…</p>;
   else if (!session.canRead) body = <TokenForm message={token() ? 'That token is not valid here. Ask an administrator for a viewer or admin token.' : 'This server needs a token to show its data.'} onDone={() => setTokenNonce((n) => n + 1)} />;
-  else if (page) body = page.view({ session });
-  else if (dash) body = <DashboardPage name={dash[1]} />;
+  else if (page) body = <page.view session={session} />;
+  else if (dash) body = <DashboardPage session={session} name={dash[1]} />;
   else body = <p class="error" role="alert">No page {path}. Pick one above.</p>;
 
   return (

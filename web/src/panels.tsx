@@ -2,7 +2,7 @@
 // query's current values as a table.
 import { useMemo } from 'preact/hooks';
 import { useApi } from './api';
-import { TimeChart, type Line } from './chart';
+import { ChartBox, TimeChart, type Line } from './chart';
 import { Panel, SortTable } from './components';
 import { unit as fmtUnit } from './format';
 import type { RangeSeries } from './types';
@@ -36,8 +36,8 @@ export function QueryChart(props: { title: string; queries: QuerySpec[]; unit?: 
   const loading = results.some((r) => r.loading && !r.data);
   const lines = useMemo<Line[]>(() => results.flatMap((r, i) => (r.data?.series ?? []).map((s) => ({ label: labelOf(s.labels, props.queries[i].label ?? `${props.queries[i].aggregation} ${props.queries[i].metric}`), points: s.points }))), results.map((r) => r.data));
   return (
-    <Panel title={props.title} error={error} loading={loading} wide={props.wide}>
-      <TimeChart lines={lines} unit={props.unit} height={props.height} label={`${props.title}: chart`} span={first ? [first.from, first.to] : undefined} />
+    <Panel title={props.title} error={error} wide={props.wide}>
+      {loading ? <ChartBox height={props.height}>Loading…</ChartBox> : <TimeChart lines={lines} unit={props.unit} height={props.height} label={`${props.title}: chart`} span={first ? [first.from, first.to] : undefined} />}
     </Panel>
   );
 }

@@ -7,7 +7,7 @@ import type { Command, CommandSpec, Io } from '../command.js';
 export function build(): CommandSpec {
   return {
     name: 'start',
-    summary: 'Start the performance server: OTLP ingest, query API, alerting, /metrics and the status page on one port.',
+    summary: 'Start the performance server: OTLP ingest, query API, live events, alerting, /metrics and the dashboard on one port.',
     usage: 'solemate-perf start [--port 4318] [--host 127.0.0.1] [--data .data/solemate-perf.db] [--config file.yml]',
     options: { port: { type: 'string', short: 'p' }, host: { type: 'string' }, data: { type: 'string' }, config: { type: 'string', short: 'c' } },
     help: {
@@ -42,7 +42,7 @@ export async function run(values: Record<string, unknown>, _pos: string[], io: I
   if (values.json) io.out(JSON.stringify({ url: server.url, port: server.port, store: config.store.kind, data: where }));
   else {
     const alerting = server.alerts ? `${server.alerts.rules.length} alert rules${Object.keys(server.alerts.ruleErrors).length ? ` (${Object.keys(server.alerts.ruleErrors).length} rule files with errors: GET /api/alerts)` : ''}` : 'alerting off';
-    io.out(`SoleMate Performance listening on ${server.url}  (store: ${config.store.kind}, ${where}; ${alerting})\n  status page  ${server.url}/\n  OTLP ingest  ${server.url}/v1/metrics  ${server.url}/v1/traces\n  query API    ${server.url}/api/metrics  /api/traces  /api/alerts  /api/slos  /api/optimizations  (docs/api.md)\n  Prometheus   ${server.url}/metrics\nCtrl-C stops it.`);
+    io.out(`SoleMate Performance listening on ${server.url}  (store: ${config.store.kind}, ${where}; ${alerting})\n  dashboard    ${server.url}/\n  OTLP ingest  ${server.url}/v1/metrics  ${server.url}/v1/traces\n  query API    ${server.url}/api/metrics  /api/traces  /api/alerts  /api/slos  /api/optimizations  (docs/api.md)\n  Prometheus   ${server.url}/metrics\nCtrl-C stops it.`);
   }
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -20,7 +20,7 @@ export function Overview() {
   const firing = (d.data?.alerts ?? []).filter((a) => a.phase === 'firing' || a.phase === 'pending');
   return (
     <div class="grid">
-      <Panel title="Last 15 minutes" wide error={d.error} loading={!d.data && d.loading}>
+      <Panel title="Last 15 minutes" wide class="reserve-stats" error={d.error} loading={!d.data && d.loading}>
         {m && (
           <div class="stats">
             <Stat label="Status" value={d.data!.status.status} tone={tone(d.data!.status.status)} />
@@ -55,7 +55,7 @@ export function Overview() {
           { metric: 'solemate.process.memory.utilization', aggregation: 'max', window: '1m', label: 'memory' },
         ]}
       />
-      <Panel title="Service levels" error={d.error} loading={!d.data && d.loading}>
+      <Panel title="Service levels" class="reserve-list" error={d.error} loading={!d.data && d.loading}>
         {d.data && d.data.slos.length === 0 && <p class="muted">No SLOs configured (alerting.slos).</p>}
         <ul class="list">
           {d.data?.slos.map((s) => {
@@ -73,7 +73,7 @@ export function Overview() {
           })}
         </ul>
       </Panel>
-      <Panel title={`Alerts (${firing.length})`} error={d.error} loading={!d.data && d.loading}>
+      <Panel title={`Alerts (${firing.length})`} class="reserve-list" error={d.error} loading={!d.data && d.loading}>
         {firing.length === 0 ? (
           <p class="ok-text">Nothing firing.</p>
         ) : (
