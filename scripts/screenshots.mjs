@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Screenshots of every dashboard page into docs/screenshots/, from a running server (the demo:
-// `npm run demo`, then a few minutes of traffic). Uses playwright-core with the system Chromium.
+// `npm run demo`, then a few minutes of traffic). Uses playwright-core with the system Chromium
+// (playwright gives each launch a fresh profile).
 //   node scripts/screenshots.mjs [http://127.0.0.1:4318] [out-dir]
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -12,13 +12,14 @@ const out = process.argv[3] ?? 'docs/screenshots';
 const chrome = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 fs.mkdirSync(out, { recursive: true });
 
-const browser = await chromium.launch({ executablePath: chrome, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), 'shots-'))}`] });
+const browser = await chromium.launch({ executablePath: chrome, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
 const routes = await (await fetch(`${base}/api/routes?from=-1h`)).json();
 const route = routes.routes?.[0]?.route;
 const traces = route ? await (await fetch(`${base}/api/traces?route=${encodeURIComponent(route)}&limit=1&from=-1h`)).json() : { traces: [] };
 const runs = await (await fetch(`${base}/api/loadtests?limit=20`)).json();
-const stress = runs.runs?.find((r) => r.profile === 'stress');
-const load = runs.runs?.filter((r) => r.profile === 'load') ?? [];
+// the newest stress run (its capacity curve) against the stress run before it, else the newest load run
+const byProfile = (p) => runs.runs?.filter((r) => r.profile === p) ?? [];
+const [run, baseline] = byProfile('stress').length ? byProfile('stress') : byProfile('load');
 
 const pages = [
   ['overview', '/?range=1h'],
@@ -27,7 +28,7 @@ const pages = [
   ['trends', '/trends?metric=http.server.request.duration&period=1h&statistic=p95'],
   ['alerts', '/alerts'],
   ['optimizations', '/optimizations'],
-  ['loadtests', `/loadtests${stress ? `?run=${stress.id}` : load[0] ? `?run=${load[0].id}${load[1] ? `&baseline=${load[1].id}` : ''}` : ''}`],
+  ['loadtests', `/loadtests${run ? `?run=${run.id}${baseline ? `&baseline=${baseline.id}` : ''}` : ''}`],
   ['dashboard-monitoring', '/dashboards/monitoring?range=1h'],
 ];
 for (const theme of ['light', 'dark']) {

@@ -88,7 +88,10 @@ export async function optimizationRoutes(app: FastifyInstance, opts: Options): P
 
   app.get('/api/optimizations/recommendations', async (req: FastifyRequest<{ Querystring: { fresh?: string } }>) => {
     const a = await analyze(req.query.fresh === 'true');
-    return { analyzedAt: new Date(a.at).toISOString(), windowMs: parseDuration(config.optimization.window), recommendations: a.recs, analyzers: a.analyzers };
+    // the window may still show what a kept optimization has since changed: say so
+    const kept = new Map((await listOptimizations(store)).filter((o) => o.state === 'kept' && o.recommendationId).map((o) => [o.recommendationId!, o.id]));
+    const recommendations = a.recs.map((r) => (kept.has(r.id) ? { ...r, appliedBy: kept.get(r.id) } : r));
+    return { analyzedAt: new Date(a.at).toISOString(), windowMs: parseDuration(config.optimization.window), recommendations, analyzers: a.analyzers };
   });
 
   app.post('/api/optimizations/precheck', async (req) => {

@@ -152,7 +152,7 @@ test('stress: concurrency doubles until a threshold breaks; USL capacity from th
 test('endurance: latency that grows over the run is reported as drift (exit 3); memory by pid', async () => {
   const f = scenarioFile('soak', `name: soak\ntarget: ${base}\nroutes: [ { path: /soak } ]\n`);
   const grow = setInterval(() => (state.delayMs += 1), 100);
-  const r = await cli(['loadtest', f, '--profile', 'endurance', '--duration', '5s', '--window', '0.5s', '--rate', '40', '--connections', '4', '--pid', String(process.pid), '--no-save', '--json']);
+  const r = await cli(['loadtest', f, '--profile', 'endurance', '--duration', '8s', '--window', '1s', '--rate', '40', '--connections', '4', '--pid', String(process.pid), '--no-save', '--json']);
   clearInterval(grow);
   state.delayMs = 0;
   const j = JSON.parse(r.out);

@@ -20,50 +20,64 @@ function observeTheme(redraw: () => void): () => void {
   return () => mo.disconnect();
 }
 
+/** uPlot's aligned data: one x array (seconds) and one y array per line, null where a line has no point. */
+function aligned(lines: Line[]): uPlot.AlignedData {
+  const xs = [...new Set(lines.flatMap((l) => l.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = lines.map((l) => {
+    const y: (number | null)[] = new Array(xs.length).fill(null);
+    for (const [t, v] of l.points) y[index.get(t)!] = v;
+    return y;
+  });
+  return [xs.map((x) => x / 1000), ...ys] as uPlot.AlignedData;
+}
+
 export function TimeChart(props: { lines: Line[]; unit?: string; height?: number; label: string; span?: [number, number] }) {
   const ref = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | undefined>(undefined);
+  const latest = useRef(props);
+  latest.current = props;
   const height = props.height ?? 200;
+  // a new chart when its series, unit or size change; new data goes into the chart drawn
+  const shape = JSON.stringify([props.lines.map((l) => l.label), props.unit, height]);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const xs = [...new Set(props.lines.flatMap((l) => l.points.map((p) => p[0])))].sort((a, b) => a - b);
-    const index = new Map(xs.map((x, i) => [x, i]));
-    const ys = props.lines.map((l) => {
-      const y: (number | null)[] = new Array(xs.length).fill(null);
-      for (const [t, v] of l.points) y[index.get(t)!] = v;
-      return y;
-    });
-    let plot: uPlot | undefined;
     const draw = () => {
-      plot?.destroy();
+      plot.current?.destroy();
+      const p = latest.current;
       const axis = { stroke: css('--muted'), grid: { stroke: css('--grid'), width: 1 }, ticks: { stroke: css('--grid') } };
-      plot = new uPlot(
+      plot.current = new uPlot(
         {
           width: Math.max(200, el.clientWidth),
           height,
-          legend: { show: props.lines.length > 0 },
+          legend: { show: p.lines.length > 0 },
           cursor: { drag: { x: false, y: false } },
           // ratios: 0 to at least 1% (a flat zero line would otherwise span 0 to 100 = 10,000%)
-          scales: { x: { time: true, ...(props.span ? { range: [props.span[0] / 1000, props.span[1] / 1000] as uPlot.Range.MinMax } : {}) }, ...(props.unit === '1' ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(0.01, max * 1.1)] } } : {}) },
-          axes: [axis, { ...axis, size: 70, values: (_u, vals) => vals.map((v) => fmtUnit(v, props.unit)) }],
-          series: [{}, ...props.lines.map((l, i) => ({ label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => fmtUnit(v, props.unit) }))],
+          scales: { x: { time: true, ...(p.span ? { range: (): uPlot.Range.MinMax => [latest.current.span![0] / 1000, latest.current.span![1] / 1000] } : {}) }, ...(p.unit === '1' ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(0.01, max * 1.1)] } } : {}) },
+          axes: [axis, { ...axis, size: 70, values: (_u, vals) => vals.map((v) => fmtUnit(v, p.unit)) }],
+          series: [{}, ...p.lines.map((l, i) => ({ label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => fmtUnit(v, p.unit) }))],
         },
-        [xs.map((x) => x / 1000), ...ys] as uPlot.AlignedData,
+        aligned(p.lines),
         el,
       );
     };
     // each chart is drawn in its own task: several charts never block the page in one long task
     const first = setTimeout(draw, 0);
-    const ro = new ResizeObserver(() => plot?.setSize({ width: Math.max(200, el.clientWidth), height }));
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height }));
     ro.observe(el);
     const off = observeTheme(draw);
     return () => {
       clearTimeout(first);
       ro.disconnect();
       off();
-      plot?.destroy();
+      plot.current?.destroy();
+      plot.current = undefined;
     };
-  }, [props.lines, props.unit, height, props.span?.[0], props.span?.[1]]);
+  }, [shape]);
+  useEffect(() => {
+    plot.current?.setData(aligned(props.lines));
+  }, [props.lines, props.span?.[0], props.span?.[1]]);
   // the same height loading, empty or drawn (with its legend), so nothing below moves
   if (props.lines.length === 0) return <ChartBox height={height}>No data in this range.</ChartBox>;
   return <div ref={ref} class="chart" role="img" aria-label={props.label} style={{ minHeight: `${height + LEGEND}px` }} />;

@@ -57,3 +57,9 @@ export function unit(v: number | null | undefined, u: string | undefined): strin
       return num(v, 2);
   }
 }
+
+/** A p-value: three significant digits, or "< 0.0001". */
+export function pv(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return '–';
+  return p < 1e-4 ? '< 0.0001' : `= ${num(p, 4)}`;
+}

@@ -107,15 +107,27 @@ function App() {
   useEffect(() => {
     if (!session?.canRead) return;
     // (re)connected: re-read too, events may have been missed while the stream was down
-    if (refresh === 'live')
-      return connectLive(
-        () => headers(),
-        () => setTick((t) => t + 1),
-        (state) => {
-          setLive(state);
-          if (state === 'live') setTick((t) => t + 1);
-        },
-      );
+    if (refresh === 'live') {
+      // the stream opens once the page has loaded and settled: the first data comes from the
+      // pages' own requests, and an endless request does not hold up the page's load
+      let close: (() => void) | undefined;
+      const open = () => {
+        close = connectLive(
+          () => headers(),
+          () => setTick((t) => t + 1),
+          (state) => {
+            setLive(state);
+            if (state === 'live') setTick((t) => t + 1);
+          },
+        );
+      };
+      const timer = setTimeout(() => (document.readyState === 'complete' ? open() : window.addEventListener('load', open, { once: true })), 1000);
+      return () => {
+        clearTimeout(timer);
+        window.removeEventListener('load', open);
+        close?.();
+      };
+    }
     setLive('off');
     const s = Number(refresh);
     if (!(s > 0)) return;
@@ -191,7 +203,7 @@ function App() {
             </select>
           </label>
           <span class={`live-state is-${live}`} role="status" aria-live="polite" title="Live updates from the server">
-            {live === 'live' ? '● live' : live === 'reconnecting' ? '○ reconnecting…' : live === 'connecting' ? '○ connecting…' : refresh === 'off' ? 'paused' : `every ${refresh} s`}
+            {live === 'live' ? '● live' : live === 'reconnecting' ? '○ reconnecting…' : refresh === 'live' ? '○ connecting…' : refresh === 'off' ? 'paused' : `every ${refresh} s`}
           </span>
           <button type="button" class="icon" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme (key t)`}>
             {theme === 'dark' ? '☀' : '☾'}

@@ -57,6 +57,8 @@ export interface Recommendation {
   automatic: boolean;
   routes: { method: string; route: string }[];
   analyzer: string;
+  /** a kept optimization already applied it (the analyzed window may predate it) */
+  appliedBy?: string;
 }
 
 export interface Summary {

@@ -4,7 +4,7 @@
 import { useApi } from '../api';
 import { XYChart } from '../chart';
 import { Badge, Panel, SortTable, Stat } from '../components';
-import { ms, num, pct, time } from '../format';
+import { ms, num, pct, pv, time } from '../format';
 import { setParams, useLocation } from '../url';
 
 interface Run {
@@ -91,7 +91,7 @@ export function LoadTests() {
           {cmp.error && <p class="error" role="alert">{cmp.error}</p>}
           {cmp.data && (
             <p>
-              Against the baseline: <Badge tone={cmp.data.comparison.verdict === 'regressed' ? 'bad' : cmp.data.comparison.verdict === 'improved' ? 'ok' : ''}>{cmp.data.comparison.verdict}</Badge> median {ms(cmp.data.comparison.baselineMedian)} → {ms(cmp.data.comparison.currentMedian)} ({num(cmp.data.comparison.medianChangePct, 1)}%), p = {num(cmp.data.comparison.test.p, 4)}, shift {ms(cmp.data.comparison.shift.shift)} ({pct(cmp.data.comparison.shift.confidence, 0)} CI {ms(cmp.data.comparison.shift.low)} … {ms(cmp.data.comparison.shift.high)})
+              Against the baseline: <Badge tone={cmp.data.comparison.verdict === 'regressed' ? 'bad' : cmp.data.comparison.verdict === 'improved' ? 'ok' : ''}>{cmp.data.comparison.verdict}</Badge> median {ms(cmp.data.comparison.baselineMedian)} → {ms(cmp.data.comparison.currentMedian)} ({num(cmp.data.comparison.medianChangePct, 1)}%), p {pv(cmp.data.comparison.test.p)}, shift {ms(cmp.data.comparison.shift.shift)} ({pct(cmp.data.comparison.shift.confidence, 0)} CI {ms(cmp.data.comparison.shift.low)} … {ms(cmp.data.comparison.shift.high)})
             </p>
           )}
           {steps.length > 0 && (

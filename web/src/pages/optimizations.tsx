@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api, useApi } from '../api';
 import { Badge, Confirm, Panel, Stat } from '../components';
-import { ms, num, pct, time } from '../format';
+import { ms, num, pct, pv, time } from '../format';
 import type { Session } from '../main';
 import type { OptimizationRecord, Recommendation } from '../types';
 
@@ -49,11 +49,11 @@ function Evidence(props: { value: unknown }) {
 function RecommendationItem(props: { r: Recommendation; canWrite: boolean; canApply: History['canApply'] | undefined; running: string | null; onApplied: () => void }) {
   const { r } = props;
   const [check, setCheck] = useState<string>();
-  const apply = props.canWrite && r.automatic;
+  const apply = props.canWrite && r.automatic && !r.appliedBy;
   return (
     <li class="rec">
       <div>
-        <span class="muted">#{r.priority}</span> <Badge tone={r.severity === 'critical' || r.severity === 'high' ? 'bad' : 'warn'}>{r.severity}</Badge> <strong>{r.title}</strong> <Badge tone="">{r.type}</Badge> {r.automatic ? <Badge tone="ok">automatic</Badge> : <Badge tone="">by hand</Badge>}
+        <span class="muted">#{r.priority}</span> <Badge tone={r.severity === 'critical' || r.severity === 'high' ? 'bad' : 'warn'}>{r.severity}</Badge> <strong>{r.title}</strong> <Badge tone="">{r.type}</Badge> {r.automatic ? <Badge tone="ok">automatic</Badge> : <Badge tone="">by hand</Badge>} {r.appliedBy && <Badge tone="ok">applied and kept</Badge>}
       </div>
       <p>{r.description}</p>
       <p class="muted">
@@ -159,7 +159,7 @@ export function Optimizations(props: { session: Session }) {
                 <p>
                   p95 {ms(o.before.p95)} → {ms(o.after.p95)}
                   {o.p95Factor ? ` (${num(o.p95Factor, 2)}×)` : ''} · p50 {ms(o.before.p50)} → {ms(o.after.p50)}
-                  {o.latency && ` · p = ${num(o.latency.test.p, 4)}`}
+                  {o.latency && ` · p ${pv(o.latency.test.p)}`}
                 </p>
               )}
               {o.perRoute && o.perRoute.length > 0 && (

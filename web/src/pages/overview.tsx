@@ -20,19 +20,18 @@ export function Overview() {
   const firing = (d.data?.alerts ?? []).filter((a) => a.phase === 'firing' || a.phase === 'pending');
   return (
     <div class="grid">
-      <Panel title="Last 15 minutes" wide class="reserve-stats" error={d.error} loading={!d.data && d.loading}>
-        {m && (
-          <div class="stats">
-            <Stat label="Status" value={d.data!.status.status} tone={tone(d.data!.status.status)} />
-            <Stat label="Requests/s" value={num(m.throughput.requestsPerSecond, 2)} hint={`${num(m.throughput.requests, 0)} requests`} />
-            <Stat label="p50" value={ms(m.responseTime.p50)} />
-            <Stat label="p95" value={ms(m.responseTime.p95)} tone={tone(check('responseTime'))} />
-            <Stat label="p99" value={ms(m.responseTime.p99)} />
-            <Stat label="Error rate" value={m.errorRate.percentage === null ? '–' : `${num(m.errorRate.percentage, 2)}%`} hint={`${m.errorRate.count} errors`} tone={tone(check('errorRate'))} />
-            <Stat label="CPU" value={m.resourceUsage.cpu === null ? '–' : `${num(m.resourceUsage.cpu, 1)}%`} tone={tone(check('cpuUsage'))} />
-            <Stat label="Memory" value={m.resourceUsage.memory === null ? '–' : `${num(m.resourceUsage.memory, 1)}%`} tone={tone(check('memoryUsage'))} />
-          </div>
-        )}
+      {/* the tiles are there from the start (showing – until the data comes), so nothing moves */}
+      <Panel title="Last 15 minutes" wide error={d.error}>
+        <div class="stats">
+          <Stat label="Status" value={d.data?.status.status ?? '–'} tone={tone(d.data?.status.status)} />
+          <Stat label="Requests/s" value={num(m?.throughput.requestsPerSecond, 2)} hint={`${num(m?.throughput.requests, 0)} requests`} />
+          <Stat label="p50" value={ms(m?.responseTime.p50)} />
+          <Stat label="p95" value={ms(m?.responseTime.p95)} tone={tone(check('responseTime'))} />
+          <Stat label="p99" value={ms(m?.responseTime.p99)} />
+          <Stat label="Error rate" value={m?.errorRate.percentage == null ? '–' : `${num(m.errorRate.percentage, 2)}%`} hint={`${m?.errorRate.count ?? '–'} errors`} tone={tone(check('errorRate'))} />
+          <Stat label="CPU" value={m?.resourceUsage.cpu == null ? '–' : `${num(m.resourceUsage.cpu, 1)}%`} tone={tone(check('cpuUsage'))} />
+          <Stat label="Memory" value={m?.resourceUsage.memory == null ? '–' : `${num(m.resourceUsage.memory, 1)}%`} tone={tone(check('memoryUsage'))} />
+        </div>
       </Panel>
       <QueryChart title="Requests per second" range={range} unit="req/s" queries={[{ metric: HTTP, aggregation: 'rate', window: '1m', label: 'requests/s' }]} />
       <QueryChart
@@ -67,7 +66,7 @@ export function Overview() {
                   SLI {s.sli === undefined ? '– (no events)' : pct(s.sli, 3)} · error budget left{' '}
                   <Badge tone={left === undefined ? '' : left < 0 ? 'bad' : left < 0.25 ? 'warn' : 'ok'}>{left === undefined ? '–' : pct(left, 1)}</Badge>
                 </div>
-                <meter min={0} max={1} low={0.25} optimum={1} value={Math.max(0, left ?? 1)} aria-label={`${s.name} error budget left`} />
+                {left !== undefined && <meter min={0} max={1} low={0.25} optimum={1} value={Math.max(0, left)} aria-label={`${s.name} error budget left`} />}
               </li>
             );
           })}

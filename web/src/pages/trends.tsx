@@ -3,7 +3,7 @@
 import { useApi } from '../api';
 import { TimeChart } from '../chart';
 import { Badge, Panel, Stat } from '../components';
-import { num } from '../format';
+import { num, pv } from '../format';
 import { setParams, useLocation } from '../url';
 
 interface Trend {
@@ -72,7 +72,7 @@ export function Trends() {
               <div class="stats">
                 <Stat label="Direction" value={t.trend} tone={t.trend === 'degrading' ? 'bad' : t.trend === 'improving' ? 'ok' : ''} />
                 <Stat label="Change" value={`${t.change > 0 ? '+' : ''}${num(t.change, 1)}%`} hint="of the fitted line, first to last point" />
-                <Stat label="Significance" value={t.pValue === null ? '–' : `p = ${num(t.pValue, 4)}`} hint={t.method} />
+                <Stat label="Significance" value={t.pValue === null ? '–' : `p ${pv(t.pValue)}`} hint={t.method} />
                 <Stat label="Statistic" value={t.statistic} hint={`${t.dataPoints.length} points`} />
               </div>
               <p>
