@@ -229,7 +229,7 @@ export function Alerts(props: { session: Session }) {
           sort="+alert"
           columns={[
             { key: 'alert', label: 'Alert', value: (r) => r.alert },
-            { key: 'expr', label: 'Condition', value: (r) => `${r.expr.aggregation}(${r.expr.metric}[${r.expr.window}]) ${r.expr.op} ${r.expr.threshold}`, render: (r) => <code class="wrap">{`${r.expr.aggregation}(${r.expr.metric}[${r.expr.window}])${r.expr.by.length ? ` by ${r.expr.by.join(',')}` : ''} ${r.expr.op} ${r.expr.threshold}`}</code> },
+            { key: 'expr', label: 'Condition', value: (r) => `${r.expr.aggregation}(${r.expr.metric}[${r.expr.window}]) ${r.expr.op} ${r.expr.threshold}`, render: (r) => <code class="wrap">{`${r.expr.aggregation}(${r.expr.metric}[${r.expr.window}])${r.expr.by.length ? ` by ${r.expr.by.join(',')}` : ''} ${r.expr.op} ${Number(r.expr.threshold.toPrecision(6))}`}</code> },
             { key: 'severity', label: 'Severity', value: (r) => r.labels.severity ?? '' },
             { key: 'file', label: 'Source', value: (r) => (r.file === 'api' ? 'API' : r.file) },
             {
