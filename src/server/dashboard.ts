@@ -28,7 +28,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { dir?: string
     // read per request: a rebuild (npm run build:web) shows without a restart
     const shell = read('index.html');
     reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-cache');
-    if (!shell) return reply.status(503).type('text/html; charset=utf-8').send('<!doctype html><title>Dashboard not built</title><p>The dashboard is not built. Run <code>npm run build:web</code> (or <code>npm run build</code>) and restart the server. The API is up: <a href="/api/status">/api/status</a>.</p>');
+    if (!shell) return reply.status(503).type('text/html; charset=utf-8').send('<!doctype html><title>Dashboard not built</title><p>The dashboard is not built. Run <code>npm run build:web</code> (or <code>npm run build</code>) and reload this page. The API is up: <a href="/api/status">/api/status</a>.</p>');
     return reply.type('text/html; charset=utf-8').send(shell);
   };
   for (const p of PAGES) app.get(p, page);
