@@ -180,10 +180,12 @@ export function instrumentPg(pgModule: PgModule, source: Source, options: PgInst
     };
     if (typeof args[0] === 'function') {
       const cb = args[0] as (...a: unknown[]) => unknown;
-      args[0] = function (this: unknown, ...a: unknown[]) {
+      // bound to the caller's request: a queued caller gets its client from inside the call stack of
+      // the request that released it (Pool.query takes this path), and its queries belong to it
+      args[0] = bindContext(function (this: unknown, ...a: unknown[]) {
         acquired(a[0]);
         return cb.apply(this, a);
-      };
+      });
       return originalConnect.apply(this, args);
     }
     const ret = originalConnect.apply(this, args) as PromiseLike<unknown>;

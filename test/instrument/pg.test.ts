@@ -114,6 +114,23 @@ test('inside a request: spans with parent, counts and db time on the context', {
   assert.equal(ctx.root.attributes['solemate.db.queries'], 5);
 });
 
+test('a query that waits for a pool connection is a span of its own request, not of the one that freed the connection', { skip }, async () => {
+  // pg-pool hands a queued request its client from inside the releasing request's call stack
+  const one = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    const a = tracer.startRequest('HTTP');
+    const b = tracer.startRequest('HTTP');
+    await Promise.all([tracer.run(a, () => one.query('SELECT pg_sleep(0.05)')), tracer.run(b, () => one.query('SELECT name FROM items WHERE id = $1', [7]))]);
+    tracer.endRequest(a, 'GET', '/a', 200);
+    tracer.endRequest(b, 'GET', '/b', 200);
+    assert.deepEqual(a.spans.filter((s) => s.kind === 'client').map((s) => s.name), ['SELECT'], 'A has its own query only');
+    assert.deepEqual(b.spans.filter((s) => s.kind === 'client').map((s) => s.name), ['SELECT items'], 'B has the query it waited for');
+    assert.equal(b.dbCalls, 1);
+  } finally {
+    await one.end();
+  }
+});
+
 test('a rejection nobody handles stays unhandled, as without instrumentation', { skip }, () => {
   // Node's default for an unhandled rejection is to crash: it must still do so
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/pg-unhandled.ts', url], { encoding: 'utf8', timeout: 20_000 });
