@@ -21,7 +21,7 @@ import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
 import { PrometheusView } from './prometheus.js';
 import { accessFrom, installAuth } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
-import { EventHub, eventRoutes } from './events.js';
+import { EventHub, eventRoutes, relayThroughPostgres } from './events.js';
 import { optimizationRoutes } from './optimizations.js';
 import { viewRoutes } from './views.js';
 import { loadDashboards } from '../dashboards/dashboards.js';
@@ -121,6 +121,8 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   const store = options.store ?? (await openStore(config));
   const clock = options.clock ?? Date.now;
   const { app, engine, stats, alerts, dispatcher, uptime, hub } = await buildApp({ ...options, store });
+  // replicas on one PostgreSQL store see each other's live events, as they see each other's data
+  const closeRelay = store.kind === 'postgres' && config.store.url ? relayThroughPostgres(hub, config.store.url, (m) => app.log.warn(m)) : undefined;
   uptime?.start();
   const notifyTimer = dispatcher ? setInterval(() => dispatcher.tick(clock()), 1000) : undefined;
   notifyTimer?.unref();
@@ -152,6 +154,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     clearInterval(alertTimer);
     clearInterval(notifyTimer);
     uptime?.stop();
+    await closeRelay?.();
     if (ownStore) await store.close();
     throw e;
   }
@@ -177,6 +180,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
       clearInterval(alertTimer);
       clearInterval(notifyTimer);
       uptime?.stop();
+      await closeRelay?.();
       hub.close();
       await app.close();
       if (ownStore) await store.close();

@@ -29,4 +29,20 @@ test('two server replicas share one PostgreSQL store', { skip: 'skip' in db ? db
     assert.ok(Math.abs(m.responseTime.p99 - 99) / 99 < 0.01);
   }
   assert.equal((await json(fetch(`${a.url}/healthz`))).store, 'postgres');
+  // B's live stream hears of data stored through A (LISTEN/NOTIFY between replicas); B's own
+  // coalesced events from the posts above have gone out before its stream opens
+  await new Promise((x) => setTimeout(x, 700));
+  const ctl = new AbortController();
+  t.after(() => ctl.abort());
+  const stream = (await fetch(`${b.url}/api/stream`, { signal: ctl.signal })).body!.pipeThrough(new TextDecoderStream()).getReader();
+  const heard = (async () => {
+    let text = '';
+    while (!text.includes('event: ingest')) text += (await stream.read()).value ?? '';
+    return Date.now();
+  })();
+  await new Promise((x) => setTimeout(x, 200));
+  const sentAt = Date.now();
+  await post(a.url, buildMetricsRequest(second));
+  const at = await Promise.race([heard, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('no ingest event on B within 3 s')), 3000))]);
+  assert.ok(at - sentAt < 2000, `B heard of A's ingest after ${at - sentAt} ms`);
 });
