@@ -9,6 +9,26 @@ import { linkTo, rangeQuery, useLocation, withQuery } from '../url';
 
 const HTTP = 'http.server.request.duration';
 
+/** Links to the dashboards as code (performance/dashboards). */
+function Dashboards() {
+  const { params } = useLocation();
+  const all = useApi<{ dashboards: { name: string; title: string; description?: string }[] }>('/api/dashboards', false);
+  return (
+    <Panel title="Dashboards as code" wide error={all.error}>
+      <ul class="list">
+        {all.data?.dashboards.map((d) => (
+          <li>
+            <a href={withQuery(`/dashboards/${d.name}`, params)} onClick={(e) => linkTo(e, withQuery(`/dashboards/${d.name}`, params))}>
+              {d.title}
+            </a>{' '}
+            <span class="muted">{d.description}</span>
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
 export function Overview() {
   const { params } = useLocation();
   const range = rangeQuery(params);
@@ -105,6 +125,7 @@ export function Overview() {
           All recommendations →
         </a>
       </Panel>
+      <Dashboards />
     </div>
   );
 }

@@ -46,12 +46,13 @@ export function Trends() {
             </select>
           </label>
           <label>
-            Period
-            <select value={period} onChange={(e) => setParams({ period: (e.target as HTMLSelectElement).value })}>
+            Period (any duration: 90m, 36h, 2w)
+            <input list="periods" value={period} size={8} onChange={(e) => setParams({ period: (e.target as HTMLInputElement).value.trim() || null })} />
+            <datalist id="periods">
               {PERIODS.map((p) => (
-                <option value={p}>{p}</option>
+                <option value={p} />
               ))}
-            </select>
+            </datalist>
           </label>
           <label>
             Statistic
