@@ -20,9 +20,14 @@ function observeTheme(redraw: () => void): () => void {
   return () => mo.disconnect();
 }
 
-/** uPlot's aligned data: one x array (seconds) and one y array per line, null where a line has no point. */
-function aligned(lines: Line[]): uPlot.AlignedData {
+/**
+ * uPlot's aligned data: one x array (seconds) and one y array per line, null where a line has no
+ * point. With the step known, a stretch without data gets a null, so the line breaks there instead
+ * of bridging it.
+ */
+function aligned(lines: Line[], step?: number): uPlot.AlignedData {
   const xs = [...new Set(lines.flatMap((l) => l.points.map((p) => p[0])))].sort((a, b) => a - b);
+  if (step) for (let i = xs.length - 1; i > 0; i--) if (xs[i] - xs[i - 1] > 1.5 * step) xs.splice(i, 0, xs[i - 1] + step);
   const index = new Map(xs.map((x, i) => [x, i]));
   const ys = lines.map((l) => {
     const y: (number | null)[] = new Array(xs.length).fill(null);
@@ -32,7 +37,7 @@ function aligned(lines: Line[]): uPlot.AlignedData {
   return [xs.map((x) => x / 1000), ...ys] as uPlot.AlignedData;
 }
 
-export function TimeChart(props: { lines: Line[]; unit?: string; height?: number; label: string; span?: [number, number] }) {
+export function TimeChart(props: { lines: Line[]; unit?: string; height?: number; label: string; span?: [number, number]; step?: number }) {
   const ref = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const latest = useRef(props);
@@ -58,7 +63,7 @@ export function TimeChart(props: { lines: Line[]; unit?: string; height?: number
           axes: [axis, { ...axis, size: 70, values: (_u, vals) => vals.map((v) => fmtUnit(v, p.unit)) }],
           series: [{}, ...p.lines.map((l, i) => ({ label: l.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => fmtUnit(v, p.unit) }))],
         },
-        aligned(p.lines),
+        aligned(p.lines, p.step),
         el,
       );
     };
@@ -76,7 +81,7 @@ export function TimeChart(props: { lines: Line[]; unit?: string; height?: number
     };
   }, [shape]);
   useEffect(() => {
-    plot.current?.setData(aligned(props.lines));
+    plot.current?.setData(aligned(props.lines, props.step));
   }, [props.lines, props.span?.[0], props.span?.[1]]);
   // the same height loading, empty or drawn (with its legend), so nothing below moves
   if (props.lines.length === 0) return <ChartBox height={height}>No data in this range.</ChartBox>;

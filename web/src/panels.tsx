@@ -30,14 +30,14 @@ export function queryPath(q: QuerySpec, range: string, instant = false): string 
 const labelOf = (labels: Record<string, string>, fallback: string) => Object.values(labels).filter(Boolean).join(' · ') || fallback;
 
 export function QueryChart(props: { title: string; queries: QuerySpec[]; unit?: string; range: string; wide?: boolean; height?: number }) {
-  const results = props.queries.map((q) => useApi<{ series: RangeSeries[]; from: number; to: number }>(queryPath(q, props.range)));
+  const results = props.queries.map((q) => useApi<{ series: RangeSeries[]; from: number; to: number; step: number }>(queryPath(q, props.range)));
   const first = results.find((r) => r.data)?.data;
   const error = results.find((r) => r.error)?.error;
   const loading = results.some((r) => r.loading && !r.data);
   const lines = useMemo<Line[]>(() => results.flatMap((r, i) => (r.data?.series ?? []).map((s) => ({ label: labelOf(s.labels, props.queries[i].label ?? `${props.queries[i].aggregation} ${props.queries[i].metric}`), points: s.points }))), results.map((r) => r.data));
   return (
     <Panel title={props.title} error={error} wide={props.wide}>
-      {loading ? <ChartBox height={props.height}>Loading…</ChartBox> : <TimeChart lines={lines} unit={props.unit} height={props.height} label={`${props.title}: chart`} span={first ? [first.from, first.to] : undefined} />}
+      {loading ? <ChartBox height={props.height}>Loading…</ChartBox> : <TimeChart lines={lines} unit={props.unit} height={props.height} label={`${props.title}: chart`} span={first ? [first.from, first.to] : undefined} step={first?.step} />}
     </Panel>
   );
 }

@@ -110,9 +110,9 @@ export function Overview() {
         </a>
       </Panel>
       <Panel title="Top recommendations" wide error={recs.error} loading={!recs.data && recs.loading}>
-        {recs.data && recs.data.recommendations.length === 0 && <p class="ok-text">No recommendation: every analyzer passed (analyzed {time(recs.data.analyzedAt)}).</p>}
+        {recs.data && recs.data.recommendations.filter((r) => !r.appliedBy).length === 0 && <p class="ok-text">No recommendation: every analyzer passed (analyzed {time(recs.data.analyzedAt)}).</p>}
         <ol class="list">
-          {recs.data?.recommendations.slice(0, 3).map((r) => (
+          {recs.data?.recommendations.filter((r) => !r.appliedBy).slice(0, 3).map((r) => (
             <li>
               <Badge tone={r.severity === 'critical' || r.severity === 'high' ? 'bad' : 'warn'}>{r.severity}</Badge> <strong>{r.title}</strong>
               <div class="muted">
