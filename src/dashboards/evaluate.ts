@@ -44,13 +44,26 @@ class SliceReads extends CycleReads {
     const from = this.now - windowMs;
     return this.all.then((all) => {
       const out = new Map<number, Row[]>();
+      // each series' rows are in time order: the window is a slice found by two binary searches
       for (const [id, rows] of all) {
-        const inside = rows.filter((r) => r.t >= from && r.t < this.now);
+        const inside = rows.slice(firstAtOrAfter(rows, from), firstAtOrAfter(rows, this.now));
         if (inside.length) out.set(id, inside);
       }
       return out;
     });
   }
+}
+
+/** Index of the first row with t ≥ time (rows sorted by t). */
+function firstAtOrAfter(rows: Row[], time: number): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rows[mid].t < time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export async function evaluateRange(engine: QueryEngine, q: PanelQuery, windowMs: number, from: number, to: number, stepMs?: number): Promise<{ step: number; series: RangeSeries[] }> {
@@ -64,6 +77,8 @@ export async function evaluateRange(engine: QueryEngine, q: PanelQuery, windowMs
       if (list) list.push(r);
       else by.set(r.seriesId, [r]);
     }
+    // hourly and minute rows come in separate reads: put each series in time order once
+    for (const list of by.values()) list.sort((a, b) => a.t - b.t);
     return by;
   });
   const expr: AlertExpr = { ...q, op: '>', threshold: 0 };

@@ -18,17 +18,19 @@ export interface OptimizerSchedule {
   stop(): void;
 }
 
+/** optimization.databaseUrl: a URL, or `env:NAME` for the environment variable holding one. */
+export function optimizationDatabaseUrl(config: PerformanceConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const u = config.optimization.databaseUrl;
+  return u?.startsWith('env:') ? env[u.slice(4)] : u;
+}
+
 /** The service options from the config, or why the schedule cannot run. */
 export function scheduledOptions(config: PerformanceConfig, env: NodeJS.ProcessEnv) {
   const o = config.optimization;
   if (!o.target || !o.scenario) throw new PerfError('PERF_ERR_CONFIG', 'optimization.autoOptimize needs optimization.target (the service URL) and optimization.scenario (a scenario file to measure with)');
   if (!o.validationRequired) throw new PerfError('PERF_ERR_CONFIG', 'optimization.validationRequired: false is not supported: every change is measured before it is kept');
-  let databaseUrl = o.databaseUrl;
-  if (databaseUrl?.startsWith('env:')) {
-    const name = databaseUrl.slice(4);
-    databaseUrl = env[name];
-    if (!databaseUrl) throw new PerfError('PERF_ERR_CONFIG', `optimization.databaseUrl: environment variable ${name} is not set`);
-  }
+  const databaseUrl = optimizationDatabaseUrl(config, env);
+  if (o.databaseUrl?.startsWith('env:') && !databaseUrl) throw new PerfError('PERF_ERR_CONFIG', `optimization.databaseUrl: environment variable ${o.databaseUrl.slice(4)} is not set`);
   return { target: checkTarget(o.target, config.loadtest.allowedHosts).toString().replace(/\/$/, ''), scenario: loadScenario(o.scenario), databaseUrl, windowMs: parseDuration(o.window), analyzerOptions: o.analyzers, measure: o.measure };
 }
 

@@ -88,7 +88,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   installAuth(app, access);
   await app.register(ingestRoutes, { store, view, token: access.ingest, maxDecompressed: config.server.maxDecompressed, stats, onStored: (points, spans) => hub.ingested(points, spans) });
   await app.register(apiRoutes, { engine, store });
-  await app.register(viewRoutes, { engine, store, clock, dashboards: () => dashboards });
+  await app.register(viewRoutes, { engine, store, clock, dashboards });
   await app.register(eventRoutes, { hub });
   await app.register(optimizationRoutes, { store, engine, config, env, hub, log: (m) => app.log.info(m) });
   await app.register(dashboardRoutes, {});

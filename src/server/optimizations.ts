@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PerformanceConfig } from '../config/schema.js';
 import { PerfError } from '../errors.js';
 import { OptimizationService } from '../optimize/service.js';
-import { scheduledOptions } from '../optimize/schedule.js';
+import { optimizationDatabaseUrl, scheduledOptions } from '../optimize/schedule.js';
 import { readSettings } from '../optimize/settings.js';
 import type { OptimizationRecommendation } from '../optimize/recommendations.js';
 import { getOptimization, listOptimizations, successRate } from '../optimize/workflow.js';
@@ -14,6 +14,9 @@ import { parseDuration } from '../query/filters.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { Store } from '../store/store.js';
 import type { EventHub } from './events.js';
+
+/** A recommendation as listed: `appliedBy` when a kept optimization already applied it. */
+export type ListedRecommendation = OptimizationRecommendation & { appliedBy?: string };
 
 /** Recommendations are re-analyzed at most this often (the analyzers read the store and the database). */
 const ANALYSIS_TTL_MS = 30_000;
@@ -29,13 +32,10 @@ interface Options {
 
 export async function optimizationRoutes(app: FastifyInstance, opts: Options): Promise<void> {
   const { store, engine, config, env, hub } = opts;
-  const databaseUrl = () => {
-    const u = config.optimization.databaseUrl;
-    return u?.startsWith('env:') ? env[u.slice(4)] : u;
-  };
+  const databaseUrl = optimizationDatabaseUrl(config, env);
   const service = (withTarget: boolean) =>
     new OptimizationService({
-      ...(withTarget ? applyOptions() : { databaseUrl: databaseUrl(), analyzerOptions: config.optimization.analyzers, windowMs: parseDuration(config.optimization.window) }),
+      ...(withTarget ? applyOptions() : { databaseUrl, analyzerOptions: config.optimization.analyzers, windowMs: parseDuration(config.optimization.window) }),
       store,
       engine,
       log: (m) => {
@@ -43,13 +43,20 @@ export async function optimizationRoutes(app: FastifyInstance, opts: Options): P
         hub.publish({ type: 'optimization', id: '', state: m });
       },
     });
+  // what to measure with, read once (the scenario file too), as the scheduled optimizer does;
+  // GET /api/optimizations says whether it can, on every live refresh
+  let measuring: { options: ReturnType<typeof scheduledOptions> } | { error: PerfError } | undefined;
   const applyOptions = () => {
-    if (!config.optimization.target || !config.optimization.scenario) throw new PerfError('PERF_ERR_CONFLICT', "applying needs optimization.target (the service's URL) and optimization.scenario (a scenario file to measure with) in the server's config");
-    try {
-      return scheduledOptions(config, env);
-    } catch (e) {
-      throw new PerfError('PERF_ERR_CONFLICT', `applying from here needs the server's config to say what to measure: ${(e as Error).message}`);
-    }
+    measuring ??= (() => {
+      if (!config.optimization.target || !config.optimization.scenario) return { error: new PerfError('PERF_ERR_CONFLICT', "applying needs optimization.target (the service's URL) and optimization.scenario (a scenario file to measure with) in the server's config") };
+      try {
+        return { options: scheduledOptions(config, env) };
+      } catch (e) {
+        return { error: new PerfError('PERF_ERR_CONFLICT', `applying from here needs the server's config to say what to measure: ${(e as Error).message}`) };
+      }
+    })();
+    if ('error' in measuring) throw measuring.error;
+    return measuring.options;
   };
 
   let analysis: { at: number; recs: OptimizationRecommendation[]; analyzers: unknown[] } | undefined;
@@ -90,7 +97,7 @@ export async function optimizationRoutes(app: FastifyInstance, opts: Options): P
     const a = await analyze(req.query.fresh === 'true');
     // the window may still show what a kept optimization has since changed: say so
     const kept = new Map((await listOptimizations(store)).filter((o) => o.state === 'kept' && o.recommendationId).map((o) => [o.recommendationId!, o.id]));
-    const recommendations = a.recs.map((r) => (kept.has(r.id) ? { ...r, appliedBy: kept.get(r.id) } : r));
+    const recommendations: ListedRecommendation[] = a.recs.map((r) => (kept.has(r.id) ? { ...r, appliedBy: kept.get(r.id) } : r));
     return { analyzedAt: new Date(a.at).toISOString(), windowMs: parseDuration(config.optimization.window), recommendations, analyzers: a.analyzers };
   });
 
@@ -139,7 +146,7 @@ export async function optimizationRoutes(app: FastifyInstance, opts: Options): P
 
   app.post('/api/optimizations/:id/rollback', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     if (running) throw new PerfError('PERF_ERR_CONFLICT', `"${running.title}" is being measured; roll back when it is done`);
-    const s = new OptimizationService({ store, engine, windowMs: 0, databaseUrl: databaseUrl() });
+    const s = new OptimizationService({ store, engine, windowMs: 0, databaseUrl });
     try {
       const rec = await s.rollbackOptimization(req.params.id);
       hub.publish({ type: 'optimization', id: rec.id, state: rec.state });

@@ -11,6 +11,7 @@ import type { QueryEngine } from '../query/engine.js';
 import { parseDuration, parseTime } from '../query/filters.js';
 import { mergeRows } from '../query/metrics.js';
 import { toMillis } from '../semconv.js';
+import type { Row } from '../store/rows.js';
 import type { Store } from '../store/store.js';
 import { filtersFrom } from './api.js';
 
@@ -85,15 +86,27 @@ export async function routeTable(engine: QueryEngine, from: number, to: number, 
 /** Latency bins (ms): powers of √2 from 0.25 ms to about 46 s. */
 export const HEATMAP_BINS = Array.from({ length: 36 }, (_, i) => 0.25 * Math.SQRT2 ** i);
 
-export async function routeHeatmap(engine: QueryEngine, route: string, from: number, to: number): Promise<{ step: number; bins: number[]; times: number[]; counts: number[][] }> {
+/** GET /api/routes/heatmap: counts[i][j] = requests of step times[i] in latency bin j (upper bounds in ms) */
+export interface HeatmapAnswer {
+  step: number;
+  bins: number[];
+  times: number[];
+  counts: number[][];
+}
+
+export async function routeHeatmap(engine: QueryEngine, route: string, from: number, to: number): Promise<HeatmapAnswer> {
   const step = stepFor(from, to);
   const series = await engine.series(HTTP, { route });
   const rows = await engine.readRange(series.map((s) => s.id), from, to);
   const factor = series[0] ? toMillis(series[0].unit) : 1;
+  const start = Math.floor(from / step) * step;
   const times: number[] = [];
-  for (let t = Math.floor(from / step) * step; t < to; t += step) times.push(t);
-  const counts = times.map((t) => {
-    const h = mergeRows(rows.filter((r) => r.t >= t && r.t < t + step));
+  for (let t = start; t < to; t += step) times.push(t);
+  // each row into its step once
+  const perStep: Row[][] = times.map(() => []);
+  for (const r of rows) perStep[Math.floor((r.t - start) / step)]?.push(r);
+  const counts = perStep.map((inStep) => {
+    const h = mergeRows(inStep);
     let below = 0;
     return HEATMAP_BINS.map((hi, i) => {
       // the last bin takes everything above
@@ -106,7 +119,7 @@ export async function routeHeatmap(engine: QueryEngine, route: string, from: num
   return { step, bins: HEATMAP_BINS, times, counts };
 }
 
-export async function viewRoutes(app: FastifyInstance, opts: { engine: QueryEngine; store: Store; clock: () => number; dashboards: () => Dashboard[] }): Promise<void> {
+export async function viewRoutes(app: FastifyInstance, opts: { engine: QueryEngine; store: Store; clock: () => number; dashboards: Dashboard[] }): Promise<void> {
   const { engine, store, clock } = opts;
 
   app.get('/api/query', async (req: FastifyRequest<{ Querystring: Query }>) => {
@@ -131,7 +144,7 @@ export async function viewRoutes(app: FastifyInstance, opts: { engine: QueryEngi
     return { route, from, to, ...(await routeHeatmap(engine, route, from, to)) };
   });
 
-  app.get('/api/dashboards', async () => ({ dashboards: opts.dashboards() }));
+  app.get('/api/dashboards', async () => ({ dashboards: opts.dashboards }));
 
   app.get('/api/loadtests/:id/compare', async (req: FastifyRequest<{ Params: { id: string }; Querystring: Query }>) => {
     const baselineId = one(req.query, 'baseline');
