@@ -148,6 +148,11 @@ export interface UslFit {
   points: number;
 }
 
+/** The Universal Scalability Law: throughput at concurrency n, X(n) = λn / (1 + σ(n − 1) + κn(n − 1)). */
+export function usl(lambda: number, sigma: number, kappa: number, n: number): number {
+  return (lambda * n) / (1 + sigma * (n - 1) + kappa * n * (n - 1));
+}
+
 /**
  * Fits X(N) = λN / (1 + σ(N − 1) + κN(N − 1)) by least squares on throughput. For a given λ, σ and
  * κ come from the linearised form N·λ/X(N) − 1 = σ(N − 1) + κN(N − 1) (both constrained ≥ 0);
@@ -183,10 +188,9 @@ export function fitUsl(steps: { concurrency: number; throughput: number }[]): Us
     const err = (s: number, k: number) => pts.reduce((e, { concurrency: n, throughput }) => e + ((n * lambda) / throughput - 1 - s * (n - 1) - k * n * (n - 1)) ** 2, 0);
     return err(s1, 0) <= err(0, k1) ? { sigma: s1, kappa: 0 } : { sigma: 0, kappa: k1 };
   };
-  const model = (lambda: number, sigma: number, kappa: number, n: number) => (lambda * n) / (1 + sigma * (n - 1) + kappa * n * (n - 1));
   const sse = (lambda: number) => {
     const { sigma, kappa } = solve(lambda);
-    return pts.reduce((e, p) => e + (p.throughput - model(lambda, sigma, kappa, p.concurrency)) ** 2, 0);
+    return pts.reduce((e, p) => e + (p.throughput - usl(lambda, sigma, kappa, p.concurrency)) ** 2, 0);
   };
   // λ is at least the best per-unit throughput seen (σ, κ ≥ 0 only lose throughput)
   const best = Math.max(...pts.map((p) => p.throughput / p.concurrency));
@@ -204,7 +208,7 @@ export function fitUsl(steps: { concurrency: number; throughput: number }[]): Us
   const lambda = (a + b) / 2;
   const { sigma, kappa } = solve(lambda);
   const peakConcurrency = kappa > 0 ? Math.sqrt((1 - sigma) / kappa) : Infinity;
-  const peakThroughput = kappa > 0 ? model(lambda, sigma, kappa, peakConcurrency) : sigma > 0 ? lambda / sigma : Infinity;
+  const peakThroughput = kappa > 0 ? usl(lambda, sigma, kappa, peakConcurrency) : sigma > 0 ? lambda / sigma : Infinity;
   const mean = pts.reduce((s, p) => s + p.throughput, 0) / pts.length;
   const ssTot = pts.reduce((s, p) => s + (p.throughput - mean) ** 2, 0);
   return { sigma, kappa, lambda, peakConcurrency, peakThroughput, r2: ssTot === 0 ? 1 : 1 - sse(lambda) / ssTot, points: pts.length };

@@ -98,23 +98,39 @@ export function ChartBox(props: { height?: number; children: string }) {
   );
 }
 
-/** counts[t][bin]: darker = more requests; bins are latency upper bounds in ms. */
-export function Heatmap(props: { times: number[]; bins: number[]; counts: number[][]; label: string }) {
+/**
+ * A 220 px canvas at the screen's pixel density, cleared and drawn by `draw` when `deps` change and
+ * again when the theme does (its colours come from CSS variables).
+ */
+function useCanvas(draw: (ctx: CanvasRenderingContext2D, width: number, height: number, dpr: number) => void, deps: unknown[]) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = ref.current;
     if (!c) return;
-    const draw = () => {
+    const paint = () => {
       const ctx = c.getContext('2d')!;
-      const w = (c.width = c.clientWidth * devicePixelRatio);
-      const h = (c.height = 220 * devicePixelRatio);
+      const dpr = devicePixelRatio;
+      const w = (c.width = c.clientWidth * dpr);
+      const h = (c.height = 220 * dpr);
       ctx.clearRect(0, 0, w, h);
+      draw(ctx, w, h, dpr);
+    };
+    paint();
+    return observeTheme(paint);
+  }, deps);
+  return ref;
+}
+
+/** counts[t][bin]: darker = more requests; bins are latency upper bounds in ms. */
+export function Heatmap(props: { times: number[]; bins: number[]; counts: number[][]; label: string }) {
+  const ref = useCanvas(
+    (ctx, w, h, dpr) => {
       const used = props.bins.map((_, b) => props.counts.some((row) => row[b] > 0));
       const lo = Math.max(0, used.indexOf(true) - 1);
       const hi = Math.min(props.bins.length - 1, used.lastIndexOf(true) + 1);
       const rows = hi - lo + 1;
       const max = Math.max(1, ...props.counts.flat());
-      const left = 64 * devicePixelRatio;
+      const left = 64 * dpr;
       const cw = (w - left) / Math.max(1, props.times.length);
       const ch = h / rows;
       const accent = css('--accent');
@@ -128,33 +144,24 @@ export function Heatmap(props: { times: number[]; bins: number[]; counts: number
       });
       ctx.globalAlpha = 1;
       ctx.fillStyle = css('--muted');
-      ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+      ctx.font = `${11 * dpr}px system-ui, sans-serif`;
       for (let b = lo; b <= hi; b += Math.max(1, Math.floor(rows / 6))) ctx.fillText(fmtUnit(props.bins[b], 'ms'), 2, h - (b - lo) * ch - 2);
-    };
-    draw();
-    return observeTheme(draw);
-  }, [props.times, props.bins, props.counts]);
+    },
+    [props.times, props.bins, props.counts],
+  );
   if (!props.counts.some((r) => r.some((n) => n > 0))) return <div class="empty" style={{ height: '220px' }}>No requests in this range.</div>;
   return <canvas ref={ref} class="heatmap" role="img" aria-label={props.label} />;
 }
 
 /** A small line chart of (x, y) points, e.g. throughput by concurrency; `fit` draws a second, dashed line. */
 export function XYChart(props: { points: [number, number][]; fit?: [number, number][]; xLabel: string; yLabel: string; label: string }) {
-  const ref = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    const c = ref.current;
-    if (!c) return;
-    const draw = () => {
-      const ctx = c.getContext('2d')!;
-      const dpr = devicePixelRatio;
-      const w = (c.width = c.clientWidth * dpr);
-      const h = (c.height = 220 * dpr);
+  const ref = useCanvas(
+    (ctx, w, h, dpr) => {
       const all = [...props.points, ...(props.fit ?? [])];
       const maxX = Math.max(1, ...all.map((p) => p[0]));
       const maxY = Math.max(1e-9, ...all.map((p) => p[1]));
       const px = (x: number) => 50 * dpr + (x / maxX) * (w - 60 * dpr);
       const py = (y: number) => h - 24 * dpr - (y / maxY) * (h - 40 * dpr);
-      ctx.clearRect(0, 0, w, h);
       ctx.strokeStyle = css('--grid');
       ctx.strokeRect(px(0), py(maxY), px(maxX) - px(0), py(0) - py(maxY));
       const line = (pts: [number, number][], color: string, dash: number[]) => {
@@ -174,9 +181,8 @@ export function XYChart(props: { points: [number, number][]; fit?: [number, numb
       ctx.font = `${11 * dpr}px system-ui, sans-serif`;
       ctx.fillText(`${props.yLabel} (max ${Math.round(maxY)})`, 52 * dpr, 12 * dpr);
       ctx.fillText(`${props.xLabel} (max ${maxX})`, w - 160 * dpr, h - 6 * dpr);
-    };
-    draw();
-    return observeTheme(draw);
-  }, [props.points, props.fit]);
+    },
+    [props.points, props.fit],
+  );
   return <canvas ref={ref} class="heatmap" role="img" aria-label={props.label} />;
 }

@@ -1,4 +1,7 @@
 // Numbers as people read them. Missing values show as an en dash, never as 0.
+
+/** a finding's severity as a badge tone */
+export const SEVERITY_TONE: Record<string, string> = { critical: 'bad', warning: 'warn', info: '' };
 const nf = (digits: number) => new Intl.NumberFormat('en-US', { maximumFractionDigits: digits });
 
 export function num(v: number | null | undefined, digits = 2): string {

@@ -3,9 +3,9 @@
 import { useState } from 'preact/hooks';
 import { api, useApi } from '../api';
 import { Badge, Confirm, ErrorBox, Panel, SortTable } from '../components';
-import { num, time } from '../format';
+import { num, SEVERITY_TONE, time } from '../format';
 import type { Session } from '../main';
-import type { AlertInstance } from '../types';
+import type { AlertInstance, Silence } from '../types';
 
 interface Rule {
   id: string;
@@ -17,16 +17,7 @@ interface Rule {
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
-interface Silence {
-  id: string;
-  matchers: { name: string; value: string; op: string }[];
-  startsAt: number;
-  endsAt: number;
-  createdBy: string;
-  comment: string;
-}
 
-const SEVERITY_TONE: Record<string, string> = { critical: 'bad', warning: 'warn' };
 const labelText = (l: Record<string, string>) =>
   Object.entries(l)
     .map(([k, v]) => `${k}=${v}`)

@@ -3,29 +3,14 @@
 import { useApi } from '../api';
 import { Panel, Stat } from '../components';
 import { unit as fmtUnit } from '../format';
-import { QueryChart, queryPath, type QuerySpec } from '../panels';
+import { QueryChart, queryPath } from '../panels';
+import type { Dashboard } from '../types';
 import { linkTo, rangeQuery, useLocation, withQuery } from '../url';
 
-interface PanelDef {
-  id: string;
-  title: string;
-  description?: string;
-  type: string;
-  queries: QuerySpec[];
-  unit?: string;
-  width: number;
-  height: number;
-}
-interface DashboardDef {
-  name: string;
-  title: string;
-  description?: string;
-  panels: PanelDef[];
-}
 
 const LIST_PAGES: Record<string, string> = { alerts: '/alerts', slos: '/', recommendations: '/optimizations', optimizations: '/optimizations', traces: '/routes', loadtests: '/loadtests', table: '/routes' };
 
-function StatPanel(props: { p: PanelDef; range: string }) {
+function StatPanel(props: { p: Dashboard['panels'][number]; range: string }) {
   const q = props.p.queries[0];
   const r = useApi<{ samples: { labels: Record<string, string>; value: number }[] }>(queryPath(q, props.range, true));
   return (
@@ -43,7 +28,7 @@ function StatPanel(props: { p: PanelDef; range: string }) {
 export function DashboardPage(props: { name: string }) {
   const { params } = useLocation();
   const range = rangeQuery(params);
-  const all = useApi<{ dashboards: DashboardDef[] }>('/api/dashboards', false);
+  const all = useApi<{ dashboards: Dashboard[] }>('/api/dashboards', false);
   const d = all.data?.dashboards.find((x) => x.name === props.name);
   if (all.error) return <p class="error" role="alert">{all.error}</p>;
   if (!all.data) return <p class="muted loading">Loading…</p>;

@@ -5,35 +5,9 @@ import { useApi } from '../api';
 import { XYChart } from '../chart';
 import { Badge, Panel, SortTable, Stat } from '../components';
 import { ms, num, pct, pv, time } from '../format';
+import { usl } from '../../../src/loadtest/statistics.js';
+import type { Comparison, LoadTestRunAnswer as Run } from '../types';
 import { setParams, useLocation } from '../url';
-
-interface Run {
-  id: string;
-  scenario: string;
-  profile: string;
-  target: string;
-  startedAt: number;
-  finishedAt: number;
-  passed: boolean;
-  gitRevision?: string;
-  result: {
-    rps: number;
-    requests: number;
-    errorRate: number;
-    corrected: { p50: number; p95: number; p99: number };
-    steps?: { x: number; rps: number; latency: { p95: number }; ok: boolean }[];
-    capacity?: { sigma: number; kappa: number; lambda: number; peakConcurrency?: number; peakThroughput?: number; derivedFrom: string; [k: string]: unknown };
-    breakingPoint?: { concurrency: number; reason: string };
-  };
-}
-
-interface Comparison {
-  comparison: { verdict: 'improved' | 'no change' | 'regressed'; baselineMedian: number; currentMedian: number; medianChangePct: number; test: { p: number }; shift: { shift: number; low: number; high: number; confidence: number } };
-}
-
-function usl(c: NonNullable<Run['result']['capacity']>, n: number): number {
-  return (c.lambda * n) / (1 + c.sigma * (n - 1) + c.kappa * n * (n - 1));
-}
 
 export function LoadTests() {
   const { params } = useLocation();
@@ -42,7 +16,7 @@ export function LoadTests() {
   const baseline = params.get('baseline');
   const all = runs.data?.runs ?? [];
   const run = all.find((r) => r.id === selected);
-  const cmp = useApi<Comparison>(run && baseline ? `/api/loadtests/${encodeURIComponent(run.id)}/compare?baseline=${encodeURIComponent(baseline)}` : null, false);
+  const cmp = useApi<{ run: string; baseline: string; comparison: Comparison }>(run && baseline ? `/api/loadtests/${encodeURIComponent(run.id)}/compare?baseline=${encodeURIComponent(baseline)}` : null, false);
   const steps = run?.result.steps ?? [];
   const cap = run?.result.capacity;
   return (
@@ -97,7 +71,7 @@ export function LoadTests() {
           {steps.length > 0 && (
             <>
               <h3>Capacity curve</h3>
-              <XYChart points={steps.map((s) => [s.x, s.rps])} fit={cap ? steps.map((s) => [s.x, usl(cap, s.x)]) : undefined} xLabel="concurrency" yLabel="requests/s" label="Throughput by concurrency, with the USL fit dashed" />
+              <XYChart points={steps.map((s) => [s.x, s.rps])} fit={cap ? steps.map((s) => [s.x, usl(cap.lambda, cap.sigma, cap.kappa, s.x)]) : undefined} xLabel="concurrency" yLabel="requests/s" label="Throughput by concurrency, with the USL fit dashed" />
               {cap && <p class="muted">USL fit (dashed): σ {num(cap.sigma, 4)}, κ {num(cap.kappa, 6)} — {cap.derivedFrom}</p>}
               {run.result.breakingPoint && <p>Breaking point at concurrency {run.result.breakingPoint.concurrency}: {run.result.breakingPoint.reason}</p>}
             </>

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api, useApi } from '../api';
 import { Badge, Confirm, Panel, Stat } from '../components';
-import { ms, num, pct, pv, time } from '../format';
+import { ms, num, pct, pv, SEVERITY_TONE, time } from '../format';
 import type { Session } from '../main';
 import type { OptimizationRecord, Recommendation } from '../types';
 
@@ -53,7 +53,7 @@ function RecommendationItem(props: { r: Recommendation; canWrite: boolean; canAp
   return (
     <li class="rec">
       <div>
-        <span class="muted">#{r.priority}</span> <Badge tone={r.severity === 'critical' || r.severity === 'high' ? 'bad' : 'warn'}>{r.severity}</Badge> <strong>{r.title}</strong> <Badge tone="">{r.type}</Badge> {r.automatic ? <Badge tone="ok">automatic</Badge> : <Badge tone="">by hand</Badge>} {r.appliedBy && <Badge tone="ok">applied and kept</Badge>}
+        <span class="muted">#{r.priority}</span> <Badge tone={SEVERITY_TONE[r.severity]}>{r.severity}</Badge> <strong>{r.title}</strong> <Badge tone="">{r.type}</Badge> {r.automatic ? <Badge tone="ok">automatic</Badge> : <Badge tone="">by hand</Badge>} {r.appliedBy && <Badge tone="ok">applied and kept</Badge>}
       </div>
       <p>{r.description}</p>
       <p class="muted">

@@ -2,7 +2,7 @@
 // and the top recommendations.
 import { useApi } from '../api';
 import { Badge, Panel, Stat } from '../components';
-import { ms, num, pct, time } from '../format';
+import { ms, num, pct, SEVERITY_TONE, time } from '../format';
 import { QueryChart } from '../panels';
 import type { AlertInstance, Metrics, Recommendation, Slo, Status } from '../types';
 import { linkTo, rangeQuery, useLocation, withQuery } from '../url';
@@ -99,7 +99,7 @@ export function Overview() {
           <ul class="list">
             {firing.map((a) => (
               <li>
-                <Badge tone={a.phase === 'firing' ? (a.labels.severity === 'critical' ? 'bad' : 'warn') : ''}>{a.phase}</Badge> <strong>{a.alert}</strong> <span class="muted">{Object.entries(a.labels).filter(([k]) => k !== 'alertname' && k !== 'severity').map(([k, v]) => `${k}=${v}`).join(', ')}</span>
+                <Badge tone={a.phase === 'firing' ? (SEVERITY_TONE[a.labels.severity] ?? 'warn') : ''}>{a.phase}</Badge> <strong>{a.alert}</strong> <span class="muted">{Object.entries(a.labels).filter(([k]) => k !== 'alertname' && k !== 'severity').map(([k, v]) => `${k}=${v}`).join(', ')}</span>
                 {a.annotations.summary && <div>{a.annotations.summary}</div>}
               </li>
             ))}
@@ -114,7 +114,7 @@ export function Overview() {
         <ol class="list">
           {recs.data?.recommendations.filter((r) => !r.appliedBy).slice(0, 3).map((r) => (
             <li>
-              <Badge tone={r.severity === 'critical' || r.severity === 'high' ? 'bad' : 'warn'}>{r.severity}</Badge> <strong>{r.title}</strong>
+              <Badge tone={SEVERITY_TONE[r.severity]}>{r.severity}</Badge> <strong>{r.title}</strong>
               <div class="muted">
                 Estimated: {num(r.estimatedImprovement.value, 1)} {r.estimatedImprovement.unit} {r.estimatedImprovement.metric} — {r.estimatedImprovement.derivedFrom}
               </div>

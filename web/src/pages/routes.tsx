@@ -6,20 +6,9 @@ import { Heatmap } from '../chart';
 import { Panel, SortTable } from '../components';
 import { ms, num, pct, time } from '../format';
 import { QueryChart } from '../panels';
-import type { TraceDetail, TraceSummary } from '../types';
+import type { HeatmapAnswer, RouteRow, TraceDetail, TraceSummary } from '../types';
 import { rangeQuery, setParams, useLocation } from '../url';
 import { Waterfall } from '../waterfall';
-
-interface RouteRow {
-  route: string;
-  requests: number;
-  requestsPerSecond: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-  errorRatio: number;
-  timeShare: number;
-}
 
 const HTTP = 'http.server.request.duration';
 
@@ -57,7 +46,7 @@ export function Routes() {
 
 function RouteDetail(props: { route: string; range: string; trace: string | null }) {
   const q = encodeURIComponent(props.route);
-  const heat = useApi<{ times: number[]; bins: number[]; counts: number[][] }>(`/api/routes/heatmap?route=${q}&${props.range}`);
+  const heat = useApi<HeatmapAnswer>(`/api/routes/heatmap?route=${q}&${props.range}`);
   const traces = useApi<{ traces: TraceSummary[] }>(`/api/traces?route=${q}&limit=10&${props.range}`);
   const trace = useApi<TraceDetail>(props.trace ? `/api/traces/${encodeURIComponent(props.trace)}` : null, false);
   return (

@@ -4,20 +4,8 @@ import { useApi } from '../api';
 import { TimeChart } from '../chart';
 import { Badge, Panel, Stat } from '../components';
 import { num, pv } from '../format';
+import type { Trend } from '../types';
 import { setParams, useLocation } from '../url';
-
-interface Trend {
-  metricName: string;
-  period: string;
-  statistic: string;
-  unit: string;
-  dataPoints: { timestamp: string; value: number }[];
-  trend: 'improving' | 'stable' | 'degrading';
-  change: number;
-  slopePerHour: number;
-  pValue: number | null;
-  method: string;
-}
 
 const PERIODS = ['1h', '6h', '24h', '7d', '30d'];
 const STATISTICS = ['p50', 'p90', 'p95', 'p99', 'avg', 'max', 'rate', 'last'];
