@@ -2,28 +2,19 @@
 // the live stream, panel queries over a range, the route table and heatmap, dashboards as code,
 // load-test comparisons, and the optimization calls (recommendations, pre-check, apply refused
 // without a measuring set-up).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createServer, type PerformanceServer } from '../../src/server/app.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
 import { histPoint } from '../store/contract.js';
-import { json, testConfig } from '../helpers.js';
+import { json } from '../helpers.js';
+import { seedReportData } from '../optimize/report-app.js';
+import { memoryServers } from './memory-server.js';
 import { WEB_DIST } from '../../src/server/dashboard.js';
 import { HEATMAP_BINS } from '../../src/server/views.js';
 import { buildMetricsRequest } from '../../src/otlp/build.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 
-const servers: PerformanceServer[] = [];
-after(() => Promise.all(servers.map((s) => s.close())));
-
-async function start(env: NodeJS.ProcessEnv = {}, config = testConfig()) {
-  const store = new SqliteStore(':memory:');
-  await store.migrate();
-  const s = await createServer({ config, store, env });
-  servers.push(s);
-  return s;
-}
+const start = memoryServers();
 
 const MIN = 60_000;
 const attrs = (route: string, status = '200') => ({ 'http.route': route, 'http.request.method': 'GET', 'http.response.status_code': status });
@@ -192,9 +183,7 @@ test('/api/dashboards serves the dashboards as code; load-test runs compare with
 
 test('optimizations from the dashboard: recommendations, pre-check, and apply refused without a measuring set-up', async () => {
   const s = await start();
-  const now = Date.now();
-  await s.store.write([histPoint('http.server.request.duration', attrs('/api/report'), now - MIN, Array(300).fill(0.04)), histPoint('http.server.request.duration', attrs('/other'), now - MIN, Array(300).fill(0.002))]);
-  await s.store.writeSpans([{ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), service: 'shop', instance: 'a', name: 'GET /api/report', kind: 'server', start: now - MIN, duration: 40, status: 'unset', attributes: { 'http.route': '/api/report', 'http.request.method': 'GET' } }]);
+  await seedReportData(s.store);
   const recs = await json(fetch(`${s.url}/api/optimizations/recommendations`));
   const cache = recs.recommendations.find((r: { action?: { type: string } }) => r.action?.type === 'route-cache');
   assert.ok(cache, JSON.stringify(recs.recommendations.map((r: { title: string }) => r.title)));

@@ -1,23 +1,13 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { createServer, type PerformanceServer } from '../../src/server/app.js';
 import { buildMetricsRequest } from '../../src/otlp/build.js';
 import { encodeMetricsRequest, ExportMetricsServiceResponse } from '../../src/otlp/proto.js';
 import { Recorder } from '../../src/sdk/recorder.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
 import { json, testConfig } from '../helpers.js';
+import { memoryServers } from './memory-server.js';
 
-const servers: PerformanceServer[] = [];
-after(() => Promise.all(servers.map((s) => s.close())));
-
-async function start(env: NodeJS.ProcessEnv = {}, config = testConfig()) {
-  const store = new SqliteStore(':memory:');
-  await store.migrate();
-  const s = await createServer({ config, store, env });
-  servers.push(s);
-  return s;
-}
+const start = memoryServers();
 
 function sample(): object {
   const r = new Recorder({ service: 'shop', instance: 'i1', onWarning: () => {} });
@@ -132,10 +122,8 @@ test('openapi.json documents every API route the server has', async () => {
 test('the maintenance job rolls finished hours up and applies retention', async () => {
   const hour = 3_600_000;
   const now = Math.floor(Date.now() / hour) * hour + 30 * 60_000;
-  const store = new SqliteStore(':memory:');
-  await store.migrate();
-  const s = await createServer({ config: testConfig({ store: { minuteRetentionHours: 1 } }), store, clock: () => now });
-  servers.push(s);
+  const s = await start({}, testConfig({ store: { minuteRetentionHours: 1 } }), { clock: () => now });
+  const store = s.store;
   const r = new Recorder({ service: 'shop', onWarning: () => {} });
   for (const ago of [3 * hour, 2 * hour, 10 * 60_000]) {
     r.gauge('queue.depth').record(1);

@@ -7,15 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type PerformanceServer } from '../../src/server/app.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { optimizationMiddleware } from '../../src/optimize/middleware.js';
+import { memoryServers } from '../server/memory-server.js';
 import { readSettings } from '../../src/optimize/settings.js';
+import { seedReportData, startReportApp } from '../optimize/report-app.js';
 import { buildMetricsRequest } from '../../src/otlp/build.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { histPoint, gaugePoint } from '../store/contract.js';
@@ -27,26 +23,17 @@ const skip = fs.existsSync(CHROME) ? false : `Chromium not found at ${CHROME}: a
 if (skip) console.warn(`# skipping the browser tests: ${skip}`);
 
 let browser: Browser;
-const servers: PerformanceServer[] = [];
+const serve = memoryServers();
 before(async () => {
   if (skip) return;
   browser = await chromium.launch({ executablePath: CHROME, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
 });
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.close()));
-});
+after(() => browser?.close());
 
 const MIN = 60_000;
 const attrs = (route: string, status = '200') => ({ 'http.route': route, 'http.request.method': 'GET', 'http.response.status_code': status });
 
-async function start(config: PerformanceConfigInput = {}, env: NodeJS.ProcessEnv = {}) {
-  const store = new SqliteStore(':memory:');
-  await store.migrate();
-  const s = await createServer({ config: testConfig({ server: { port: 0 }, ...config }), store, env });
-  servers.push(s);
-  return s;
-}
+const start = (config: PerformanceConfigInput = {}, env: NodeJS.ProcessEnv = {}) => serve(env, testConfig(config));
 
 /** A page that records console errors and uncaught exceptions. */
 async function open(url: string): Promise<{ page: Page; errors: string[] }> {
@@ -162,29 +149,11 @@ test('an alert is silenced from the UI', { skip }, async () => {
 });
 
 test('an optimization is applied from the UI, measured and kept', { skip }, async (t) => {
-  const a = express();
-  let perfUrl = '';
-  const mw = optimizationMiddleware({ source: { get: async () => (await fetch(`${perfUrl}/api/optimizations/settings`)).json() as never, intervalMs: 100 } });
-  a.use(mw);
-  a.get('/api/report', async (_req, res) => {
-    await new Promise((r) => setTimeout(r, 40));
-    res.json({ rows: [1, 2, 3] });
-  });
-  const app = http.createServer(a);
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  const target = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
-  const scenario = path.join(tmpDir(), 'report.yml');
-  fs.writeFileSync(scenario, 'name: report\nroutes:\n  - { path: /api/report }\n');
-  const s = await start({ optimization: { target, scenario, measure: { seconds: 2, rounds: 2, rate: 30 } } });
-  perfUrl = s.url;
-  t.after(async () => {
-    mw.close();
-    app.closeAllConnections();
-    await new Promise((r) => app.close(r));
-  });
-  const now = Date.now();
-  await s.store.write([histPoint('http.server.request.duration', attrs('/api/report'), now - MIN, Array(300).fill(0.04)), histPoint('http.server.request.duration', attrs('/other'), now - MIN, Array(300).fill(0.002))]);
-  await s.store.writeSpans([{ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), service: 'shop', instance: 'a', name: 'GET /api/report', kind: 'server', start: now - MIN, duration: 40, status: 'unset', attributes: { 'http.route': '/api/report', 'http.request.method': 'GET' } }]);
+  const app = await startReportApp();
+  t.after(() => app.close());
+  const s = await start({ optimization: { target: app.target, scenario: app.scenario, measure: { seconds: 2, rounds: 2, rate: 30 } } });
+  app.settingsFrom(s.url);
+  await seedReportData(s.store);
 
   const { page, errors } = await open(`${s.url}/optimizations`);
   const item = page.locator('li.rec', { hasText: 'cache GET /api/report' });
