@@ -1,7 +1,7 @@
 // The optimization workflow (FR-6.5): pre-check → record → apply → same responses? → measure
 // before/after with the load tester on the same scenario, in interleaved runs (ABBA…) → keep if
-// significantly better (Mann–Whitney U, Hodges–Lehmann shift with its confidence interval), else
-// roll back → track. Every step is recorded in the store before it runs, so a run that dies is
+// significantly better (Mann–Whitney U, Hodges–Lehmann shift with its confidence interval) and
+// every round better by more than runs of one setting differ, else roll back → track. Every step is recorded in the store before it runs, so a run that dies is
 // rolled back by the next one (recoverInterrupted). One optimizer per database: a session advisory
 // lock on the service's database (or the store's exclusive lock without one).
 import crypto from 'node:crypto';
@@ -52,8 +52,12 @@ export interface OptimizationRecord {
   bytes?: Comparison;
   /** before p95 / after p95 */
   p95Factor?: number;
-  /** latency objective: each round's median gain, % (every round must gain half the minimum) */
+  /** latency objective: each round's median gain, % (every round must gain more than half the minimum and than noisePct) */
   roundGainsPct?: number[];
+  /** latency objective: each run's median (ms), in the order the runs were made within each setting */
+  runMediansMs?: { before: number[]; after: number[] };
+  /** latency objective: the largest difference between two runs of the same setting, % of the larger (the measurement's own noise) */
+  noisePct?: number;
   /** per scenario route measured: p95 before and after (ms) */
   perRoute?: { route: string; requests: number; beforeP95: number; afterP95: number; factor: number }[];
   /** cache headers: bytes downloaded again on a repeat view within the max-age, by HTTP freshness (RFC 9111) */
@@ -265,6 +269,20 @@ export function roundGains(beforeMedians: number[], afterMedians: number[]): num
   return beforeMedians.map((b, i) => (b > 0 ? ((b - afterMedians[i]) / b) * 100 : 0));
 }
 
+/**
+ * How far apart two runs of the same setting came out (%, of the larger median): what the setting
+ * did not change, the machine did. A round's gain no larger than this is not evidence of the change
+ * (on a busy 2-core machine, runs of ~1–3 ms requests differ by 10–20% from one to the next).
+ */
+export function settingNoise(...settings: number[][]): number {
+  let worst = 0;
+  for (const ms of settings) {
+    const hi = Math.max(...ms);
+    if (ms.length > 1 && hi > 0) worst = Math.max(worst, ((hi - Math.min(...ms)) / hi) * 100);
+  }
+  return worst;
+}
+
 const medianOf = (r: PhaseResult) => {
   const h = histogramOf(r.latency);
   return h.count ? h.quantile(0.5) : 0;
@@ -436,8 +454,12 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     } else {
       if (r.latency.verdict !== 'improved') return await undo(`response time ${r.latency.verdict === 'regressed' ? 'significantly worse' : 'not significantly better'}: ${fmt(r.latency, 'ms')}`);
       if (-r.latency.medianChangePct < m.minImprovementPct) return await undo(`response time better by ${(-r.latency.medianChangePct).toFixed(1)}%, under the ${m.minImprovementPct}% a change must gain: ${fmt(r.latency, 'ms')}`);
-      r.roundGainsPct = roundGains(off.map(medianOf), on.map(medianOf));
-      if (r.roundGainsPct.some((g) => g < m.minImprovementPct / 2)) return await undo(`response time not better in every round (median gains ${r.roundGainsPct.map((g) => `${g.toFixed(1)}%`).join(', ')}; each round must gain ${m.minImprovementPct / 2}%): ${fmt(r.latency, 'ms')}`);
+      r.runMediansMs = { before: off.map(medianOf), after: on.map(medianOf) };
+      r.roundGainsPct = roundGains(r.runMediansMs.before, r.runMediansMs.after);
+      r.noisePct = settingNoise(r.runMediansMs.before, r.runMediansMs.after);
+      const needed = Math.max(m.minImprovementPct / 2, r.noisePct);
+      const gains = r.roundGainsPct.map((g) => `${g.toFixed(1)}%`).join(', ');
+      if (r.roundGainsPct.some((g) => g <= needed)) return await undo(`response time not better in every round by more than the runs' own noise (median gains ${gains}; runs of the same setting differed by up to ${r.noisePct.toFixed(1)}%, and each round must gain at least ${m.minImprovementPct / 2}%): ${fmt(r.latency, 'ms')}`);
       await track(ctx.store, r, 'kept', `kept: ${fmt(r.latency, 'ms')}; p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms`);
     }
     log(`${r.title}: kept`);
