@@ -9,6 +9,7 @@ const BENCHES: [string, string[]][] = [
   ['store', []],
   ['middleware-cost', []],
   ['middleware', []],
+  ['compression', []],
   ['tracing', []],
   ['loadgen', []],
   ['shop', []],

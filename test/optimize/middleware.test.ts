@@ -14,6 +14,7 @@ import type { OptimizationSettings, SettingEntry } from '../../src/optimize/sett
 import { redisOrSkip } from '../helpers.js';
 
 const BIG = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `shoe ${i}` })) });
+const LARGE = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: i, name: `item ${i}`, price: (i * 7919) % 10_000 }))); // ~200 KB
 
 async function app(entries: SettingEntry[], extra: { redis?: Redis; pools?: Record<string, { options: { max?: number } }> } = {}) {
   let settings: OptimizationSettings = { version: entries.length ? 1 : 0, entries };
@@ -25,6 +26,7 @@ async function app(entries: SettingEntry[], extra: { redis?: Redis; pools?: Reco
   a.use(mw);
   a.get('/api/products/:id', (req, res) => (count(`p${req.params.id}`), res.json({ id: req.params.id, at: calls[`p${req.params.id}`] })));
   a.get('/api/facets', (_req, res) => (count('facets'), res.type('json').send(BIG)));
+  a.get('/api/export', (_req, res) => res.type('json').send(LARGE));
   a.get('/api/cookie', (_req, res) => (count('cookie'), res.cookie('sid', 'x').json({ ok: true })));
   a.get('/api/missing', (_req, res) => (count('missing'), res.status(404).json({ error: 'no' })));
   a.get('/stream', (_req, res) => {
@@ -187,6 +189,13 @@ test('compression: brotli or gzip as accepted, above the threshold, text only; s
   assert.equal(stream.headers['content-encoding'], undefined);
   assert.equal(stream.body.length, 5001);
   assert.equal(s.mw.stats.compressed, 2);
+  // over 64 KiB a body is compressed in the thread pool instead of on the event loop: the same bytes come back
+  for (const [accept, decode] of [['br', zlib.brotliDecompressSync], ['gzip', zlib.gunzipSync]] as const) {
+    const large = await get(`${s.url}/api/export`, { 'accept-encoding': accept });
+    assert.equal(large.headers['content-encoding'], accept);
+    assert.equal(Number(large.headers['content-length']), large.body.length);
+    assert.equal(decode(large.body).toString(), LARGE);
+  }
 });
 
 test('a cached response follows the compression setting as it changes', async (t) => {
