@@ -9,6 +9,12 @@ export const ATTR_METHOD = 'http.request.method';
 export const ATTR_ROUTE = 'http.route';
 export const ATTR_STATUS = 'http.response.status_code';
 export const ATTR_ERROR_TYPE = 'error.type';
+/**
+ * On kept request traces: 13 hex digits of SHA-1 over "METHOD path?query" — which
+ * requests asked for the same response (what a response cache would key on), without keeping the
+ * URL, whose query may carry personal data.
+ */
+export const ATTR_URL_KEY = 'solemate.url.key';
 
 export const PROCESS_CPU_UTILIZATION = 'process.cpu.utilization'; // 1 = one core fully busy
 export const PROCESS_MEMORY_USAGE = 'process.memory.usage'; // By, RSS

@@ -5,14 +5,14 @@
 // prototypes per request, and a property added after that turns the object into a slow
 // dictionary-mode object for all of Node's HTTP code (measured: bench/middleware-cost.ts).
 import { performance } from 'node:perf_hooks';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
 import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
-import { expressRoute } from './source.js';
+import { expressRoute, type ExpressRequest } from './source.js';
 
-type Req = IncomingMessage & { baseUrl?: string; route?: { path?: unknown } };
+type Req = ExpressRequest;
 
 export function expressMetrics(source: Recorder | PerformanceService, options: HttpInstrumentationOptions = {}) {
   const metrics = new HttpServerMetrics(source);
@@ -29,7 +29,7 @@ export function expressMetrics(source: Recorder | PerformanceService, options: H
           const route = expressRoute(req);
           const method = req.method ?? 'GET';
           metrics.finished(method, route, res.statusCode, (performance.now() - start) / 1000, req.headers['content-length'], res.getHeader('content-length'));
-          if (ctx) tracer!.endRequest(ctx, method, route, res.writableFinished ? res.statusCode : 499);
+          if (ctx) tracer!.endRequest(ctx, method, route, res.writableFinished ? res.statusCode : 499, undefined, req.originalUrl ?? req.url);
         } catch {
           // monitoring never breaks a response
         }

@@ -36,7 +36,7 @@ export function fastifyMetrics(source: Recorder | PerformanceService, options: H
       try {
         metrics.finished(req.method, req.routeOptions?.url, status, seconds, req.headers['content-length'], responseBytes);
         const ctx = contexts.get(req);
-        if (ctx) tracer!.endRequest(ctx, req.method, req.routeOptions?.url, status);
+        if (ctx) tracer!.endRequest(ctx, req.method, req.routeOptions?.url, status, undefined, req.url);
       } catch {
         // monitoring never breaks a response
       }

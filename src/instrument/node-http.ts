@@ -12,16 +12,16 @@
 // than app.use(expressMetrics(perf)), whose router layer and per-request 'close' listener are
 // themselves a large part of the cost of so small a request.
 import dc from 'node:diagnostics_channel';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
 import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
-import { expressRoute } from './source.js';
+import { expressRoute, type ExpressRequest } from './source.js';
 
-type Req = IncomingMessage & { baseUrl?: string; route?: { path?: unknown } };
+type Req = ExpressRequest;
 
 interface Pending {
   start: number;
@@ -50,7 +50,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
     try {
       const route = expressRoute(req);
       metrics.finished(p.method, route, status, (performance.now() - p.start) / 1000, p.requestBytes, res.getHeader('content-length'));
-      if (p.ctx) tracer!.endRequest(p.ctx, p.method, route, status);
+      if (p.ctx) tracer!.endRequest(p.ctx, p.method, route, status, undefined, req.originalUrl ?? req.url);
     } catch {
       // monitoring never breaks a response
     }

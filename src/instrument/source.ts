@@ -11,8 +11,11 @@ export const recorderOf = (s: Source): Recorder => ('recorder' in s ? s.recorder
 
 export const tracerOf = (s: Source, explicit?: Tracer): Tracer | undefined => explicit ?? ('tracer' in s ? s.tracer : undefined);
 
+/** A request as Express leaves it: the matched route, the mount path, the URL before routers cut it. */
+export type ExpressRequest = IncomingMessage & { baseUrl?: string; originalUrl?: string; route?: { path?: unknown } };
+
 /** Express's route template once its router matched: a mounted router's baseUrl plus the route path. */
-export function expressRoute(req: IncomingMessage & { baseUrl?: string; route?: { path?: unknown } }): string | undefined {
+export function expressRoute(req: ExpressRequest): string | undefined {
   const path = req.route?.path;
   return path === undefined ? undefined : (req.baseUrl ?? '') + String(path);
 }

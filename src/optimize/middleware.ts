@@ -186,6 +186,28 @@ export function optimizationMiddleware(o: OptimizationMiddlewareOptions): Optimi
     if (rc.params.backend === 'redis' && o.redis) void o.redis.del(key(rc)).catch(() => {});
   };
 
+  /**
+   * A write empties the caches it affects when its answer says it succeeded (status < 400), just
+   * before that answer is sent, so the writer's next read is fresh; a refused write (a 409 for stock,
+   * a 400 for an empty cart) changed nothing and leaves them. An answer never sent (the connection
+   * closed first) empties them too: the write may have happened.
+   */
+  const emptyOnSuccess = (res: ServerResponse, caches: RouteCache[]) => {
+    let done = false;
+    const empty = (status: number) => {
+      if (done) return;
+      done = true;
+      if (status < 400) for (const rc of caches) invalidate(rc);
+    };
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      res.writeHead = writeHead;
+      empty(typeof args[0] === 'number' ? args[0] : res.statusCode);
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    res.once('close', () => empty(res.headersSent ? res.statusCode : 0));
+  };
+
   const middleware = ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
     const c = compiled;
     if (!c.active) return next();
@@ -194,7 +216,8 @@ export function optimizationMiddleware(o: OptimizationMiddlewareOptions): Optimi
     const url = req.url ?? '/';
     const path = url.split('?')[0];
     if (method !== 'GET' && method !== 'HEAD') {
-      for (const rc of c.caches) if (rc.invalidators.some((i) => (i.method === '*' || i.method === method) && i.match.test(path))) invalidate(rc);
+      const emptied = c.caches.filter((rc) => rc.invalidators.some((i) => (i.method === '*' || i.method === method) && i.match.test(path)));
+      if (emptied.length) emptyOnSuccess(res, emptied);
       return next();
     }
     for (const s of c.staticPaths) if (path.startsWith(s.prefix)) res.setHeader('Cache-Control', s.value);

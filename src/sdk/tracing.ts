@@ -10,6 +10,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { ATTR_URL_KEY } from '../semconv.js';
 import type { Handle, Recorder } from './recorder.js';
 
 export type SpanKind = 'internal' | 'server' | 'client';
@@ -254,9 +255,10 @@ export class Tracer {
 
   /**
    * Closes the request: records its per-route counts, then offers the trace to the sampler.
-   * `route` is the template ("/products/:id"); `error` the exception class or status class.
+   * `route` is the template ("/products/:id"); `error` the exception class or status class; `url`
+   * the request's path and query, kept on a kept trace only as its hash (ATTR_URL_KEY).
    */
-  endRequest(ctx: RequestContext, method: string, route: string | undefined, status: number, error?: string): void {
+  endRequest(ctx: RequestContext, method: string, route: string | undefined, status: number, error?: string, url?: string): void {
     const root = ctx.root;
     if (root.duration >= 0) return;
     root.duration = now() - root.start;
@@ -288,6 +290,7 @@ export class Tracer {
     if (root.duration > 0) h.dbShare.record(Math.min(1, ctx.dbMs / root.duration));
     if (this.onTrace && this.sampler.keep(key, root.duration, failed || ctx.childError !== undefined)) {
       this.kept++;
+      if (url !== undefined) root.attributes[ATTR_URL_KEY] = urlKey(method, url);
       this.onTrace({ service: this.service, instance: this.instance, spans: ctx.spans });
     }
   }
@@ -343,4 +346,9 @@ export function errorType(e: unknown): string {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** The first 13 hex digits of SHA-1 over "METHOD url" (computed for kept traces only). */
+export function urlKey(method: string, url: string): string {
+  return crypto.createHash('sha1').update(`${method} ${url}`).digest('hex').slice(0, 13);
 }

@@ -98,13 +98,50 @@ test('solemate-perf analyze prints ranked findings from the store', async () => 
 test('cacheable routes: a hot read-only GET fires with the writers of its tables; a route that writes or errs does not', async () => {
   const { cacheableRoutes } = await import('../../src/analyzers/cacheable-routes.js');
   const span = (name: string, attributes: Record<string, string>, children: unknown[] = []) => ({ traceId: 't', spanId: name, service: 's', instance: 'i', name, kind: 'server', start: 0, duration: 50, status: 'unset', attributes, offset: 0, children });
-  const trace = (method: string, route: string, ops: [string, string][], error = false) => ({ traceId: route + method, start: 0, duration: 50, spans: 1 + ops.length, error, roots: [span(`${method} ${route}`, { 'http.route': route, 'http.request.method': method }, ops.map(([op, table]) => span(`${op} ${table}`, { 'db.operation.name': op, 'db.collection.name': table })))], database: { queries: ops.length, timeMs: 40, repeated: [] } });
+  const trace = (method: string, route: string, ops: [string, string][], error = false, key?: string) => ({ traceId: route + method + (key ?? ''), start: 0, duration: 50, spans: 1 + ops.length, error, roots: [span(`${method} ${route}`, { 'http.route': route, 'http.request.method': method, ...(key ? { 'solemate.url.key': key } : {}) }, ops.map(([op, table]) => span(`${op} ${table}`, { 'db.operation.name': op, 'db.collection.name': table })))], database: { queries: ops.length, timeMs: 40, repeated: [] } });
   const route = (r: string, method = 'GET', avgMs = 50, errorRatio = 0) => ({ route: r, method, requests: 600, requestsPerSecond: 10, avgMs, p95Ms: 2 * avgMs, timeShare: 0.3, errorRatio });
-  const traces = [trace('GET', '/api/facets', [['SELECT', 'products']]), trace('POST', '/api/checkout', [['UPDATE', 'products'], ['INSERT', 'orders']]), trace('GET', '/api/report', [['SELECT', 'orders'], ['UPDATE', 'report_views']]), trace('GET', '/api/flaky', [['SELECT', 'products']], true)];
-  const [r] = await runAnalyzers({ routes: async () => [route('/api/facets'), route('/api/checkout', 'POST'), route('/api/report'), route('/api/flaky'), route('/api/fast', 'GET', 3)], traces: async () => traces as never }, { analyzers: [cacheableRoutes as unknown as Analyzer] });
-  assert.deepEqual(r.findings.map((f) => f.target), [{ route: '/api/facets', method: 'GET', tables: 'products', invalidatedBy: 'POST /api/checkout', ttlMs: '60000' }]);
+  // facets: 8 traces over 3 URLs (a dozen categories); products: 8 traces, 8 different URLs (100k products)
+  const facets = [0, 1, 2, 0, 1, 2, 0, 1].map((c) => trace('GET', '/api/facets', [['SELECT', 'products']], false, `facets-${c}`));
+  const products = Array.from({ length: 8 }, (_, i) => trace('GET', '/api/products/:id', [['SELECT', 'products']], false, `product-${i}`));
+  // one of the two kept checkouts was refused (409: out of stock): it changed nothing, so half the checkouts empty the cache
+  const refused = trace('POST', '/api/checkout', [['UPDATE', 'products']], false, 'refused');
+  refused.roots[0].attributes['http.response.status_code'] = '409';
+  const traces = [...facets, ...products, trace('POST', '/api/checkout', [['UPDATE', 'products'], ['INSERT', 'orders']]), refused, trace('GET', '/api/report', [['SELECT', 'orders'], ['UPDATE', 'report_views']]), trace('GET', '/api/flaky', [['SELECT', 'products']], true), trace('GET', '/api/legacy', [['SELECT', 'orders']])];
+  const checkout = { ...route('/api/checkout', 'POST'), requestsPerSecond: 0.05 };
+  const [r] = await runAnalyzers({ routes: async () => [route('/api/facets'), route('/api/products/:id'), checkout, route('/api/report'), route('/api/flaky'), route('/api/fast', 'GET', 3), route('/api/legacy')], traces: async () => traces as never }, { analyzers: [cacheableRoutes as unknown as Analyzer] });
+  // ranked by the server time they would save: legacy's whole share, facets' share × its hit ratio
+  assert.deepEqual(r.findings.map((f) => f.target), [
+    { route: '/api/legacy', method: 'GET', tables: 'orders', invalidatedBy: 'POST /api/checkout', ttlMs: '60000' },
+    { route: '/api/facets', method: 'GET', tables: 'products', invalidatedBy: 'POST /api/checkout', ttlMs: '60000' },
+  ]);
+  // facets: URLs seen 3, 3 and 2 times → 14 equal ordered pairs of 56 = 0.25; 10 requests/s over an
+  // entry life of (1 − e^(−0.025·60)) / 0.025 = 31 s → x = 77.7, hit ratio 99%
+  const [legacy, f] = r.findings;
+  const x = 10 * (14 / 56) * ((1 - Math.exp(-1.5)) / 0.025);
+  assert.ok(Math.abs(f.impact.estimate - Number((30 * (x / (1 + x))).toFixed(1))) < 1e-9, `${f.impact.estimate}`);
+  assert.deepEqual([f.evidence.rows[0].urls, f.evidence.rows[0].hits], ['3 of 8', '99%']);
+  assert.match(f.impact.derivedFrom, /8 kept traces ask for 3 distinct URLs.*0\.03 successful writes\/s that empty it/);
+  // one trace without a URL key (a source that does not send one): the whole share counts, and says so
+  assert.equal(legacy.impact.estimate, 30);
+  assert.match(legacy.impact.derivedFrom, /hit ratio is not estimated: 0 of 1 kept traces carry a URL key/);
   const { recommend } = await import('../../src/optimize/recommendations.js');
-  const [rec] = recommend([r]);
+  const rec = recommend([r]).find((x) => x.title.includes('/api/facets'))!;
   assert.deepEqual(rec.action, { type: 'route-cache', params: { method: 'GET', route: '/api/facets', ttlMs: 60_000, backend: 'memory', maxEntries: 1000, invalidatedBy: ['POST /api/checkout'] } });
   assert.equal(rec.automatic, true);
+});
+
+test('cacheable routes: the repeat chance and the hit ratio of a TTL cache', async () => {
+  const { repeatChance, expectedHitRatio } = await import('../../src/analyzers/cacheable-routes.js');
+  assert.equal(repeatChance(['a', 'b', 'c', 'd']), 0);
+  assert.equal(repeatChance(['a', 'a', 'a']), 1);
+  assert.equal(repeatChance(['a', 'a', 'b', 'b']), 4 / 12);
+  assert.equal(repeatChance(['a']), 0);
+  // one URL asked 2×/s, kept 60 s: 120 hits per miss
+  assert.deepEqual(expectedHitRatio(2, 1, 60, 0), { ratio: 120 / 121, lifetime: 60 });
+  // 12 equally likely URLs at 2 requests/s: x = 10
+  assert.ok(Math.abs(expectedHitRatio(2, 1 / 12, 60, 0).ratio - 10 / 11) < 1e-12);
+  // 100,000 product pages at 9 requests/s: 0.5% of requests would hit
+  assert.ok(expectedHitRatio(9, 1e-5, 60, 0).ratio < 0.006);
+  // writes every 10 s on average: an entry lives (1 − e^(−6)) / 0.1 ≈ 9.98 s, not 60
+  assert.ok(Math.abs(expectedHitRatio(1, 1, 60, 0.1).lifetime - (1 - Math.exp(-6)) / 0.1) < 1e-12);
 });

@@ -90,7 +90,7 @@ test('instrumentation does not change responses', async () => {
 });
 
 test('with a tracer: handlers run in the request context, the caller’s trace continues, the trace is kept', async () => {
-  const { Tracer, currentContext, formatTraceparent } = await import('../../src/sdk/tracing.js');
+  const { Tracer, currentContext, formatTraceparent, urlKey } = await import('../../src/sdk/tracing.js');
   const recorder = new Recorder({ onWarning: () => {} });
   const kept: import('../../src/sdk/tracing.js').TraceRecord[] = [];
   const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
@@ -104,7 +104,7 @@ test('with a tracer: handlers run in the request context, the caller’s trace c
   });
   const { url, close } = await serve(app);
   const caller = formatTraceparent('a'.repeat(32), 'b'.repeat(16));
-  const body = (await (await fetch(`${url}/products/7`, { headers: { traceparent: caller } })).json()) as { traced: boolean; traceId: string };
+  const body = (await (await fetch(`${url}/products/7?size=42`, { headers: { traceparent: caller } })).json()) as { traced: boolean; traceId: string };
   await close();
   assert.deepEqual(body, { traced: true, traceId: 'a'.repeat(32) });
   assert.equal(kept.length, 1);
@@ -113,6 +113,10 @@ test('with a tracer: handlers run in the request context, the caller’s trace c
   assert.equal(root.parentSpanId, 'b'.repeat(16));
   assert.equal(root.attributes['http.response.status_code'], 200);
   assert.equal(root.attributes['solemate.db.queries'], 2);
+  // which response it asked for, as a hash (the query may carry personal data)
+  assert.equal(root.attributes['solemate.url.key'], urlKey('GET', '/products/7?size=42'));
+  assert.match(String(root.attributes['solemate.url.key']), /^[0-9a-f]{13}$/);
+  assert.notEqual(urlKey('GET', '/products/7?size=42'), urlKey('GET', '/products/7?size=41'));
   assert.ok(root.duration >= 5);
   const q = recorder.collect().find((p) => p.metric === 'solemate.http.server.db.queries');
   assert.equal(q?.sum, 2);

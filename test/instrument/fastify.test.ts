@@ -36,7 +36,7 @@ test('fastify plugin records route templates from every encapsulated context, st
 });
 
 test('with a tracer: handlers (also after body parsing) run in the request context; traces kept per route', async () => {
-  const { Tracer, currentContext, formatTraceparent } = await import('../../src/sdk/tracing.js');
+  const { Tracer, currentContext, formatTraceparent, urlKey } = await import('../../src/sdk/tracing.js');
   const recorder = new Recorder({ onWarning: () => {} });
   const kept: import('../../src/sdk/tracing.js').TraceRecord[] = [];
   const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
@@ -56,4 +56,5 @@ test('with a tracer: handlers (also after body parsing) run in the request conte
   assert.equal(kept.length, 1);
   assert.equal(kept[0].spans[0].name, 'POST /orders/:id');
   assert.equal(kept[0].spans[0].parentSpanId, 'd'.repeat(16));
+  assert.equal(kept[0].spans[0].attributes['solemate.url.key'], urlKey('POST', '/orders/9'));
 });

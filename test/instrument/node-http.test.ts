@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { instrumentHttpServer } from '../../src/instrument/node-http.js';
 import { Recorder } from '../../src/sdk/recorder.js';
-import { currentContext, Tracer, type TraceRecord } from '../../src/sdk/tracing.js';
+import { currentContext, Tracer, urlKey, type TraceRecord } from '../../src/sdk/tracing.js';
 import type { MetricPoint } from '../../src/model.js';
 
 const recorder = new Recorder({ onWarning: () => {} });
@@ -51,6 +51,7 @@ test('Express routes by template, statuses, sizes, and the request context in ha
   const active = points.find((p) => p.metric === 'http.server.active_requests')!;
   assert.equal(active.last, 0, 'nothing left in flight');
   assert.equal(kept.filter((t) => t.spans[0].name === 'GET /products/:id').length, 3);
+  assert.deepEqual(kept.filter((t) => t.spans[0].name === 'GET /products/:id').map((t) => t.spans[0].attributes['solemate.url.key']), [0, 1, 2].map((i) => urlKey('GET', `/products/${i}`)));
 });
 
 test('a client that goes away mid-request is counted as 499 when its connection closes', async () => {

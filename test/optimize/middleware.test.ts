@@ -38,7 +38,7 @@ async function app(entries: SettingEntry[], extra: { redis?: Redis; pools?: Reco
   a.get('/assets/own.js', (_req, res) => res.set('Cache-Control', 'no-store').type('application/javascript').send('y'));
   a.get('/image.png', (_req, res) => res.type('png').send(Buffer.alloc(5000, 7)));
   a.post('/api/products/:id', (_req, res) => res.status(204).end());
-  a.post('/api/checkout', (_req, res) => res.status(201).json({ ok: true }));
+  a.post('/api/checkout', (req, res) => (req.query.stock === 'none' ? res.status(409).json({ error: 'out of stock' }) : res.status(201).json({ ok: true })));
   const server = http.createServer(a);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -105,6 +105,9 @@ test('route cache: a hit skips the handler; query strings, TTL, writes, cookies 
   await post(`${s.url}/api/products/1`);
   await get(`${s.url}/api/products/1`);
   assert.equal(s.calls.p1, 3, 'a write to the resource empties the cache');
+  await post(`${s.url}/api/checkout?stock=none`);
+  await get(`${s.url}/api/products/1`);
+  assert.equal(s.calls.p1, 3, 'a refused write (409) changed nothing: the cache stays');
   await post(`${s.url}/api/checkout`);
   await get(`${s.url}/api/products/1`);
   assert.equal(s.calls.p1, 4, 'a configured writer empties it too');
