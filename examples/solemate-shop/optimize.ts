@@ -4,7 +4,7 @@
 // analyze → recommendations, then every automatic recommendation applied, measured and kept or
 // rolled back, then an index nobody needs (to show the roll-back), then the history.
 //   SHOP_FAULTS (all) · SHOP_PRODUCTS (100000) · TRAFFIC_SECONDS (60) · TRAFFIC_RATE (25)
-//   MEASURE_SECONDS (8) · MEASURE_ROUNDS (2) · MEASURE_RATE (40) · RESULTS (file for the JSON)
+//   MEASURE_SECONDS (8) · MEASURE_ROUNDS (3) · MEASURE_RATE (40) · RESULTS (file for the JSON)
 // With DATABASE_URL the shop runs in its own process, as in production (the performance server and
 // the load generator stay here); without it, in this process on the embedded PostgreSQL.
 import { spawn } from 'node:child_process';
@@ -59,7 +59,7 @@ try {
     target: shop.url,
     scenario,
     // the load generator in its own thread (the performance server, and without DATABASE_URL the shop, run in this one)
-    measure: { seconds: env('MEASURE_SECONDS', 8), rounds: env('MEASURE_ROUNDS', 2), rate: env('MEASURE_RATE', 40), workers: 1 },
+    measure: { seconds: env('MEASURE_SECONDS', 8), rounds: env('MEASURE_ROUNDS', 3), rate: env('MEASURE_RATE', 40), workers: 1 },
     log,
   });
   const analysis = await service.analyzePerformance();

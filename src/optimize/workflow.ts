@@ -56,7 +56,7 @@ export interface OptimizationRecord {
   roundGainsPct?: number[];
   /** latency objective: each run's median (ms), in the order the runs were made within each setting */
   runMediansMs?: { before: number[]; after: number[] };
-  /** latency objective: the largest difference between two runs of the same setting, % of the larger (the measurement's own noise) */
+  /** latency objective: the largest difference between two runs of the same setting, % of the largest before-run median (the measurement's own noise) */
   noisePct?: number;
   /** per scenario route measured: p95 before and after (ms) */
   perRoute?: { route: string; requests: number; beforeP95: number; afterP95: number; factor: number }[];
@@ -92,7 +92,7 @@ export interface MeasureOptions {
   workers: number;
 }
 
-export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 2, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000, workers: 0, minImprovementPct: 5 };
+export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 3, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000, workers: 0, minImprovementPct: 5 };
 
 const KIND = 'optimization';
 
@@ -270,17 +270,18 @@ export function roundGains(beforeMedians: number[], afterMedians: number[]): num
 }
 
 /**
- * How far apart two runs of the same setting came out (%, of the larger median): what the setting
- * did not change, the machine did. A round's gain no larger than this is not evidence of the change
- * (on a busy 2-core machine, runs of ~1–3 ms requests differ by 10–20% from one to the next).
+ * How far apart two runs of the same setting came out: the larger range of the before-runs' and of
+ * the after-runs' medians, in % of the largest before median (the scale the round gains are on).
+ * What the setting did not change, the machine did: a round's gain no larger than this is not
+ * evidence of the change (on a busy 2-core machine, runs of ~1–3 ms requests differ by 10–30% from
+ * one to the next). In ms, not relative to each setting's own level: a cache's first after-run
+ * still fills it, so its after-runs differ by several times their own level while both are a
+ * fraction of the before level.
  */
-export function settingNoise(...settings: number[][]): number {
-  let worst = 0;
-  for (const ms of settings) {
-    const hi = Math.max(...ms);
-    if (ms.length > 1 && hi > 0) worst = Math.max(worst, ((hi - Math.min(...ms)) / hi) * 100);
-  }
-  return worst;
+export function settingNoise(beforeMedians: number[], afterMedians: number[]): number {
+  const range = (ms: number[]) => (ms.length > 1 ? Math.max(...ms) - Math.min(...ms) : 0);
+  const scale = Math.max(0, ...beforeMedians);
+  return scale > 0 ? (Math.max(range(beforeMedians), range(afterMedians)) / scale) * 100 : 0;
 }
 
 const medianOf = (r: PhaseResult) => {
@@ -459,7 +460,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       r.noisePct = settingNoise(r.runMediansMs.before, r.runMediansMs.after);
       const needed = Math.max(m.minImprovementPct / 2, r.noisePct);
       const gains = r.roundGainsPct.map((g) => `${g.toFixed(1)}%`).join(', ');
-      if (r.roundGainsPct.some((g) => g <= needed)) return await undo(`response time not better in every round by more than the runs' own noise (median gains ${gains}; runs of the same setting differed by up to ${r.noisePct.toFixed(1)}%, and each round must gain at least ${m.minImprovementPct / 2}%): ${fmt(r.latency, 'ms')}`);
+      if (r.roundGainsPct.some((g) => g <= needed)) return await undo(`response time not better in every round by more than the runs' own noise (median gains ${gains}; runs of the same setting differed by up to ${r.noisePct.toFixed(1)}% of the before median, and each round must gain at least ${m.minImprovementPct / 2}%): ${fmt(r.latency, 'ms')}`);
       await track(ctx.store, r, 'kept', `kept: ${fmt(r.latency, 'ms')}; p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms`);
     }
     log(`${r.title}: kept`);

@@ -98,6 +98,11 @@ test('setting noise: rounds must gain more than two runs of the same setting dif
   // an index that turns a 40 ms scan into a 3 ms lookup: noise far below every round's gain
   assert.ok(roundGains([40, 44], [3.1, 2.6]).every((g) => g > settingNoise([40, 44], [3.1, 2.6])));
   assert.equal(settingNoise([5], [4]), 0, 'one run per setting: no noise measured');
+  // a cache: the first after-run still fills it (12 ms), the second is warm (1.5 ms); the 10.5 ms
+  // between them are 21% of the 50 ms before, not 88% of the after level: both rounds' gains are larger
+  const cache = settingNoise([50, 48], [12, 1.5]);
+  assert.equal(cache, (10.5 / 50) * 100);
+  assert.ok(roundGains([50, 48], [12, 1.5]).every((g) => g > cache));
 });
 
 test('an index that helps is kept; one that does not is rolled back by the workflow', async (t) => {

@@ -98,7 +98,8 @@ test('every page loads without console errors and shows stored data', { skip }, 
   }
   // the alert's page shows the route from the data, the chart panels have canvases
   const { page } = await open(`${s.url}/?range=15m`);
-  await page.locator('.uplot canvas').first().waitFor();
+  // each panel reads its own query: wait for the fourth chart rather than count after the first
+  await page.locator('.uplot canvas').nth(3).waitFor({ timeout: 10_000 });
   assert.ok((await page.locator('.uplot').count()) >= 4);
   await page.close();
 });

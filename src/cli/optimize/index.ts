@@ -13,7 +13,7 @@ export function build(): CommandSpec {
   return {
     name: 'optimize',
     summary: 'Apply the automatic recommendations, each measured before/after and kept only if significantly better (dry run by default).',
-    usage: 'solemate-perf optimize [--apply] [--only ID]... [--index "table(col, ...)"] [--rollback ID] --target URL --scenario FILE [--database-url URL] [--site URL] [--seconds 8] [--rounds 2] [--rate 40] [--json]',
+    usage: 'solemate-perf optimize [--apply] [--only ID]... [--index "table(col, ...)"] [--rollback ID] --target URL --scenario FILE [--database-url URL] [--site URL] [--seconds 8] [--rounds 3] [--rate 40] [--json]',
     options: { ...OPTIMIZER_OPTIONS, apply: { type: 'boolean' }, only: { type: 'string', multiple: true }, index: { type: 'string', multiple: true }, rollback: { type: 'string' }, target: { type: 'string', short: 't' }, scenario: { type: 'string', short: 's' }, seconds: { type: 'string' }, rounds: { type: 'string' }, rate: { type: 'string' }, connections: { type: 'string' } },
     help: {
       ...OPTIMIZER_HELP,
@@ -24,7 +24,7 @@ export function build(): CommandSpec {
       target: "the service's base URL (default: the scenario's target); loopback unless allowed",
       scenario: 'load-test scenario to measure with (the routes a change affects are measured)',
       seconds: 'seconds per measured run (default 8)',
-      rounds: 'before/after pairs, interleaved (default 2)',
+      rounds: 'before/after pairs, interleaved (default 3)',
       rate: 'requests per second, the same before and after (default 40)',
       connections: 'connections of the load generator (default 8)',
     },
