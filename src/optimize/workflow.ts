@@ -1,9 +1,10 @@
 // The optimization workflow (FR-6.5): pre-check → record → apply → same responses? → measure
 // before/after with the load tester on the same scenario, in interleaved runs (ABBA…) → keep if
 // significantly better (Mann–Whitney U, Hodges–Lehmann shift with its confidence interval) and
-// every round better by more than runs of one setting differ, else roll back → track. Every step is recorded in the store before it runs, so a run that dies is
-// rolled back by the next one (recoverInterrupted). One optimizer per database: a session advisory
-// lock on the service's database (or the store's exclusive lock without one).
+// every round better by more than runs of one setting differ, else roll back → track. Every step
+// is recorded in the store before it runs, so a run that dies is rolled back by the next one
+// (recoverInterrupted). One optimizer per database: a session advisory lock on the service's
+// database (or the store's exclusive lock without one).
 import crypto from 'node:crypto';
 import { PerfError } from '../errors.js';
 import type { Store } from '../store/store.js';
