@@ -68,8 +68,19 @@ export interface PhaseResult {
   /** bytes of each response (headers and body as received), the first `reservoir` of them */
   sizes: number[];
   windows: WindowStats[];
-  /** per scenario route (a flow counts as one route): requests, failures, latency as measured */
-  routes: Record<string, { requests: number; failed: number; latency?: HistogramSummary }>;
+  /**
+   * per scenario route (a flow counts as one route): requests, failures, bytes received, latency as
+   * measured, and its samples (coordinated-omission corrected, like `samples`) for comparisons
+   */
+  routes: Record<string, RouteResult>;
+}
+
+export interface RouteResult {
+  requests: number;
+  failed: number;
+  bytes?: number;
+  latency?: HistogramSummary;
+  samples?: number[];
 }
 
 interface Ctx {
@@ -167,7 +178,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
   let winRequests = 0;
   let winFailed = 0;
   const statuses: Record<string, number> = {};
-  const perRoute: Record<string, { requests: number; failed: number }> = {};
+  const perRoute: Record<string, { requests: number; failed: number; bytes: number; samples: number[] }> = {};
   const routeLatency = new Map<string, ExpHistogram>();
   const windows: WindowStats[] = [];
   const started = Date.now();
@@ -200,8 +211,10 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       raw.record(Math.max(ms, 0.001));
       withExpectedInterval(Math.max(ms, 0.001), interval, keep);
       const name = fixedRoute ?? client.requestIterator?.context?.current ?? 'all';
-      const r = (perRoute[name] ??= { requests: 0, failed: 0 });
+      const r = (perRoute[name] ??= { requests: 0, failed: 0, bytes: 0, samples: [] });
       r.requests++;
+      r.bytes += resBytes;
+      if (r.samples.length < reservoirSize) withExpectedInterval(Math.max(ms, 0.001), interval, (v) => r.samples.length < reservoirSize && r.samples.push(v));
       let rh = routeLatency.get(name);
       if (!rh) routeLatency.set(name, (rh = new ExpHistogram()));
       rh.record(Math.max(ms, 0.001));
@@ -295,9 +308,12 @@ export function mergeResults(rs: PhaseResult[], sequential = false): PhaseResult
   for (const r of rs) {
     for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.routes)) {
-      const t = (routes[k] ??= { requests: 0, failed: 0 });
+      const t = (routes[k] ??= { requests: 0, failed: 0, bytes: 0, samples: [] });
       t.requests += v.requests;
       t.failed += v.failed;
+      t.bytes = (t.bytes ?? 0) + (v.bytes ?? 0);
+      // like the phase's own samples: all of parallel workers', the last step's of a sequence
+      if (v.samples) t.samples = sequential ? v.samples : [...(t.samples ?? []), ...v.samples];
       if (v.latency) {
         if (!routeHists.has(k)) routeHists.set(k, new ExpHistogram());
         routeHists.get(k)!.merge(v.latency);
@@ -324,6 +340,27 @@ export function mergeResults(rs: PhaseResult[], sequential = false): PhaseResult
     sizes: sequential ? rs[rs.length - 1].sizes : rs.flatMap((r) => r.sizes),
     windows,
     routes,
+  };
+}
+
+/**
+ * A phase's result as if only these scenario routes had been measured (their requests, failures,
+ * bytes, latency and samples); the rest of the load still ran beside them. Windows, statuses and
+ * corrected latency stay the whole phase's.
+ */
+export function onlyRoutes(r: PhaseResult, names: string[]): PhaseResult {
+  const parts = names.map((n) => r.routes[n]).filter((x): x is RouteResult => x !== undefined);
+  const h = new ExpHistogram();
+  for (const p of parts) if (p.latency && p.latency.count > 0) h.merge(p.latency);
+  return {
+    ...r,
+    requests: parts.reduce((s, p) => s + p.requests, 0),
+    failed: parts.reduce((s, p) => s + p.failed, 0),
+    bytes: parts.reduce((s, p) => s + (p.bytes ?? 0), 0),
+    latency: hdata(h),
+    samples: parts.flatMap((p) => p.samples ?? []),
+    sizes: [],
+    routes: Object.fromEntries(names.filter((n) => r.routes[n]).map((n) => [n, r.routes[n]])),
   };
 }
 

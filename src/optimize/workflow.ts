@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { PerfError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { drawVariables, fillPath, type Scenario, type ScenarioRoute } from '../loadtest/scenario.js';
-import { histogramOf, runPhase, type PhaseResult } from '../loadtest/runner.js';
+import { histogramOf, onlyRoutes, runPhase, type PhaseResult } from '../loadtest/runner.js';
 import { ExpHistogram } from '../sdk/histogram.js';
 import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
 import { apply, describeAction, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec, type Db, type Undo } from './actions.js';
@@ -59,6 +59,8 @@ export interface OptimizationRecord {
   runMediansMs?: { before: number[]; after: number[] };
   /** latency objective: the largest difference between two runs of the same setting, % of the largest before-run median (the measurement's own noise) */
   noisePct?: number;
+  /** response cache: the scenario routes run alongside the cached one because their writes empty it (the verdict is on the cached route's requests) */
+  writesInMix?: string[];
   /** per scenario route measured: p95 before and after (ms) */
   perRoute?: { route: string; requests: number; beforeP95: number; afterP95: number; factor: number }[];
   /** cache headers: bytes downloaded again on a repeat view within the max-age, by HTTP freshness (RFC 9111) */
@@ -161,11 +163,21 @@ export async function recoverInterrupted(ctx: ActionContext, log: (m: string) =>
 }
 
 /** The scenario's routes that reach one of these route templates (all of them when none does). */
-export function scenarioFor(scenario: Scenario, routes: { method: string; route: string }[]): Scenario {
+/** "POST /api/checkout" → { method, route }; undefined for anything else. */
+function routeOfSpec(spec: string): { method: string; route: string } | undefined {
+  const m = /^([A-Za-z]+)\s+(\/\S*)$/.exec(spec.trim());
+  return m ? { method: m[1].toUpperCase(), route: m[2] } : undefined;
+}
+
+/** Whether one of the scenario route's steps requests one of these routes (templates, "/x/:id"). */
+function reaches(routes: { method: string; route: string }[]): (r: ScenarioRoute) => boolean {
   const matchers = routes.map((r) => ({ method: r.method.toUpperCase(), re: templateMatcher(r.route) }));
   const placeholder = (p: string) => p.replace(/\{\{[^}]*\}\}/g, '1').split('?')[0];
-  const hits = (r: ScenarioRoute) => r.steps.some((s) => matchers.some((m) => m.method === s.method.toUpperCase() && m.re.test(placeholder(s.path))));
-  const kept = matchers.length ? scenario.routes.filter(hits) : [];
+  return (r) => r.steps.some((s) => matchers.some((m) => m.method === s.method.toUpperCase() && m.re.test(placeholder(s.path))));
+}
+
+export function scenarioFor(scenario: Scenario, routes: { method: string; route: string }[]): Scenario {
+  const kept = routes.length ? scenario.routes.filter(reaches(routes)) : [];
   const base = kept.length ? kept : scenario.routes;
   // browsers ask for compressed responses; autocannon does not unless told
   const withEncoding = base.map((r) => ({ ...r, steps: r.steps.map((s) => (Object.keys(s.headers ?? {}).some((h) => h.toLowerCase() === 'accept-encoding') ? s : { ...s, headers: { ...s.headers, 'accept-encoding': 'br, gzip' } })) }));
@@ -355,7 +367,15 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     log(`${r.title}: skipped — ${skip}`);
     return r;
   }
-  const scenario = scenarioFor(m.scenario, routes);
+  // a response cache is measured with the requests that empty it in the mix, at the scenario's own
+  // weights (a cache emptied every two seconds in production must not be judged on a run that never
+  // empties it), and judged on the cached route's requests alone
+  const cached = routes.length ? m.scenario.routes.filter(reaches(routes)) : [];
+  const writers = action.type === 'route-cache' && cached.length ? action.params.invalidatedBy.map(routeOfSpec).filter((x) => x !== undefined) : [];
+  const scenario = scenarioFor(m.scenario, [...routes, ...writers]);
+  const judged = writers.length ? cached.map((x) => x.name) : undefined;
+  const alongside = judged ? scenario.routes.map((x) => x.name).filter((n) => !judged.includes(n)) : [];
+  if (alongside.length) r.writesInMix = alongside;
   const paths = identityPaths(scenario);
   const probe = paths[0] ?? '/';
   const isSetting = action.type !== 'create-index';
@@ -416,7 +436,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       log(`${r.title}: kept`);
       return r;
     }
-    await track(ctx.store, r, 'measuring', `measuring: ${m.rounds} × ${m.seconds} s before and after at ${m.rate} requests/s (${scenario.routes.map((x) => x.name).join(', ')})`);
+    await track(ctx.store, r, 'measuring', `measuring: ${m.rounds} × ${m.seconds} s before and after at ${m.rate} requests/s (${scenario.routes.map((x) => x.name).join(', ')})${alongside.length ? `; judged on ${judged!.join(', ')}, with ${alongside.join(', ')} emptying the cache alongside` : ''}`);
     const off: PhaseResult[] = [];
     const on: PhaseResult[] = [];
     let active = true;
@@ -437,13 +457,18 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       await setActive(action, r.id, true, ctx);
       await settled();
     }
+    const failRatio = (s: MeasureSummary) => (s.requests ? s.failed / s.requests : 0);
+    const [allBefore, allAfter] = [summarize(off), summarize(on)];
+    r.perRoute = perRouteP95(off, on);
+    if (judged) {
+      off.splice(0, off.length, ...off.map((x) => onlyRoutes(x, judged)));
+      on.splice(0, on.length, ...on.map((x) => onlyRoutes(x, judged)));
+    }
     r.before = summarize(off);
     r.after = summarize(on);
     r.p95Factor = r.after.p95 > 0 ? r.before.p95 / r.after.p95 : undefined;
-    r.perRoute = perRouteP95(off, on);
     r.latency = compareLatencies(off.flatMap((x) => x.samples), on.flatMap((x) => x.samples), m.alpha);
-    const failRatio = (s: MeasureSummary) => (s.requests ? s.failed / s.requests : 0);
-    if (failRatio(r.after) > failRatio(r.before) + 0.01) return await undo(`more failed requests after (${(failRatio(r.after) * 100).toFixed(1)}% vs ${(failRatio(r.before) * 100).toFixed(1)}%)`);
+    if (failRatio(allAfter) > failRatio(allBefore) + 0.01) return await undo(`more failed requests after (${(failRatio(allAfter) * 100).toFixed(1)}% vs ${(failRatio(allBefore) * 100).toFixed(1)}%)`);
     const fmt = (c: Comparison, unit: string) => `median ${c.baselineMedian.toFixed(2)} → ${c.currentMedian.toFixed(2)} ${unit} (${c.medianChangePct.toFixed(1)}%, shift ${c.shift.shift.toFixed(2)} [${c.shift.low.toFixed(2)}, ${c.shift.high.toFixed(2)}], p = ${c.test.p.toExponential(2)})`;
     if (r.objective === 'bytes') {
       r.bytes = compareLatencies(off.flatMap((x) => x.sizes), on.flatMap((x) => x.sizes), m.alpha);

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { main } from '../../src/cli/cli.js';
-import { runPhase } from '../../src/loadtest/runner.js';
+import { onlyRoutes, runPhase } from '../../src/loadtest/runner.js';
 import { parseScenario } from '../../src/loadtest/scenario.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { tmpDir } from '../helpers.js';
@@ -83,6 +83,11 @@ routes:
   assert.equal(r.routes.teapot.failed, 0, '…unless the route expects it');
   assert.equal(r.failed, r.routes.fail.failed);
   assert.equal(r.statuses['500'], r.routes.fail.requests + r.routes.teapot.requests);
+  // per route: a sample per response (no rate, so nothing to correct), and the routes add up
+  for (const [name, x] of Object.entries(r.routes)) assert.equal(x.samples!.length, x.requests, name);
+  assert.equal(Object.values(r.routes).reduce((n, x) => n + x.bytes!, 0), r.bytes);
+  const b2 = onlyRoutes(r, ['b']);
+  assert.deepEqual([b2.requests, b2.samples.length, b2.latency.count, Object.keys(b2.routes)], [r.routes.b.requests, r.routes.b.requests, r.routes.b.requests, ['b']]);
 });
 
 test('a target rate is held; coordinated omission is corrected when the server stalls', async () => {
@@ -104,6 +109,7 @@ test('workers split the load and their results merge', async () => {
   assert.ok(r.requests >= 300 && r.requests <= 650, `${r.requests} at 200/s for 2 s`);
   assert.equal(r.latency.count, r.requests);
   assert.ok(r.windows.length >= 1);
+  assert.equal(r.routes['GET /w'].samples!.length, r.samples.length, 'per-route samples merge like the phase samples');
 });
 
 test('loadtest command: thresholds pass then break (exit 3), runs are stored, a regression is found', async () => {

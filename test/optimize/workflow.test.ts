@@ -54,6 +54,11 @@ before(async () => {
   });
   app.get('/assets/app.js', (_req, res) => res.type('application/javascript').send('x'.repeat(20_000)));
   app.get('/api/counter', (_req, res) => res.json({ n: ++counter }));
+  app.get('/api/summary', async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 15)); // another expensive aggregate, over what orders change
+    res.type('json').send(REPORT);
+  });
+  app.post('/api/orders', (_req, res) => res.status(201).json({ ok: true }));
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   shop = server;
@@ -159,6 +164,24 @@ test('a response cache and compression are kept, from settings the app reads at 
   assert.equal(served.version, settings.version);
   const history = (await (await fetch(`${perf.url}/api/optimizations`)).json()) as { optimizations: OptimizationRecord[] };
   assert.ok(history.optimizations.some((x: OptimizationRecord) => x.id === z.id && x.state === 'kept'));
+});
+
+test('a response cache is measured with the writes that empty it: rolled back when they come often, kept when rarely', async (t) => {
+  if (skip) return t.skip(skip);
+  const cache: ActionSpec = { type: 'route-cache', params: { method: 'GET', route: '/api/summary', ttlMs: 60_000, backend: 'memory', maxEntries: 100, invalidatedBy: ['POST /api/orders'] } };
+  const rec = { id: 'rec-s', title: 'cache /api/summary', routes: [{ method: 'GET', route: '/api/summary' }] };
+  const mix = (writes: number) => parseScenario(`name: t\nroutes:\n  - { name: summary, path: /api/summary, weight: ${40 - writes} }\n  - { name: orders, method: POST, path: /api/orders, weight: ${writes} }\n  - { name: items, path: "/api/items?cat=1", weight: 5 }\n`);
+  // 30 of 40 requests/s are orders: the cache is emptied every ~33 ms and the summary barely ever hits
+  const often = await runOptimization(cache, { ctx: ctx(), measure: measure(mix(30)), recommendation: rec });
+  assert.equal(often.state, 'rolled_back', `${often.reason} ${JSON.stringify(often.runMediansMs)}`);
+  assert.deepEqual(often.writesInMix, ['orders'], 'the writer runs alongside; the unrelated items route does not');
+  assert.deepEqual(often.perRoute!.map((x) => x.route), ['orders', 'summary']);
+  assert.ok(often.before!.requests < often.perRoute!.reduce((n, x) => n + x.requests, 0) / 2, 'judged on the summary requests alone');
+  assert.match(often.events.find((e) => e.state === 'measuring')!.message, /judged on summary, with orders emptying the cache alongside/);
+  // one write a second: an entry lives about a second, the summary is asked for ~30 times in it
+  const rarely = await runOptimization(cache, { ctx: ctx(), measure: measure(mix(1)), recommendation: rec });
+  assert.equal(rarely.state, 'kept', `${rarely.reason} ${JSON.stringify(rarely.runMediansMs)}`);
+  assert.ok(rarely.before!.p50 / rarely.after!.p50 > 2, `p50 ${rarely.before!.p50} → ${rarely.after!.p50}`);
 });
 
 test('cache headers are kept when a repeat view no longer downloads the assets', async (t) => {
