@@ -11,7 +11,9 @@
 // requests/s × that chance, and T the TTL shortened by the successful writes that empty it (rate w:
 // (1 − e^(−wT)) / w, the mean time to the first write or the TTL). The saving is the route's share of
 // server time × that ratio. Kept traces lean to the slow requests, which are the misses when the app
-// caches something itself: the estimate errs low, towards recommending nothing.
+// caches something itself: the estimate errs low, towards recommending nothing. When writes empty
+// the cache too often for it to matter but entries kept for the whole TTL would, the finding is a
+// manual one: a cache whose answers may be a TTL out of date after writes, for a person to accept.
 import { ATTR_URL_KEY } from '../semconv.js';
 import { entryRoute, spansOf, type TraceDetail } from '../query/traces.js';
 import type { Analyzer } from './types.js';
@@ -43,13 +45,14 @@ export function expectedHitRatio(rps: number, repeat: number, ttlSeconds: number
   return { ratio: x / (1 + x), lifetime };
 }
 
-export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; minRequests: number; ttlMs: number; minKeyedTraces: number }> = {
+export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; minRequests: number; ttlMs: number; minKeyedTraces: number; minHitRatio: number }> = {
   meta: { id: 'cacheable-routes', title: 'Cacheable hot read routes', description: 'GET routes with a large share of server time whose traces only read: a response cache (emptied by the writes seen to the same tables) would serve them.', requires: ['routes', 'traces'] },
   defaults: {
     minShare: { value: 0.05, source: 'a twentieth of all server time (the share × the expected hit ratio): below that a cache saves little and adds staleness' },
     minAvgMs: { value: 20, source: 'a tenth of the PRD 200 ms response budget: faster routes gain little from a cache' },
     minRequests: { value: 20, source: 'fewer requests make a hot route that one burst decides' },
     ttlMs: { value: 60_000, source: 'a minute bounds how stale a response can be when a write changes its data outside the traced routes' },
+    minHitRatio: { value: 0.5, source: 'the workflow judges a change by the median request: while fewer than half the requests are served from the cache the median request is still a miss, and no before/after can show the gain' },
     minKeyedTraces: { value: 5, source: 'the fewest traces with URL keys to estimate how often a URL repeats from; with fewer the hit ratio is not estimated and the whole share counts' },
   },
   async analyze(inputs, o) {
@@ -88,16 +91,28 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
       const estimated = keys.length >= o.minKeyedTraces;
       const repeat = repeatChance(keys);
       const hit = expectedHitRatio(r.requestsPerSecond, repeat, o.ttlMs / 1000, writesPerSecond);
-      const saved = estimated ? r.timeShare * hit.ratio : r.timeShare;
+      let saved = estimated ? r.timeShare * hit.ratio : r.timeShare;
+      const worth = (ratio: number) => r.timeShare * ratio >= o.minShare && ratio >= o.minHitRatio;
+      // emptied by every write, the cache hits too rarely; kept for the TTL whatever is written, it
+      // would do — but whether answers up to a TTL old are acceptable is a person's call (facet
+      // counts may be; stock levels may not): a manual recommendation, not applied by itself
+      const ttlOnly = estimated && writesPerSecond > 0 && !worth(hit.ratio) ? expectedHitRatio(r.requestsPerSecond, repeat, o.ttlMs / 1000, 0) : undefined;
+      const stale = ttlOnly !== undefined && worth(ttlOnly.ratio);
+      if (stale) saved = r.timeShare * ttlOnly.ratio;
+      else if (estimated && !worth(hit.ratio)) continue;
       if (saved < o.minShare) continue;
       const distinct = new Set(keys).size;
-      const hitText = estimated
+      const hitText = stale
+        ? `× an expected hit ratio of ${(ttlOnly!.ratio * 100).toFixed(0)}% if entries live the whole ${o.ttlMs / 1000} s TTL whatever is written, ${(hit.ratio * 100).toFixed(0)}% if every write empties it (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s; ${writesPerSecond.toFixed(2)} successful writes/s by ${invalidatedBy.join(', ')} would leave an entry ${hit.lifetime.toFixed(0)} s)`
+        : estimated
         ? `× an expected hit ratio of ${(hit.ratio * 100).toFixed(0)}% (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s an entry living ${hit.lifetime.toFixed(0)} s${writesPerSecond > 0 ? ` (the TTL shortened by ${writesPerSecond.toFixed(2)} successful writes/s that empty it)` : ' (the TTL)'} serves x = ${(r.requestsPerSecond * repeat * hit.lifetime).toFixed(2)} hits per miss: x / (1 + x))`
         : `(the hit ratio is not estimated: ${keys.length} of ${ts.length} kept traces carry a URL key, ${o.minKeyedTraces} needed; the saving is this share × the hit ratio the cache reaches)`;
       findings.push({
         severity: (saved >= 0.2 ? 'critical' : 'warning') as 'critical' | 'warning',
-        title: `cache GET ${r.route}: ${Math.round(r.avgMs)} ms average, ${(r.timeShare * 100).toFixed(0)}% of server time, reads only`,
-        target: { route: r.route, method: 'GET', tables: tables.join(','), invalidatedBy: invalidatedBy.join(','), ttlMs: String(o.ttlMs) },
+        title: stale
+          ? `cache GET ${r.route} for ${o.ttlMs / 1000} s even after writes: ${Math.round(r.avgMs)} ms average, ${(r.timeShare * 100).toFixed(0)}% of server time; ${invalidatedBy.join(', ')} change what it reads ${writesPerSecond.toFixed(2)} times a second`
+          : `cache GET ${r.route}: ${Math.round(r.avgMs)} ms average, ${(r.timeShare * 100).toFixed(0)}% of server time, reads only`,
+        target: { route: r.route, method: 'GET', tables: tables.join(','), invalidatedBy: stale ? '' : invalidatedBy.join(','), ttlMs: String(o.ttlMs), ...(stale ? { staleAfterWrites: invalidatedBy.join(',') } : {}) } as Record<string, string>,
         evidence: {
           headings: [
             { key: 'rps', label: 'requests/s' },
@@ -109,7 +124,7 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
             { key: 'urls', label: 'distinct URLs in kept traces' },
             { key: 'hits', label: 'expected hit ratio' },
           ],
-          rows: [{ rps: Number(r.requestsPerSecond.toFixed(2)), avg: Math.round(r.avgMs), p95: Math.round(r.p95Ms), db: `${(dbShare * 100).toFixed(0)}%`, tables: tables.join(', ') || '—', writers: invalidatedBy.join(', ') || 'none traced', urls: estimated ? `${distinct} of ${keys.length}` : '—', hits: estimated ? `${(hit.ratio * 100).toFixed(0)}%` : 'not estimated' }],
+          rows: [{ rps: Number(r.requestsPerSecond.toFixed(2)), avg: Math.round(r.avgMs), p95: Math.round(r.p95Ms), db: `${(dbShare * 100).toFixed(0)}%`, tables: tables.join(', ') || '—', writers: invalidatedBy.join(', ') || 'none traced', urls: estimated ? `${distinct} of ${keys.length}` : '—', hits: stale ? `${(ttlOnly!.ratio * 100).toFixed(0)}% (TTL only; ${(hit.ratio * 100).toFixed(0)}% emptied by writes)` : estimated ? `${(hit.ratio * 100).toFixed(0)}%` : 'not estimated' }],
         },
         impact: { metric: 'server time', estimate: Number((saved * 100).toFixed(1)), unit: '%', derivedFrom: `the route's ${r.requests} requests × ${Math.round(r.avgMs)} ms = ${(r.timeShare * 100).toFixed(1)}% of all routes' request time in the window ${hitText}; reads only in ${ts.length} kept traces` },
       });

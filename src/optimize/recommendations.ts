@@ -99,9 +99,12 @@ function draft(analyzer: string, f: Finding, traces: TraceDetail[]): Draft | und
     case 'cacheable-routes':
       return {
         type: 'cache',
-        description: `Cache GET ${t.route} responses for ${Number(t.ttlMs) / 1000} s in the optimization middleware${t.invalidatedBy ? `, emptied by ${t.invalidatedBy.split(',').join(', ')}` : ''} and by writes to ${t.route.split('/:')[0]}.`,
+        description: t.staleAfterWrites
+          ? `Cache GET ${t.route} responses for ${Number(t.ttlMs) / 1000} s in the optimization middleware, not emptied by ${t.staleAfterWrites.split(',').join(', ')}: its answers may be up to ${Number(t.ttlMs) / 1000} s out of date after those writes. Apply it only if that is acceptable (emptied by every write, the cache would hit too rarely to matter).`
+          : `Cache GET ${t.route} responses for ${Number(t.ttlMs) / 1000} s in the optimization middleware${t.invalidatedBy ? `, emptied by ${t.invalidatedBy.split(',').join(', ')}` : ''} and by writes to ${t.route.split('/:')[0]}.`,
         effort: 'low',
-        automatic: true,
+        // answers out of date after writes are a person's call
+        automatic: !t.staleAfterWrites,
         action: { type: 'route-cache', params: { method: 'GET', route: t.route, ttlMs: Number(t.ttlMs), backend: 'memory', maxEntries: 1000, invalidatedBy: t.invalidatedBy ? t.invalidatedBy.split(',') : [] } },
         routes: [{ method: 'GET', route: t.route }],
       };

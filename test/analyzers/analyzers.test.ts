@@ -106,17 +106,26 @@ test('cacheable routes: a hot read-only GET fires with the writers of its tables
   // one of the two kept checkouts was refused (409: out of stock): it changed nothing, so half the checkouts empty the cache
   const refused = trace('POST', '/api/checkout', [['UPDATE', 'products']], false, 'refused');
   refused.roots[0].attributes['http.response.status_code'] = '409';
-  const traces = [...facets, ...products, trace('POST', '/api/checkout', [['UPDATE', 'products'], ['INSERT', 'orders']]), refused, trace('GET', '/api/report', [['SELECT', 'orders'], ['UPDATE', 'report_views']]), trace('GET', '/api/flaky', [['SELECT', 'products']], true), trace('GET', '/api/legacy', [['SELECT', 'orders']])];
+  // sizes: read from a table restocked 20 times a second; 8 traces over 4 URLs
+  const sizes = [0, 1, 2, 3, 0, 1, 2, 3].map((c) => trace('GET', '/api/sizes', [['SELECT', 'stock_levels']], false, `sizes-${c}`));
+  const restock = trace('POST', '/api/restock', [['UPDATE', 'stock_levels']]);
+  const traces = [...facets, ...products, ...sizes, restock, trace('POST', '/api/checkout', [['UPDATE', 'products'], ['INSERT', 'orders']]), refused, trace('GET', '/api/report', [['SELECT', 'orders'], ['UPDATE', 'report_views']]), trace('GET', '/api/flaky', [['SELECT', 'products']], true), trace('GET', '/api/legacy', [['SELECT', 'orders']])];
   const checkout = { ...route('/api/checkout', 'POST'), requestsPerSecond: 0.05 };
-  const [r] = await runAnalyzers({ routes: async () => [route('/api/facets'), route('/api/products/:id'), checkout, route('/api/report'), route('/api/flaky'), route('/api/fast', 'GET', 3), route('/api/legacy')], traces: async () => traces as never }, { analyzers: [cacheableRoutes as unknown as Analyzer] });
+  const [r] = await runAnalyzers({ routes: async () => [route('/api/facets'), route('/api/sizes'), { ...route('/api/restock', 'POST'), requestsPerSecond: 20 }, route('/api/products/:id'), checkout, route('/api/report'), route('/api/flaky'), route('/api/fast', 'GET', 3), route('/api/legacy')], traces: async () => traces as never }, { analyzers: [cacheableRoutes as unknown as Analyzer] });
   // ranked by the server time they would save: legacy's whole share, facets' share × its hit ratio
+  // sizes: emptied by every restock an entry lives 50 ms (x = 0.07, 7% hits, 2% saved); kept the
+  // whole 60 s it would hit 99% (30% saved): recommended, but as a cache that may be out of date
   assert.deepEqual(r.findings.map((f) => f.target), [
     { route: '/api/legacy', method: 'GET', tables: 'orders', invalidatedBy: 'POST /api/checkout', ttlMs: '60000' },
+    { route: '/api/sizes', method: 'GET', tables: 'stock_levels', invalidatedBy: '', ttlMs: '60000', staleAfterWrites: 'POST /api/restock' },
     { route: '/api/facets', method: 'GET', tables: 'products', invalidatedBy: 'POST /api/checkout', ttlMs: '60000' },
   ]);
+  const staleOne = r.findings[1];
+  assert.match(staleOne.title, /for 60 s even after writes.*POST \/api\/restock change what it reads 20\.00 times a second/);
+  assert.equal(staleOne.evidence.rows[0].hits, '99% (TTL only; 7% emptied by writes)');
   // facets: URLs seen 3, 3 and 2 times → 14 equal ordered pairs of 56 = 0.25; 10 requests/s over an
   // entry life of (1 − e^(−0.025·60)) / 0.025 = 31 s → x = 77.7, hit ratio 99%
-  const [legacy, f] = r.findings;
+  const [legacy, , f] = r.findings;
   const x = 10 * (14 / 56) * ((1 - Math.exp(-1.5)) / 0.025);
   assert.ok(Math.abs(f.impact.estimate - Number((30 * (x / (1 + x))).toFixed(1))) < 1e-9, `${f.impact.estimate}`);
   assert.deepEqual([f.evidence.rows[0].urls, f.evidence.rows[0].hits], ['3 of 8', '99%']);
@@ -128,6 +137,10 @@ test('cacheable routes: a hot read-only GET fires with the writers of its tables
   const rec = recommend([r]).find((x) => x.title.includes('/api/facets'))!;
   assert.deepEqual(rec.action, { type: 'route-cache', params: { method: 'GET', route: '/api/facets', ttlMs: 60_000, backend: 'memory', maxEntries: 1000, invalidatedBy: ['POST /api/checkout'] } });
   assert.equal(rec.automatic, true);
+  const manual = recommend([r]).find((x) => x.title.includes('/api/sizes'))!;
+  assert.equal(manual.automatic, false, 'out-of-date answers are a person\'s call');
+  assert.deepEqual(manual.action, { type: 'route-cache', params: { method: 'GET', route: '/api/sizes', ttlMs: 60_000, backend: 'memory', maxEntries: 1000, invalidatedBy: [] } });
+  assert.match(manual.description, /may be up to 60 s out of date after those writes/);
 });
 
 test('cacheable routes: the repeat chance and the hit ratio of a TTL cache', async () => {

@@ -39,6 +39,9 @@ test('optimize: a dry run lists what would be applied; bad usage exits 2', async
   const unknown = await cli(['optimize', '--data', data, '--only', 'nope-123']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /--only: no current recommendation nope-123/);
+  const byHand = await cli(['optimize', '--data', data, '--window', '5m', '--only', json.manual[0].id]);
+  assert.equal(byHand.code, 2);
+  assert.match(byHand.err, /has no action to apply; it is a change to make by hand/);
 });
 
 test('optimize --rollback undoes a kept optimization; optimizations shows the history and success rate', async () => {

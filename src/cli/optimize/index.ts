@@ -12,13 +12,13 @@ import { openOptimizer, OPTIMIZER_HELP, OPTIMIZER_OPTIONS } from './open.js';
 export function build(): CommandSpec {
   return {
     name: 'optimize',
-    summary: 'Apply the automatic recommendations, each measured before/after and kept only if significantly better (dry run by default).',
+    summary: 'Apply the automatic recommendations (or those named with --only, manual ones with an action included), each measured before/after and kept only if significantly better (dry run by default).',
     usage: 'solemate-perf optimize [--apply] [--only ID]... [--index "table(col, ...)"] [--rollback ID] --target URL --scenario FILE [--database-url URL] [--site URL] [--seconds 8] [--rounds 3] [--rate 40] [--json]',
     options: { ...OPTIMIZER_OPTIONS, apply: { type: 'boolean' }, only: { type: 'string', multiple: true }, index: { type: 'string', multiple: true }, rollback: { type: 'string' }, target: { type: 'string', short: 't' }, scenario: { type: 'string', short: 's' }, seconds: { type: 'string' }, rounds: { type: 'string' }, rate: { type: 'string' }, connections: { type: 'string' } },
     help: {
       ...OPTIMIZER_HELP,
       apply: 'apply, measure and keep or roll back (without it: show what would be done)',
-      only: 'only this recommendation id (repeatable)',
+      only: 'only this recommendation id (repeatable); naming a manual one that has an action approves it',
       index: 'also try this index, e.g. "products(category_id, price_cents)" (it is kept only if it helps)',
       rollback: 'undo a kept optimization (its index or setting) and record it',
       target: "the service's base URL (default: the scenario's target); loopback unless allowed",
@@ -60,7 +60,11 @@ export async function run(values: Record<string, unknown>, _pos: string[], io: I
       const unknown = only.filter((id) => !recs.some((r) => r.id === id));
       if (unknown.length) throw new PerfError('PERF_ERR_USAGE', `--only: no current recommendation ${unknown.join(', ')} (solemate-perf analyze lists them; one that no longer applies is gone)`);
     }
-    const chosen = [...recs.filter((r) => r.automatic && (!only || only.includes(r.id))), ...manual];
+    // naming a recommendation with --only is the approval a manual one with an action needs (a cache
+    // whose answers may be out of date after writes); one without an action is done by hand
+    const chosen = [...recs.filter((r) => (only ? only.includes(r.id) : r.automatic)), ...manual];
+    const byHand = chosen.filter((c) => 'id' in c && !c.action);
+    if (byHand.length) throw new PerfError('PERF_ERR_USAGE', `--only: ${byHand.map((c) => ('id' in c ? c.id : '')).join(', ')} has no action to apply; it is a change to make by hand (solemate-perf analyze describes it)`);
     const apply = values.apply === true || config.optimization.autoOptimize;
     if (!apply) {
       const plan = [];
