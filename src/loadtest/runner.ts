@@ -70,7 +70,8 @@ export interface PhaseResult {
   windows: WindowStats[];
   /**
    * per scenario route (a flow counts as one route): requests, failures, bytes received, latency as
-   * measured, and its samples (coordinated-omission corrected, like `samples`) for comparisons
+   * measured, and the first `reservoir` of its samples (coordinated-omission corrected, like
+   * `samples`) for comparisons
    */
   routes: Record<string, RouteResult>;
 }
