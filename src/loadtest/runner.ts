@@ -210,12 +210,14 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       if (sizes.length < reservoirSize) sizes.push(resBytes);
       statuses[status] = (statuses[status] ?? 0) + 1;
       raw.record(Math.max(ms, 0.001));
-      withExpectedInterval(Math.max(ms, 0.001), interval, keep);
       const name = fixedRoute ?? client.requestIterator?.context?.current ?? 'all';
       const r = (perRoute[name] ??= { requests: 0, failed: 0, bytes: 0, samples: [] });
       r.requests++;
       r.bytes += resBytes;
-      if (r.samples.length < reservoirSize) withExpectedInterval(Math.max(ms, 0.001), interval, (v) => r.samples.length < reservoirSize && r.samples.push(v));
+      withExpectedInterval(Math.max(ms, 0.001), interval, (v) => {
+        keep(v);
+        if (r.samples.length < reservoirSize) r.samples.push(v);
+      });
       let rh = routeLatency.get(name);
       if (!rh) routeLatency.set(name, (rh = new ExpHistogram()));
       rh.record(Math.max(ms, 0.001));

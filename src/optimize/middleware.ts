@@ -8,7 +8,7 @@
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { OptimizationSettings, RouteCacheParams, SettingEntry } from './settings.js';
+import { writeSpec, type OptimizationSettings, type RouteCacheParams, type SettingEntry } from './settings.js';
 
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
@@ -94,7 +94,7 @@ function compile(s: OptimizationSettings, previous: Compiled | undefined): Compi
       entry: e.id,
       params: e.params,
       match: templateMatcher(e.params.route),
-      invalidators: [{ method: '*', match: templateMatcher(resourceOf(e.params.route), true) }, ...e.params.invalidatedBy.map((w) => ({ method: w.split(' ')[0].toUpperCase(), match: templateMatcher(w.split(' ').slice(1).join(' ') || '/') }))],
+      invalidators: [{ method: '*', match: templateMatcher(resourceOf(e.params.route), true) }, ...e.params.invalidatedBy.map(writeSpec).map((w) => ({ method: w.method, match: templateMatcher(w.route) }))],
       memory: kept?.memory ?? new Map(),
     });
   }

@@ -17,6 +17,11 @@ export interface RouteCacheParams {
   /** writes that empty this route's cache: "METHOD /template" (its own resource's writes always do) */
   invalidatedBy: string[];
 }
+/** One of `invalidatedBy`: "POST /api/checkout" → { method: 'POST', route: '/api/checkout' } (no path: "/"). */
+export function writeSpec(spec: string): { method: string; route: string } {
+  const [method, ...path] = spec.split(' ');
+  return { method: method.toUpperCase(), route: path.join(' ') || '/' };
+}
 export interface CompressionParams {
   /** bodies smaller than this are sent as they are (bytes) */
   threshold: number;

@@ -13,6 +13,7 @@ import { histogramOf, onlyRoutes, runPhase, type PhaseResult } from '../loadtest
 import { ExpHistogram } from '../sdk/histogram.js';
 import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
 import { apply, describeAction, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec, type Db, type Undo } from './actions.js';
+import { writeSpec } from './settings.js';
 import { templateMatcher } from './middleware.js';
 
 export type OptimizationState = 'recorded' | 'skipped' | 'applying' | 'applied' | 'measuring' | 'kept' | 'rolled_back' | 'failed';
@@ -162,13 +163,6 @@ export async function recoverInterrupted(ctx: ActionContext, log: (m: string) =>
   return out;
 }
 
-/** The scenario's routes that reach one of these route templates (all of them when none does). */
-/** "POST /api/checkout" → { method, route }; undefined for anything else. */
-function routeOfSpec(spec: string): { method: string; route: string } | undefined {
-  const m = /^([A-Za-z]+)\s+(\/\S*)$/.exec(spec.trim());
-  return m ? { method: m[1].toUpperCase(), route: m[2] } : undefined;
-}
-
 /** Whether one of the scenario route's steps requests one of these routes (templates, "/x/:id"). */
 function reaches(routes: { method: string; route: string }[]): (r: ScenarioRoute) => boolean {
   const matchers = routes.map((r) => ({ method: r.method.toUpperCase(), re: templateMatcher(r.route) }));
@@ -176,6 +170,7 @@ function reaches(routes: { method: string; route: string }[]): (r: ScenarioRoute
   return (r) => r.steps.some((s) => matchers.some((m) => m.method === s.method.toUpperCase() && m.re.test(placeholder(s.path))));
 }
 
+/** The scenario's routes that reach one of these route templates (all of them when none does). */
 export function scenarioFor(scenario: Scenario, routes: { method: string; route: string }[]): Scenario {
   const kept = routes.length ? scenario.routes.filter(reaches(routes)) : [];
   const base = kept.length ? kept : scenario.routes;
@@ -371,7 +366,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
   // weights (a cache emptied every two seconds in production must not be judged on a run that never
   // empties it), and judged on the cached route's requests alone
   const cached = routes.length ? m.scenario.routes.filter(reaches(routes)) : [];
-  const writers = action.type === 'route-cache' && cached.length ? action.params.invalidatedBy.map(routeOfSpec).filter((x) => x !== undefined) : [];
+  const writers = action.type === 'route-cache' && cached.length ? action.params.invalidatedBy.map(writeSpec) : [];
   const scenario = scenarioFor(m.scenario, [...routes, ...writers]);
   const judged = writers.length ? cached.map((x) => x.name) : undefined;
   const alongside = judged ? scenario.routes.map((x) => x.name).filter((n) => !judged.includes(n)) : [];
