@@ -171,8 +171,10 @@ test('a response cache is measured with the writes that empty it: rolled back wh
   const cache: ActionSpec = { type: 'route-cache', params: { method: 'GET', route: '/api/summary', ttlMs: 60_000, backend: 'memory', maxEntries: 100, invalidatedBy: ['POST /api/orders'] } };
   const rec = { id: 'rec-s', title: 'cache /api/summary', routes: [{ method: 'GET', route: '/api/summary' }] };
   const mix = (writes: number) => parseScenario(`name: t\nroutes:\n  - { name: summary, path: /api/summary, weight: ${40 - writes} }\n  - { name: orders, method: POST, path: /api/orders, weight: ${writes} }\n  - { name: items, path: "/api/items?cat=1", weight: 5 }\n`);
-  // 30 of 40 requests/s are orders: the cache is emptied every ~33 ms and the summary barely ever hits
-  const often = await runOptimization(cache, { ctx: ctx(), measure: measure(mix(30)), recommendation: rec });
+  // 36 of 40 requests/s are orders: the cache is emptied every ~28 ms, the summary is asked for every
+  // ~250 ms and so never hits (with 30 of 40 a quarter of the summaries hit, which moved the median
+  // by ~7% and kept the cache in one run of four: a real, if small, gain)
+  const often = await runOptimization(cache, { ctx: ctx(), measure: measure(mix(36)), recommendation: rec });
   assert.equal(often.state, 'rolled_back', `${often.reason} ${JSON.stringify(often.runMediansMs)}`);
   assert.deepEqual(often.writesInMix, ['orders'], 'the writer runs alongside; the unrelated items route does not');
   assert.deepEqual(often.perRoute!.map((x) => x.route), ['orders', 'summary']);
