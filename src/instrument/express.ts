@@ -1,42 +1,45 @@
 // Express middleware (4 and 5): app.use(expressMetrics(perf)) before the routes.
-// Per request: one timestamp, one closure on the response's 'close' event, and at close one Map
-// lookup plus three records. With tracing on (a PerformanceService with monitoring.tracing, or
-// options.tracer) the rest of the request runs in its request context (sdk/tracing.ts). It never adds a property to req or res: Express swaps their
-// prototypes per request, and a property added after that turns the object into a slow
-// dictionary-mode object for all of Node's HTTP code (measured: bench/middleware-cost.ts).
+// Per request: one timestamp kept with the connection (OpenRequests), and at the response's finish —
+// Node's http.server.response.finish channel, one process-wide subscriber per middleware rather than
+// a listener and a closure per response — one Map lookup plus three records. With tracing on (a
+// PerformanceService with monitoring.tracing, or options.tracer) the rest of the request runs in its
+// request context (sdk/tracing.ts). It never adds a property to req or res: Express swaps their
+// prototypes per request, and a property added after that costs V8 more than all of our work
+// (bench/middleware-instructions.ts). instrumentHttpServer does the same without the router layer
+// a middleware is, and costs less.
+import dc from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
-import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
-import { expressRoute, type ExpressRequest } from './source.js';
+import { HttpServerMetrics, OpenRequests, requestFinisher, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import type { ExpressRequest } from './source.js';
 
 type Req = ExpressRequest;
 
 export function expressMetrics(source: Recorder | PerformanceService, options: HttpInstrumentationOptions = {}) {
   const metrics = new HttpServerMetrics(source);
   const tracer = tracerFor(source, options);
+  const finish = requestFinisher(metrics, tracer);
+  // a client that went away before the answer: counted when its connection closes
+  const open = new OpenRequests((o, res) => finish(o.req as Req, res, o.start, o.ctx, 499));
+  dc.subscribe('http.server.response.finish', (message) => {
+    const { request, response, socket } = message as { request: Req; response: ServerResponse; socket: Socket };
+    const o = open.end(socket, request);
+    if (o) finish(request, response, o.start, o.ctx, response.statusCode);
+  });
   return function solematePerformance(req: Req, res: ServerResponse, next: (err?: unknown) => void): void {
     let ctx: RequestContext | undefined;
     try {
       const start = performance.now();
-      metrics.started();
       if (tracer) ctx = tracer.startRequest('HTTP', req.headers.traceparent);
-      res.on('close', () => {
-        try {
-          // A mounted router leaves req.baseUrl set while its handler answers, so this is the full template.
-          const route = expressRoute(req);
-          const method = req.method ?? 'GET';
-          metrics.finished(method, route, res.statusCode, (performance.now() - start) / 1000, req.headers['content-length'], res.getHeader('content-length'));
-          if (ctx) tracer!.endRequest(ctx, method, route, res.writableFinished ? res.statusCode : 499, undefined, req.originalUrl ?? req.url);
-        } catch {
-          // monitoring never breaks a response
-        }
-      });
+      open.begin(req.socket, req, start, ctx);
+      metrics.started();
       if (options.serverTiming) addServerTiming(res, start);
     } catch {
-      // ditto
+      // monitoring never breaks a request
     }
     if (ctx) tracer!.run(ctx, next);
     else next();

@@ -1,9 +1,12 @@
 // What Express and Fastify instrumentation share: the OpenTelemetry HTTP server instruments and a
-// cache of bound handles per (method, route, status), so a request costs one Map lookup and three
+// cache of bound handles per (method, route, status), so a request costs two Map lookups and three
 // records. Routes are templates ("/products/:id"), never raw URLs, so cardinality stays bounded.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Handle } from '../sdk/recorder.js';
-import type { Tracer } from '../sdk/tracing.js';
-import { recorderOf, tracerOf, type Source } from './source.js';
+import type { RequestContext, Tracer } from '../sdk/tracing.js';
+import { performance } from 'node:perf_hooks';
+import { expressRoute, recorderOf, tracerOf, type ExpressRequest, type Source } from './source.js';
 import { ATTR_ERROR_TYPE, ATTR_METHOD, ATTR_ROUTE, ATTR_STATUS, HTTP_SERVER_ACTIVE, HTTP_SERVER_DURATION, HTTP_SERVER_REQUEST_SIZE, HTTP_SERVER_RESPONSE_SIZE } from '../semconv.js';
 
 export interface HttpInstrumentationOptions {
@@ -19,8 +22,9 @@ export function tracerFor(source: Source, options: HttpInstrumentationOptions): 
   return options.tracing === false ? undefined : tracerOf(source, options.tracer);
 }
 
-/** Methods kept as they are; anything else is recorded as _OTHER (semconv), so junk methods cannot add series. */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+/** Methods kept as they are, by index; anything else is recorded as _OTHER (semconv, index 0), so junk methods cannot add series. */
+const METHODS = ['_OTHER', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
+const METHOD_INDEX = new Map(METHODS.slice(1).map((m, i) => [m, i + 1]));
 
 interface Handles {
   duration: Handle;
@@ -29,7 +33,10 @@ interface Handles {
 }
 
 export class HttpServerMetrics {
-  private readonly handles = new Map<string, Handles>();
+  // route → (status × 16 + method index) → handles: no key string is built per request
+  private readonly handles = new Map<string | undefined, Map<number, Handles>>();
+  private readonly withError = new Map<string, Handles>();
+  private cached = 0;
   private inflight = 0;
   private readonly active: Handle;
   private readonly duration;
@@ -55,22 +62,131 @@ export class HttpServerMetrics {
    */
   finished(method: string, route: string | undefined, status: number, seconds: number, requestBytes: unknown, responseBytes: unknown, errorType?: string): void {
     this.active.record(--this.inflight);
-    const m = KNOWN_METHODS.has(method) ? method : '_OTHER';
-    const err = errorType ?? (status >= 500 ? String(status) : undefined);
-    const key = `${m} ${status} ${err ?? ''} ${route ?? '\u0000'}`;
-    let h = this.handles.get(key);
+    const mi = METHOD_INDEX.get(method) ?? 0;
+    let h: Handles | undefined;
+    let perRoute: Map<number, Handles> | undefined;
+    let key: string | undefined;
+    if (errorType === undefined) {
+      perRoute = this.handles.get(route);
+      h = perRoute?.get(status * 16 + mi);
+    } else {
+      key = `${mi} ${status} ${errorType} ${route ?? '\u0000'}`;
+      h = this.withError.get(key);
+    }
     if (!h) {
-      const attrs: Record<string, string> = { [ATTR_METHOD]: m, [ATTR_STATUS]: String(status) };
+      const err = errorType ?? (status >= 500 ? String(status) : undefined);
+      const attrs: Record<string, string> = { [ATTR_METHOD]: METHODS[mi], [ATTR_STATUS]: String(status) };
       if (route !== undefined) attrs[ATTR_ROUTE] = route;
       if (err !== undefined) attrs[ATTR_ERROR_TYPE] = err;
       h = { duration: this.duration.bind(attrs), requestSize: this.requestSize.bind(attrs), responseSize: this.responseSize.bind(attrs) };
       // the recorder caps series per metric; this cache is capped the same way
-      if (this.handles.size < 4096) this.handles.set(key, h);
+      if (this.cached < 4096) {
+        this.cached++;
+        if (key !== undefined) this.withError.set(key, h);
+        else {
+          if (!perRoute) this.handles.set(route, (perRoute = new Map()));
+          perRoute.set(status * 16 + mi, h);
+        }
+      }
     }
     h.duration.record(seconds);
     const rq = Number(requestBytes);
     if (rq > 0) h.requestSize.record(rq);
     const rs = Number(responseBytes);
     if (rs >= 0 && responseBytes !== undefined) h.responseSize.record(rs);
+  }
+}
+
+/**
+ * Records a finished request and ends its trace; the route is Express's template when a router
+ * matched (a mounted router leaves req.baseUrl set while its handler answers, so it is the full one).
+ */
+export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | undefined) {
+  return (req: ExpressRequest, res: ServerResponse | undefined, start: number, ctx: RequestContext | undefined, status: number): void => {
+    try {
+      const route = expressRoute(req);
+      const method = req.method ?? 'GET';
+      metrics.finished(method, route, status, (performance.now() - start) / 1000, req.headers['content-length'], res?.getHeader('content-length'));
+      if (ctx) tracer!.endRequest(ctx, method, route, status, undefined, req.originalUrl ?? req.url);
+    } catch {
+      // monitoring never breaks a response
+    }
+  };
+}
+
+/** A request between its start and its finish: when it started, and its trace context. */
+export interface OpenRequest {
+  req: IncomingMessage | undefined;
+  start: number;
+  ctx: RequestContext | undefined;
+}
+
+/** What one connection carries: the request being answered, and any pipelined behind it. */
+interface Connection {
+  head: OpenRequest;
+  queued: OpenRequest[] | undefined;
+}
+
+/**
+ * Requests in flight, kept per connection on the socket — whose prototype nobody swaps, unlike
+ * Express's req and res, where a property added costs V8 more than all of our work
+ * (bench/middleware-instructions.ts). One object per connection whose fields are rewritten per
+ * request: no allocation, no map lookup. HTTP/1.1 answers pipelined requests in order, so a queue
+ * matches starts to finishes; a request that was not begun here (an excluded path) matches nothing.
+ * A client that goes away mid-request is passed to `aborted` when its connection closes (one
+ * listener per connection, not per request).
+ */
+export class OpenRequests {
+  // one symbol per instance, so two instrumentations (two recorders) keep their own state
+  private readonly key = Symbol('solemate.http.connection');
+  private readonly found: OpenRequest = { req: undefined, start: 0, ctx: undefined };
+
+  constructor(private readonly aborted: (open: OpenRequest, res: ServerResponse | undefined) => void) {}
+
+  begin(socket: Socket, req: IncomingMessage, start: number, ctx: RequestContext | undefined): void {
+    const s = socket as Socket & Record<symbol, Connection | undefined>;
+    let c = s[this.key];
+    if (c === undefined) {
+      const conn: Connection = (c = { head: { req, start: -1, ctx: undefined }, queued: undefined });
+      s[this.key] = conn;
+      socket.once('close', () => this.closed(socket, conn));
+    }
+    if (c.head.start < 0) {
+      c.head.req = req;
+      c.head.start = start;
+      c.head.ctx = ctx;
+    } else (c.queued ??= []).push({ req, start, ctx });
+  }
+
+  /**
+   * The request's start and context, once; undefined when it was not begun here. The object returned
+   * is reused by the next call: read it at once.
+   */
+  end(socket: Socket, req: IncomingMessage): Readonly<OpenRequest> | undefined {
+    const c = (socket as Socket & Record<symbol, Connection | undefined>)[this.key];
+    if (c === undefined) return undefined;
+    const head = c.head;
+    if (head.start >= 0 && head.req === req) {
+      const found = this.found;
+      found.req = req;
+      found.start = head.start;
+      found.ctx = head.ctx;
+      const next = c.queued?.shift();
+      head.start = next ? next.start : -1;
+      head.ctx = next?.ctx;
+      head.req = next?.req; // an idle connection keeps no finished request alive
+      return found;
+    }
+    const i = c.queued?.findIndex((o) => o.req === req) ?? -1;
+    return i < 0 ? undefined : c.queued!.splice(i, 1)[0];
+  }
+
+  private closed(socket: Socket, c: Connection): void {
+    // pipelined requests queued behind it are not counted: their handlers may not have run
+    if (c.head.start >= 0) this.aborted(c.head, (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined);
+    c.head.start = -1;
+    c.head.ctx = undefined;
+    c.head.req = undefined;
+    c.queued = undefined;
   }
 }

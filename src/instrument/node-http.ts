@@ -2,9 +2,9 @@
 // (http.server.request.start / http.server.response.finish): no middleware layer, no listener per
 // request, nothing written to req or res. It sees every http.Server in the process: Express (the
 // route template comes from req.route once the router has matched), plain http, and anything built
-// on them. Per request it keeps one small record in a WeakMap keyed by the response; requests whose
-// client goes away before the response finishes are counted when their connection closes (one
-// listener per connection, not per request).
+// on them. Requests in flight are kept per connection (OpenRequests): nothing is written to req or
+// res, no WeakMap entry, no listener per request. Requests whose client goes away before the
+// response finishes are counted when their connection closes.
 //
 //   const undo = instrumentHttpServer(perf)       // before or after app.listen()
 //
@@ -18,17 +18,10 @@ import { performance } from 'node:perf_hooks';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
-import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
-import { expressRoute, type ExpressRequest } from './source.js';
+import { HttpServerMetrics, OpenRequests, requestFinisher, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import type { ExpressRequest } from './source.js';
 
 type Req = ExpressRequest;
-
-interface Pending {
-  start: number;
-  method: string;
-  requestBytes: unknown;
-  ctx: RequestContext | undefined;
-}
 
 export interface HttpServerInstrumentationOptions extends HttpInstrumentationOptions {
   /** measure only these servers (default: every server in the process) */
@@ -40,52 +33,33 @@ export interface HttpServerInstrumentationOptions extends HttpInstrumentationOpt
 export function instrumentHttpServer(source: Recorder | PerformanceService, options: HttpServerInstrumentationOptions = {}): () => void {
   const metrics = new HttpServerMetrics(source);
   const tracer = tracerFor(source, options);
-  const pending = new WeakMap<ServerResponse, Pending>();
-  const sockets = new WeakSet<Socket>();
   const excluded = new WeakSet<Server>(options.exclude ?? []);
   const only = options.servers ? new WeakSet<Server>(options.servers) : undefined;
+  const skip = options.exclude || only ? (server: Server) => excluded.has(server) || (only !== undefined && !only.has(server)) : undefined;
 
-  const finish = (req: Req, res: ServerResponse, p: Pending, status: number) => {
-    pending.delete(res);
-    try {
-      const route = expressRoute(req);
-      metrics.finished(p.method, route, status, (performance.now() - p.start) / 1000, p.requestBytes, res.getHeader('content-length'));
-      if (p.ctx) tracer!.endRequest(p.ctx, p.method, route, status, undefined, req.originalUrl ?? req.url);
-    } catch {
-      // monitoring never breaks a response
-    }
-  };
+  const finish = requestFinisher(metrics, tracer);
+  const open = new OpenRequests((o, res) => finish(o.req as Req, res, o.start, o.ctx, 499));
 
   const onStart = (message: unknown) => {
-    const { request, response, socket, server } = message as { request: Req; response: ServerResponse; socket: Socket; server: Server };
-    if (excluded.has(server) || (only && !only.has(server))) return;
+    const { request, socket, server } = message as { request: Req; socket: Socket; server: Server };
+    if (skip?.(server)) return;
     try {
-      const method = request.method ?? 'GET';
-      const p: Pending = { start: performance.now(), method, requestBytes: request.headers['content-length'], ctx: undefined };
-      pending.set(response, p);
-      metrics.started();
-      if (!sockets.has(socket)) {
-        sockets.add(socket);
-        // a client that disconnects mid-request: its response never finishes
-        socket.once('close', () => {
-          const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-          const open = res && pending.get(res);
-          if (res && open) finish(res.req as Req, res, open, 499);
-        });
-      }
+      let ctx: RequestContext | undefined;
       if (tracer) {
-        p.ctx = tracer.startRequest('HTTP', request.headers.traceparent);
+        ctx = tracer.startRequest('HTTP', request.headers.traceparent);
         // the 'request' event is emitted right after this, in the same synchronous run
-        tracer.enter(p.ctx);
+        tracer.enter(ctx);
       }
+      open.begin(socket, request, performance.now(), ctx);
+      metrics.started();
     } catch {
-      // ditto
+      // monitoring never breaks a request
     }
   };
   const onFinish = (message: unknown) => {
-    const { request, response } = message as { request: Req; response: ServerResponse };
-    const p = pending.get(response);
-    if (p) finish(request, response, p, response.statusCode);
+    const { request, response, socket } = message as { request: Req; response: ServerResponse; socket: Socket };
+    const o = open.end(socket, request);
+    if (o) finish(request, response, o.start, o.ctx, response.statusCode);
   };
   dc.subscribe('http.server.request.start', onStart);
   dc.subscribe('http.server.response.finish', onFinish);

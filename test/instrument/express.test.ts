@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import express from 'express';
 import { expressMetrics } from '../../src/instrument/express.js';
 import { Recorder } from '../../src/sdk/recorder.js';
@@ -121,4 +121,27 @@ test('with a tracer: handlers run in the request context, the caller’s trace c
   const q = recorder.collect().find((p) => p.metric === 'solemate.http.server.db.queries');
   assert.equal(q?.sum, 2);
   assert.equal(q?.attributes['http.route'], '/products/:id');
+});
+
+test('mounted on a path: requests outside it are not counted, also when pipelined behind counted ones', async () => {
+  const recorder = new Recorder({ onWarning: () => {} });
+  const app = express();
+  app.get('/static/x', (_req, res) => void setTimeout(() => res.send('s'), 30));
+  app.use('/api', expressMetrics(recorder));
+  app.get('/api/items/:id', (_req, res) => void res.send('i'));
+  const { url, close } = await serve(app);
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  // pipelined: an uncounted request, then a counted one, then an uncounted one
+  socket.write(['/static/x', '/api/items/1', '/static/x'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  let text = '';
+  for await (const chunk of socket) if ((text += chunk).match(/HTTP\/1\.1 200/g)?.length === 3 && text.endsWith('s')) break;
+  socket.destroy();
+  await (await fetch(`${url}/static/x`)).text();
+  await (await fetch(`${url}/api/items/2`)).text();
+  await close();
+  const points = find(recorder.collect(), 'http.server.request.duration', {});
+  assert.deepEqual(
+    points.map((p) => [p.attributes['http.route'], p.count]),
+    [['/api/items/:id', 2]],
+  );
 });
