@@ -94,9 +94,10 @@ await Promise.all(
 const perRequest = new Map(VARIANTS.map((v) => [v, median(counts.get(v)!)]));
 agent.destroy();
 const base = perRequest.get('none');
+const signed = (x: number) => (x < 0 ? '−' : '+') + fmt(Math.abs(x), 1);
 const rows = VARIANTS.map((v) => {
   const n = perRequest.get(v)!;
-  return [v, `${fmt(n / 1000, 1)}k (${counts.get(v)!.map((c) => fmt(c / 1000, 1)).join(', ')})`, base && v !== 'none' ? `+${fmt(n / 1000 - base / 1000, 1)}k (${fmt(((n - base) / base) * 100, 1)}%)` : '—'];
+  return [v, `${fmt(n / 1000, 1)}k (${counts.get(v)!.map((c) => fmt(c / 1000, 1)).join(', ')})`, base && v !== 'none' ? `${signed((n - base) / 1000)}k (${signed(((n - base) / base) * 100)}%)` : '—'];
 });
 const out = table(['variant', 'instructions per request, median (rounds)', 'added'], rows);
 console.log(out);

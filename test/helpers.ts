@@ -2,6 +2,7 @@
 // saying why, when no server answers.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -80,4 +81,20 @@ export function exactQuantile(sorted: number[], q: number): number {
 export type Json = any;
 export async function json(res: Response | Promise<Response>): Promise<Json> {
   return (await res).json();
+}
+
+/**
+ * Writes GETs back to back on one connection (HTTP/1.1 pipelining) and reads until as many answers
+ * came and the text ends with the last one's body; returns what was read.
+ */
+export async function pipelined(url: string, paths: string[], lastBody: string): Promise<string> {
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  let text = '';
+  for await (const chunk of socket) {
+    text += chunk;
+    if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length === paths.length && text.endsWith(lastBody)) break;
+  }
+  socket.destroy();
+  return text;
 }

@@ -3,9 +3,9 @@
 // records. Routes are templates ("/products/:id"), never raw URLs, so cardinality stays bounded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Handle } from '../sdk/recorder.js';
 import type { RequestContext, Tracer } from '../sdk/tracing.js';
-import { performance } from 'node:perf_hooks';
 import { expressRoute, recorderOf, tracerOf, type ExpressRequest, type Source } from './source.js';
 import { ATTR_ERROR_TYPE, ATTR_METHOD, ATTR_ROUTE, ATTR_STATUS, HTTP_SERVER_ACTIVE, HTTP_SERVER_DURATION, HTTP_SERVER_REQUEST_SIZE, HTTP_SERVER_RESPONSE_SIZE } from '../semconv.js';
 
@@ -35,7 +35,6 @@ interface Handles {
 export class HttpServerMetrics {
   // route → (status × 16 + method index) → handles: no key string is built per request
   private readonly handles = new Map<string | undefined, Map<number, Handles>>();
-  private readonly withError = new Map<string, Handles>();
   private cached = 0;
   private inflight = 0;
   private readonly active: Handle;
@@ -58,35 +57,22 @@ export class HttpServerMetrics {
   /**
    * @param seconds request duration
    * @param route route template, or undefined when no route matched
-   * @param errorType exception class name when the handler threw
    */
-  finished(method: string, route: string | undefined, status: number, seconds: number, requestBytes: unknown, responseBytes: unknown, errorType?: string): void {
+  finished(method: string, route: string | undefined, status: number, seconds: number, requestBytes: unknown, responseBytes: unknown): void {
     this.active.record(--this.inflight);
     const mi = METHOD_INDEX.get(method) ?? 0;
-    let h: Handles | undefined;
-    let perRoute: Map<number, Handles> | undefined;
-    let key: string | undefined;
-    if (errorType === undefined) {
-      perRoute = this.handles.get(route);
-      h = perRoute?.get(status * 16 + mi);
-    } else {
-      key = `${mi} ${status} ${errorType} ${route ?? '\u0000'}`;
-      h = this.withError.get(key);
-    }
+    let perRoute = this.handles.get(route);
+    let h = perRoute?.get(status * 16 + mi);
     if (!h) {
-      const err = errorType ?? (status >= 500 ? String(status) : undefined);
       const attrs: Record<string, string> = { [ATTR_METHOD]: METHODS[mi], [ATTR_STATUS]: String(status) };
       if (route !== undefined) attrs[ATTR_ROUTE] = route;
-      if (err !== undefined) attrs[ATTR_ERROR_TYPE] = err;
+      if (status >= 500) attrs[ATTR_ERROR_TYPE] = String(status);
       h = { duration: this.duration.bind(attrs), requestSize: this.requestSize.bind(attrs), responseSize: this.responseSize.bind(attrs) };
       // the recorder caps series per metric; this cache is capped the same way
       if (this.cached < 4096) {
         this.cached++;
-        if (key !== undefined) this.withError.set(key, h);
-        else {
-          if (!perRoute) this.handles.set(route, (perRoute = new Map()));
-          perRoute.set(status * 16 + mi, h);
-        }
+        if (!perRoute) this.handles.set(route, (perRoute = new Map()));
+        perRoute.set(status * 16 + mi, h);
       }
     }
     h.duration.record(seconds);

@@ -3,12 +3,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { instrumentHttpServer } from '../../src/instrument/node-http.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { currentContext, Tracer, urlKey, type TraceRecord } from '../../src/sdk/tracing.js';
 import type { MetricPoint } from '../../src/model.js';
+import { pipelined } from '../helpers.js';
 
 const recorder = new Recorder({ onWarning: () => {} });
 const kept: TraceRecord[] = [];
@@ -103,31 +104,17 @@ test('excluded servers are not measured; undo stops measuring', async () => {
   assert.equal(durations(recorder.collect()).length, 0);
 });
 
-/** Writes requests back to back on one connection (HTTP/1.1 pipelining); reads until every answer came. */
-async function pipeline(url: string, paths: string[]): Promise<string> {
-  const { port } = new URL(url);
-  const socket = net.connect(Number(port), '127.0.0.1');
-  socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
-  let text = '';
-  for await (const chunk of socket) {
-    text += chunk;
-    if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length === paths.length && text.endsWith(`#${paths.length - 1}`)) break;
-  }
-  socket.destroy();
-  return text;
-}
-
 test('pipelined requests on one connection are each counted once', async () => {
   let n = 0;
   const server = http.createServer((req, res) => {
     const i = n++;
-    // the first answers after 60 ms, the others at once: each must still get its own duration
+    // the first answers after 60 ms, the others at once
     setTimeout(() => res.end(`#${i}`), req.url === '/slow' ? 60 : 0);
   });
   const own = new Recorder({ onWarning: () => {} });
   const stop = instrumentHttpServer(own, { servers: [server] });
   const url = await listen(server);
-  const text = await pipeline(url, ['/slow', '/fast', '/fast']);
+  const text = await pipelined(url, ['/slow', '/fast', '/fast'], '#2');
   stop();
   assert.match(text, /#0[\s\S]*#1[\s\S]*#2/);
   server.close();
