@@ -1,7 +1,8 @@
 // Express middleware (4 and 5): app.use(expressMetrics(perf)) before the routes.
 // Per request: one timestamp kept with the connection (OpenRequests), and at the response's finish —
-// Node's http.server.response.finish channel, one process-wide subscriber per middleware rather than
-// a listener and a closure per response — one Map lookup plus three records. With tracing on (a
+// Node's http.server.response.finish channel, one subscriber per middleware (removed when the
+// middleware is garbage-collected) rather than a listener and a closure per response — two Map
+// lookups plus three records. With tracing on (a
 // PerformanceService with monitoring.tracing, or options.tracer) the rest of the request runs in its
 // request context (sdk/tracing.ts). It never adds a property to req or res: Express swaps their
 // prototypes per request, and a property added after that costs V8 more than all of our work
@@ -25,12 +26,13 @@ export function expressMetrics(source: Recorder | PerformanceService, options: H
   const finish = requestFinisher(metrics, tracer);
   // a client that went away before the answer: counted when its connection closes
   const open = new OpenRequests((o, res) => finish(o.req as Req, res, o.start, o.ctx, 499));
-  dc.subscribe('http.server.response.finish', (message) => {
+  const onFinish = (message: unknown) => {
     const { request, response, socket } = message as { request: Req; response: ServerResponse; socket: Socket };
     const o = open.end(socket, request);
     if (o) finish(request, response, o.start, o.ctx, response.statusCode);
-  });
-  return function solematePerformance(req: Req, res: ServerResponse, next: (err?: unknown) => void): void {
+  };
+  dc.subscribe('http.server.response.finish', onFinish);
+  const middleware = function solematePerformance(req: Req, res: ServerResponse, next: (err?: unknown) => void): void {
     let ctx: RequestContext | undefined;
     try {
       const start = performance.now();
@@ -44,7 +46,12 @@ export function expressMetrics(source: Recorder | PerformanceService, options: H
     if (ctx) tracer!.run(ctx, next);
     else next();
   };
+  // a middleware has no close: once the app that held it is gone, so is its subscriber
+  unsubscribeWhenCollected.register(middleware, onFinish);
+  return middleware;
 }
+
+const unsubscribeWhenCollected = new FinalizationRegistry<(message: unknown, name: string | symbol) => void>((onFinish) => dc.unsubscribe('http.server.response.finish', onFinish));
 
 function addServerTiming(res: ServerResponse, start: number): void {
   const writeHead = res.writeHead;

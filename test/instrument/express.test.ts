@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net, { type AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { expressMetrics } from '../../src/instrument/express.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import type { MetricPoint } from '../../src/model.js';
+import { pipelined } from '../helpers.js';
 
 async function serve(app: express.Express) {
   const server = app.listen(0, '127.0.0.1');
@@ -130,12 +132,8 @@ test('mounted on a path: requests outside it are not counted, also when pipeline
   app.use('/api', expressMetrics(recorder));
   app.get('/api/items/:id', (_req, res) => void res.send('i'));
   const { url, close } = await serve(app);
-  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
   // pipelined: an uncounted request, then a counted one, then an uncounted one
-  socket.write(['/static/x', '/api/items/1', '/static/x'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
-  let text = '';
-  for await (const chunk of socket) if ((text += chunk).match(/HTTP\/1\.1 200/g)?.length === 3 && text.endsWith('s')) break;
-  socket.destroy();
+  assert.equal((await pipelined(url, ['/static/x', '/api/items/1', '/static/x'], 's')).match(/HTTP\/1\.1 200/g)?.length, 3);
   await (await fetch(`${url}/static/x`)).text();
   await (await fetch(`${url}/api/items/2`)).text();
   await close();
@@ -144,4 +142,35 @@ test('mounted on a path: requests outside it are not counted, also when pipeline
     points.map((p) => [p.attributes['http.route'], p.count]),
     [['/api/items/:id', 2]],
   );
+});
+
+test('a middleware nobody holds any more stops listening for finished responses; one still held keeps recording', async () => {
+  // in a child process with --expose-gc: collection is what is tested
+  const src = (f: string) => JSON.stringify(new URL(`../../src/${f}`, import.meta.url).href);
+  const code = `
+    import dc from 'node:diagnostics_channel';
+    import express from 'express';
+    import { expressMetrics } from ${src('instrument/express.ts')};
+    import { Recorder } from ${src('sdk/recorder.ts')};
+    const finished = dc.channel('http.server.response.finish');
+    const collect = async () => { for (let i = 0; i < 20; i++) { gc(); await new Promise((r) => setTimeout(r, 5)); } };
+    let dropped = expressMetrics(new Recorder({ onWarning() {} }));
+    const before = finished.hasSubscribers;
+    dropped = undefined;
+    await collect();
+    const afterDrop = finished.hasSubscribers;
+    const recorder = new Recorder({ onWarning() {} });
+    const app = express();
+    app.use(expressMetrics(recorder));
+    app.get('/x', (_q, r) => r.send('x'));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    await collect();
+    await (await fetch('http://127.0.0.1:' + server.address().port + '/x')).text();
+    server.close();
+    const kept = recorder.collect().find((p) => p.metric === 'http.server.request.duration')?.count ?? 0;
+    console.log(JSON.stringify({ before, afterDrop, kept }));
+  `;
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { before: true, afterDrop: false, kept: 1 });
 });
