@@ -145,9 +145,17 @@ test('unused and duplicate indexes on a real PostgreSQL; then partitioning of an
   assert.deepEqual(statuses(churn), ['pass', []], 'a table that is updated as much as inserted is not append-mostly');
 });
 
-test('slow queries: a slow statement with a twentieth of the database time fires, a slow but rare one does not', async () => {
+test('slow queries: a slow statement with a twentieth of the database time fires, a slow but rare one does not, nor one of an idle database', async () => {
   const { slowQueries } = await import('../../src/analyzers/slow-queries.js');
   const stmt = (query: string, calls: number, meanMs: number) => ({ queryId: query, query, calls, totalMs: calls * meanMs, meanMs, rows: calls, hitRatio: 1 });
-  const r = await run(slowQueries, { postgres: report({ topStatements: [stmt('SELECT a FROM t WHERE x = $1', 100, 15), stmt('SELECT b FROM u WHERE y = $1', 12, 15)], statementsTotalMs: 20_000 }) });
+  const statements = { topStatements: [stmt('SELECT a FROM t WHERE x = $1', 100, 15), stmt('SELECT b FROM u WHERE y = $1', 12, 15)], statementsTotalMs: 20_000 };
+  // 1500 ms in the 20 s since pg_stat_statements began counting: 0.075 active sessions
+  const r = await run(slowQueries, { postgres: report({ ...statements, statementsSince: '2026-11-26T11:59:40.000Z' }) });
   assert.deepEqual(r.findings.map((f) => f.target.statement), ['SELECT a FROM t WHERE x = $1'], '1500 ms of 20 s fires; 180 ms (0.9%) does not');
+  assert.equal(r.findings[0].evidence.rows[0].load, 0.075);
+  assert.match(r.findings[0].impact.derivedFrom, /0\.075 active sessions on average over the 20 s since/);
+  // the same counts over an hour: 7.5% of the database's time, but the database is idle (0.0004 sessions)
+  assert.deepEqual(statuses(await run(slowQueries, { postgres: report(statements) })), ['pass', []]);
+  // no time base (PostgreSQL before 14): the share alone decides
+  assert.equal((await run(slowQueries, { postgres: report({ ...statements, statementsSince: undefined }) })).findings.length, 1);
 });
