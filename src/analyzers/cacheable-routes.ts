@@ -45,7 +45,7 @@ export function expectedHitRatio(rps: number, repeat: number, ttlSeconds: number
   return { ratio: x / (1 + x), lifetime };
 }
 
-export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; minRequests: number; ttlMs: number; minKeyedTraces: number; minHitRatio: number }> = {
+export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; minRequests: number; ttlMs: number; minKeyedTraces: number; minHitRatio: number; staleOk: string }> = {
   meta: { id: 'cacheable-routes', title: 'Cacheable hot read routes', description: 'GET routes with a large share of server time whose traces only read: a response cache (emptied by the writes seen to the same tables) would serve them.', requires: ['routes', 'traces'] },
   defaults: {
     minShare: { value: 0.05, source: 'a twentieth of all server time (the share × the expected hit ratio): below that a cache saves little and adds staleness' },
@@ -54,10 +54,12 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
     ttlMs: { value: 60_000, source: 'a minute bounds how stale a response can be when a write changes its data outside the traced routes' },
     minHitRatio: { value: 0.5, source: 'the workflow judges a change by the median request: while fewer than half the requests are served from the cache the median request is still a miss, and no before/after can show the gain' },
     minKeyedTraces: { value: 5, source: 'the fewest traces with URL keys to estimate how often a URL repeats from; with fewer the hit ratio is not estimated and the whole share counts' },
+    staleOk: { value: '', source: "none: whether answers up to the TTL out of date after writes are acceptable is the operator's call (facet counts may be, stock levels not); GET route templates listed here, comma-separated, are allowed it in advance, and their cache becomes automatic" },
   },
   async analyze(inputs, o) {
     const traces = inputs.traces!;
     if (traces.length === 0) return { notApplicable: 'no traces in the window (is tracing on?)' };
+    const allowed = new Set(o.staleOk.split(',').map((x) => x.trim()).filter(Boolean));
     const byRoute = new Map<string, TraceDetail[]>();
     for (const t of traces) {
       const r = entryRoute(t);
@@ -112,7 +114,7 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
         title: stale
           ? `cache GET ${r.route} for ${o.ttlMs / 1000} s even after writes: ${Math.round(r.avgMs)} ms average, ${(r.timeShare * 100).toFixed(0)}% of server time; ${invalidatedBy.join(', ')} change what it reads ${writesPerSecond.toFixed(2)} times a second`
           : `cache GET ${r.route}: ${Math.round(r.avgMs)} ms average, ${(r.timeShare * 100).toFixed(0)}% of server time, reads only`,
-        target: { route: r.route, method: 'GET', tables: tables.join(','), invalidatedBy: stale ? '' : invalidatedBy.join(','), ttlMs: String(o.ttlMs), ...(stale ? { staleAfterWrites: invalidatedBy.join(',') } : {}) } as Record<string, string>,
+        target: { route: r.route, method: 'GET', tables: tables.join(','), invalidatedBy: stale ? '' : invalidatedBy.join(','), ttlMs: String(o.ttlMs), ...(stale ? { staleAfterWrites: invalidatedBy.join(',') } : {}), ...(stale && allowed.has(r.route) ? { staleAllowed: 'optimization.analyzers.cacheable-routes.staleOk' } : {}) } as Record<string, string>,
         evidence: {
           headings: [
             { key: 'rps', label: 'requests/s' },

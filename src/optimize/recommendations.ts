@@ -22,6 +22,8 @@ export interface OptimizationRecommendation {
   estimatedImprovement: { metric: string; value: number; unit: string; derivedFrom: string };
   /** whether `optimize --apply` can apply it (and roll it back) */
   automatic: boolean;
+  /** what approved in advance a change that would otherwise be a person's call (the operator's config) */
+  approval?: string;
   action?: ActionSpec;
   /** routes the change should speed up (the workflow measures these) */
   routes: { method: string; route: string }[];
@@ -46,7 +48,8 @@ const MANUAL: Record<string, { type: OptimizationRecommendation['type']; effort:
   'read-replicas': { type: 'database', effort: 'high', description: 'Route read-only queries to a streaming replica; keep writes and read-your-writes on the primary.' },
 };
 
-const stableId = (analyzer: string, target: Record<string, string>) => `${analyzer}-${crypto.createHash('sha1').update(JSON.stringify(Object.entries(target).sort())).digest('hex').slice(0, 8)}`;
+/** The same problem keeps its id across runs, and whether the operator allowed it in advance does not change it. */
+const stableId = (analyzer: string, target: Record<string, string>) => `${analyzer}-${crypto.createHash('sha1').update(JSON.stringify(Object.entries(target).filter(([k]) => k !== 'staleAllowed').sort())).digest('hex').slice(0, 8)}`;
 
 /** Statement text with every parameter and literal as "?": pg_stat_statements writes $3 where the app sent LIMIT 8. */
 const shape = (sql: string) => fingerprint(sql).text.replace(/\$\d+/g, '?');
@@ -100,11 +103,12 @@ function draft(analyzer: string, f: Finding, traces: TraceDetail[]): Draft | und
       return {
         type: 'cache',
         description: t.staleAfterWrites
-          ? `Cache GET ${t.route} responses for ${Number(t.ttlMs) / 1000} s in the optimization middleware, not emptied by ${t.staleAfterWrites.split(',').join(', ')}: its answers may be up to ${Number(t.ttlMs) / 1000} s out of date after those writes. Apply it only if that is acceptable (emptied by every write, the cache would hit too rarely to matter).`
+          ? `Cache GET ${t.route} responses for ${Number(t.ttlMs) / 1000} s in the optimization middleware, not emptied by ${t.staleAfterWrites.split(',').join(', ')}: its answers may be up to ${Number(t.ttlMs) / 1000} s out of date after those writes. ${t.staleAllowed ? `The operator allowed that for this route (${t.staleAllowed}).` : 'Apply it only if that is acceptable (emptied by every write, the cache would hit too rarely to matter).'}`
           : `Cache GET ${t.route} responses for ${Number(t.ttlMs) / 1000} s in the optimization middleware${t.invalidatedBy ? `, emptied by ${t.invalidatedBy.split(',').join(', ')}` : ''} and by writes to ${t.route.split('/:')[0]}.`,
         effort: 'low',
-        // answers out of date after writes are a person's call
-        automatic: !t.staleAfterWrites,
+        // answers out of date after writes are a person's call: made in advance by the operator's config, or at apply time
+        automatic: !t.staleAfterWrites || t.staleAllowed !== undefined,
+        ...(t.staleAllowed ? { approval: `allowed in advance by the operator: ${t.staleAllowed} lists ${t.route}` } : {}),
         action: { type: 'route-cache', params: { method: 'GET', route: t.route, ttlMs: Number(t.ttlMs), backend: 'memory', maxEntries: 1000, invalidatedBy: t.invalidatedBy ? t.invalidatedBy.split(',') : [] } },
         routes: [{ method: 'GET', route: t.route }],
       };

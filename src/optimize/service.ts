@@ -22,7 +22,11 @@ export interface PerformanceAnalysis {
 }
 
 /** An optimization to apply: a recommendation, or an action given by hand (e.g. an index to try). */
-export type Optimization = OptimizationRecommendation | { action: ActionSpec; title?: string };
+/**
+ * A recommendation to apply, or an action of one's own. A recommendation the analysis left to a person
+ * (`automatic: false`) with an action is applied only with `approval`: who approved it, kept on the record.
+ */
+export type Optimization = (OptimizationRecommendation & { approval?: string }) | { action: ActionSpec; title?: string };
 export type OptimizationResult = OptimizationRecord;
 export type ValidationResult = Pick<OptimizationRecord, 'state' | 'reason' | 'before' | 'after' | 'latency' | 'bytes' | 'p95Factor' | 'identity'>;
 
@@ -110,7 +114,8 @@ export class OptimizationService {
       const order = [...list].sort((a, b) => Number(a.action?.type === 'create-index') - Number(b.action?.type === 'create-index'));
       for (const x of order) {
         if (!x.action) throw new PerfError('PERF_ERR_USAGE', `${'id' in x ? x.id : 'this'} has no automatic action`);
-        out.push(await runOptimization(x.action, { ctx: { store: this.o.store, db }, measure, log: this.o.log, recommendation: 'id' in x ? { id: x.id, title: x.title, routes: x.routes } : x.title ? { id: '', title: x.title, routes: [] } : undefined }));
+        if ('id' in x && !x.automatic && !x.approval) throw new PerfError('PERF_ERR_USAGE', `${x.id} is a person's call, not applied without an approval: ${x.description}`);
+        out.push(await runOptimization(x.action, { ctx: { store: this.o.store, db }, measure, log: this.o.log, recommendation: 'id' in x ? { id: x.id, title: x.title, routes: x.routes, approval: x.approval } : x.title ? { id: '', title: x.title, routes: [] } : undefined }));
       }
       return out;
     });

@@ -32,6 +32,8 @@ export interface MeasureSummary {
 export interface OptimizationRecord {
   id: string;
   recommendationId?: string;
+  /** who approved a recommendation the analysis left to a person (a manual one with an action) */
+  approval?: string;
   title: string;
   action: ActionSpec;
   description: string;
@@ -333,7 +335,7 @@ export interface RunOptions {
   measure: MeasureOptions;
   log?: (m: string) => void;
   /** the recommendation this comes from (for the record) */
-  recommendation?: { id: string; title: string; routes: { method: string; route: string }[] };
+  recommendation?: { id: string; title: string; routes: { method: string; route: string }[]; approval?: string };
 }
 
 /** applyOptimization + validateOptimization + trackOptimization for one action. */
@@ -345,6 +347,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
   const r: OptimizationRecord = {
     id: `opt-${now.toString(36)}-${crypto.randomBytes(3).toString('hex')}`,
     recommendationId: o.recommendation?.id,
+    ...(o.recommendation?.approval ? { approval: o.recommendation.approval } : {}),
     title: o.recommendation?.title ?? describeAction(action),
     action,
     description: describeAction(action),

@@ -1,6 +1,7 @@
 // /api/optimizations: the tracked optimizations and their success rate, the settings the app's
 // middleware polls, and — for the dashboard — the current recommendations, a pre-check, applying one
-// (measured, kept or rolled back, in the background) and rolling a kept one back. Applying needs
+// (measured, kept or rolled back, in the background; one the analysis leaves to a person only when
+// the request approves it) and rolling a kept one back. Applying needs
 // optimization.target and optimization.scenario in the server's config (what to measure with).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PerformanceConfig } from '../config/schema.js';
@@ -77,12 +78,16 @@ export async function optimizationRoutes(app: FastifyInstance, opts: Options): P
     })();
     return analyzing;
   };
-  const recommendation = async (body: unknown) => {
-    const id = (body as { recommendation?: unknown } | undefined)?.recommendation;
+  /** The current recommendation the body names; one the analysis left to a person needs `approve: true` to be applied. */
+  const recommendation = async (body: unknown, applying: boolean) => {
+    const b = (body ?? {}) as { recommendation?: unknown; approve?: unknown };
+    const id = b.recommendation;
     if (typeof id !== 'string' || !id) throw new PerfError('PERF_ERR_BAD_REQUEST', 'recommendation: the id of a recommendation is required (GET /api/optimizations/recommendations)');
+    if (b.approve !== undefined && typeof b.approve !== 'boolean') throw new PerfError('PERF_ERR_BAD_REQUEST', 'approve: true or false');
     const r = (await analyze(false)).recs.find((x) => x.id === id);
     if (!r) throw new PerfError('PERF_ERR_NOT_FOUND', `no current recommendation ${id}; the data may have changed (reload the recommendations)`);
-    if (!r.automatic || !r.action) throw new PerfError('PERF_ERR_BAD_REQUEST', `${id} has no automatic action: ${r.description}`);
+    if (!r.action) throw new PerfError('PERF_ERR_BAD_REQUEST', `${id} has no action to apply; it is a change to make by hand: ${r.description}`);
+    if (applying && !r.automatic && b.approve !== true) throw new PerfError('PERF_ERR_BAD_REQUEST', `approve: ${id} is a person's call, applied only with approve: true — ${r.description}`);
     return r;
   };
 
@@ -102,7 +107,7 @@ export async function optimizationRoutes(app: FastifyInstance, opts: Options): P
   });
 
   app.post('/api/optimizations/precheck', async (req) => {
-    const r = await recommendation(req.body);
+    const r = await recommendation(req.body, false);
     const s = service(false);
     try {
       const reason = await s.precheck(r.action!);
@@ -124,13 +129,13 @@ export async function optimizationRoutes(app: FastifyInstance, opts: Options): P
 
   // applying takes minutes (before/after runs): accepted now, followed on /api/stream and GET /api/optimizations
   app.post('/api/optimizations', async (req, reply) => {
-    const r = await recommendation(req.body);
+    const r = await recommendation(req.body, true);
     applyOptions();
     if (running) throw new PerfError('PERF_ERR_CONFLICT', `"${running.title}" is being measured; one optimization runs at a time`);
     running = { title: r.title };
     const s = service(true);
     void s
-      .applyOptimization(r)
+      .applyOptimization(r.automatic ? r : { ...r, approval: 'approved with POST /api/optimizations and approve: true (the dashboard’s Approve and apply)' })
       .then((rec) => hub.publish({ type: 'optimization', id: rec.id, state: rec.state }))
       .catch((e) => {
         opts.log(`applying ${r.id} failed: ${(e as Error).message}`);

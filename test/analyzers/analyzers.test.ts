@@ -141,6 +141,17 @@ test('cacheable routes: a hot read-only GET fires with the writers of its tables
   assert.equal(manual.automatic, false, 'out-of-date answers are a person\'s call');
   assert.deepEqual(manual.action, { type: 'route-cache', params: { method: 'GET', route: '/api/sizes', ttlMs: 60_000, backend: 'memory', maxEntries: 1000, invalidatedBy: [] } });
   assert.match(manual.description, /may be up to 60 s out of date after those writes/);
+  assert.equal(manual.approval, undefined);
+
+  // the operator allows /api/sizes a minute out of date in advance (optimization.analyzers): its cache is automatic, same id
+  const [allowed] = await runAnalyzers({ routes: async () => [route('/api/facets'), route('/api/sizes'), { ...route('/api/restock', 'POST'), requestsPerSecond: 20 }, route('/api/products/:id'), checkout, route('/api/report'), route('/api/flaky'), route('/api/fast', 'GET', 3), route('/api/legacy')], traces: async () => traces as never }, { analyzers: [cacheableRoutes as unknown as Analyzer], overrides: { 'cacheable-routes': { staleOk: ' /api/sizes, /api/other' } } });
+  const sizesRec = recommend([allowed]).find((x) => x.title.includes('/api/sizes'))!;
+  assert.equal(sizesRec.id, manual.id);
+  assert.equal(sizesRec.automatic, true);
+  assert.deepEqual(sizesRec.action, manual.action, 'still not emptied by the restocks');
+  assert.match(sizesRec.approval!, /allowed in advance by the operator: optimization\.analyzers\.cacheable-routes\.staleOk lists \/api\/sizes/);
+  assert.match(sizesRec.description, /out of date after those writes\. The operator allowed that for this route/);
+  assert.equal(recommend([allowed]).find((x) => x.title.includes('/api/facets'))!.approval, undefined, 'a cache the writes empty needs no allowance');
 });
 
 test('cacheable routes: the repeat chance and the hit ratio of a TTL cache', async () => {

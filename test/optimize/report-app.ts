@@ -1,6 +1,8 @@
-// A small app with one slow read-only route (/api/report, 40 ms) behind the optimization middleware,
-// a scenario for it, and stored data that makes the cacheable-routes analyzer recommend caching it:
-// what the scheduled optimizer and the dashboard's Apply button are tested with.
+// A small app with two slow read-only routes (/api/report and /api/summary, 40 ms) behind the
+// optimization middleware, a scenario for them, and stored data that makes the cacheable-routes
+// analyzer recommend caching /api/report (automatic) and /api/summary (manual: its table is written
+// too often for a cache that writes empty): what the scheduled optimizer and the dashboard's Apply
+// and Approve buttons are tested with.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -29,10 +31,14 @@ export async function startReportApp(): Promise<ReportApp> {
     await new Promise((r) => setTimeout(r, 40));
     res.json({ rows: [1, 2, 3] });
   });
+  a.get('/api/summary', async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 40));
+    res.json({ total: 6 });
+  });
   const app = http.createServer(a);
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   const scenario = path.join(tmpDir(), 'report.yml');
-  fs.writeFileSync(scenario, 'name: report\nroutes:\n  - { path: /api/report }\n');
+  fs.writeFileSync(scenario, 'name: report\nroutes:\n  - { path: /api/report }\n  - { path: /api/summary }\n');
   return {
     target: `http://127.0.0.1:${(app.address() as AddressInfo).port}`,
     scenario,
@@ -50,4 +56,23 @@ export async function seedReportData(store: Store, now = Date.now()): Promise<vo
   const attrs = { 'http.route': '/api/report', 'http.request.method': 'GET', 'http.response.status_code': '200' };
   await store.write([histPoint('http.server.request.duration', attrs, now - 60_000, Array(300).fill(0.04)), histPoint('http.server.request.duration', { ...attrs, 'http.route': '/other' }, now - 60_000, Array(300).fill(0.002))]);
   await store.writeSpans([{ traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), service: 'shop', instance: 'a', name: 'GET /api/report', kind: 'server', start: now - 60_000, duration: 40, status: 'unset', attributes: { 'http.route': '/api/report', 'http.request.method': 'GET' } }]);
+}
+
+/**
+ * A minute of /api/summary at 40 ms (one URL) and of POST /api/summary/refresh, which updates the
+ * table the summary reads 1,200 times: a cache emptied by those writes would rarely hit, one kept the
+ * whole TTL would — a manual recommendation, applied only with a person's approval.
+ */
+export async function seedStaleSummaryData(store: Store, now = Date.now()): Promise<void> {
+  const attrs = { 'http.route': '/api/summary', 'http.request.method': 'GET', 'http.response.status_code': '200' };
+  const refresh = { ...attrs, 'http.route': '/api/summary/refresh', 'http.request.method': 'POST' };
+  await store.write([histPoint('http.server.request.duration', attrs, now - 60_000, Array(300).fill(0.04)), histPoint('http.server.request.duration', refresh, now - 60_000, Array(1200).fill(0.002))]);
+  const trace = (i: number, root: Record<string, string>, op: string) => {
+    const traceId = (op === 'SELECT' ? 'a' : 'b').repeat(31) + i.toString(16);
+    return [
+      { traceId, spanId: `${i.toString(16)}`.padStart(16, 'c'), service: 'shop', instance: 'a', name: `${root['http.request.method']} ${root['http.route']}`, kind: 'server' as const, start: now - 60_000 + i, duration: 40, status: 'unset' as const, attributes: root },
+      { traceId, spanId: `${i.toString(16)}`.padStart(16, 'd'), parentSpanId: `${i.toString(16)}`.padStart(16, 'c'), service: 'shop', instance: 'a', name: `${op} summaries`, kind: 'client' as const, start: now - 60_000 + i + 1, duration: 30, status: 'unset' as const, attributes: { 'db.operation.name': op, 'db.collection.name': 'summaries' } },
+    ];
+  };
+  await store.writeSpans([...[0, 1, 2, 3, 4].flatMap((i) => trace(i, { 'http.route': '/api/summary', 'http.request.method': 'GET', 'solemate.url.key': 'summary' }, 'SELECT')), ...trace(5, { 'http.route': '/api/summary/refresh', 'http.request.method': 'POST', 'http.response.status_code': '200' }, 'UPDATE')]);
 }

@@ -1,13 +1,14 @@
 // What the dashboard reads and does through the server: the shell and its assets, access roles,
 // the live stream, panel queries over a range, the route table and heatmap, dashboards as code,
 // load-test comparisons, and the optimization calls (recommendations, pre-check, apply refused
-// without a measuring set-up).
+// without a measuring set-up; a manual recommendation applied only when approved, and the approval
+// kept on the record).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { histPoint } from '../store/contract.js';
-import { json } from '../helpers.js';
-import { seedReportData } from '../optimize/report-app.js';
+import { json, testConfig } from '../helpers.js';
+import { seedReportData, seedStaleSummaryData, startReportApp } from '../optimize/report-app.js';
 import { memoryServers } from './memory-server.js';
 import { WEB_DIST } from '../../src/server/dashboard.js';
 import { HEATMAP_BINS } from '../../src/server/views.js';
@@ -198,6 +199,36 @@ test('optimizations from the dashboard: recommendations, pre-check, and apply re
   const list = await json(fetch(`${s.url}/api/optimizations`));
   assert.equal(list.canApply.ok, false);
   assert.equal((await post('/api/optimizations/nope/rollback', {})).status, 404);
+});
+
+test('a manual recommendation with an action is applied only with approve: true, and the approval is on the record', async (t) => {
+  const app = await startReportApp();
+  t.after(() => app.close());
+  const s = await start({}, testConfig({ optimization: { target: app.target, scenario: app.scenario, measure: { seconds: 2, rounds: 2, rate: 30 } } }));
+  app.settingsFrom(s.url);
+  await seedStaleSummaryData(s.store);
+  const recs = await json(fetch(`${s.url}/api/optimizations/recommendations`));
+  const stale = recs.recommendations.find((r: { title: string }) => r.title.includes('/api/summary'));
+  assert.ok(stale, JSON.stringify(recs.recommendations.map((r: { title: string }) => r.title)));
+  assert.equal(stale.automatic, false);
+  assert.deepEqual(stale.action.params.invalidatedBy, [], 'answers may be out of date after the refreshes');
+  const post = (path: string, body: unknown) => fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.deepEqual(await json(post('/api/optimizations/precheck', { recommendation: stale.id })), { recommendation: stale.id, ok: true, reason: null }, 'a pre-check needs no approval');
+  for (const body of [{ recommendation: stale.id }, { recommendation: stale.id, approve: false }]) {
+    const refused = await post('/api/optimizations', body);
+    assert.equal(refused.status, 400);
+    assert.match((await json(refused)).message, /person's call, applied only with approve: true .*out of date/);
+  }
+  assert.equal((await post('/api/optimizations', { recommendation: stale.id, approve: 'yes' })).status, 400);
+  assert.equal((await post('/api/optimizations', { recommendation: stale.id, approve: true })).status, 202);
+  let rec: { state: string; approval?: string; recommendationId?: string } | undefined;
+  for (let i = 0; i < 600 && !['kept', 'rolled_back', 'failed', 'skipped'].includes(rec?.state ?? ''); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    rec = (await json(fetch(`${s.url}/api/optimizations`))).optimizations[0];
+  }
+  assert.equal(rec?.state, 'kept', JSON.stringify(rec));
+  assert.equal(rec.recommendationId, stale.id);
+  assert.match(rec.approval ?? '', /approve: true/);
 });
 
 test('a server with the dashboard unbuilt says how to build it', async () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { memoryServers } from '../server/memory-server.js';
 import { readSettings } from '../../src/optimize/settings.js';
-import { seedReportData, startReportApp } from '../optimize/report-app.js';
+import { seedReportData, seedStaleSummaryData, startReportApp } from '../optimize/report-app.js';
 import { buildMetricsRequest } from '../../src/otlp/build.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { histPoint, gaugePoint } from '../store/contract.js';
@@ -149,12 +149,13 @@ test('an alert is silenced from the UI', { skip }, async () => {
   await page.close();
 });
 
-test('an optimization is applied from the UI, measured and kept', { skip }, async (t) => {
+test('an optimization is applied from the UI, measured and kept; a manual one only when approved', { skip }, async (t) => {
   const app = await startReportApp();
   t.after(() => app.close());
   const s = await start({ optimization: { target: app.target, scenario: app.scenario, measure: { seconds: 2, rounds: 2, rate: 30 } } });
   app.settingsFrom(s.url);
   await seedReportData(s.store);
+  await seedStaleSummaryData(s.store);
 
   const { page, errors } = await open(`${s.url}/optimizations`);
   const item = page.locator('li.rec', { hasText: 'cache GET /api/report' });
@@ -178,6 +179,20 @@ test('an optimization is applied from the UI, measured and kept', { skip }, asyn
   await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
   await history.locator('li.rec > div > .badge', { hasText: /^rolled back$/ }).waitFor({ timeout: 15_000 });
   assert.deepEqual((await readSettings(s.store)).entries, []);
+
+  // a manual recommendation with an action: no plain Apply; Approve and apply says what it leaves to a person
+  const manual = page.locator('li.rec', { hasText: 'cache GET /api/summary' });
+  await manual.waitFor({ timeout: 15_000 });
+  assert.equal(await manual.getByRole('button', { name: 'Apply', exact: true }).count(), 0);
+  await manual.getByRole('button', { name: 'Approve and apply' }).click();
+  const dialog = page.getByRole('dialog');
+  assert.match(await dialog.innerText(), /leaves this to a person:.*out of date after those writes/s);
+  await dialog.getByRole('button', { name: 'Approve and apply' }).click();
+  await manual.getByText('Started').waitFor();
+  const approved = history.locator('li.rec', { hasText: 'cache GET /api/summary' });
+  await approved.locator('div > .badge', { hasText: /^kept$/ }).waitFor({ timeout: 90_000 });
+  assert.match(await approved.innerText(), /approved with POST \/api\/optimizations and approve: true/);
+  assert.equal((await readSettings(s.store)).entries[0].type, 'route-cache');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -62,7 +62,7 @@ export async function run(values: Record<string, unknown>, _pos: string[], io: I
     }
     // naming a recommendation with --only is the approval a manual one with an action needs (a cache
     // whose answers may be out of date after writes); one without an action is done by hand
-    const chosen = [...recs.filter((r) => (only ? only.includes(r.id) : r.automatic)), ...manual];
+    const chosen = [...recs.filter((r) => (only ? only.includes(r.id) : r.automatic)).map((r) => (r.automatic ? r : { ...r, approval: `approved with solemate-perf optimize --only ${r.id}` })), ...manual];
     const byHand = chosen.filter((c) => 'id' in c && !c.action);
     if (byHand.length) throw new PerfError('PERF_ERR_USAGE', `--only: ${byHand.map((c) => ('id' in c ? c.id : '')).join(', ')} has no action to apply; it is a change to make by hand (solemate-perf analyze describes it)`);
     const apply = values.apply === true || config.optimization.autoOptimize;

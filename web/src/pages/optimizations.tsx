@@ -49,7 +49,9 @@ function Evidence(props: { value: unknown }) {
 function RecommendationItem(props: { r: Recommendation; canWrite: boolean; canApply: History['canApply'] | undefined; running: string | null; onApplied: () => void }) {
   const { r } = props;
   const [check, setCheck] = useState<string>();
-  const apply = props.canWrite && r.automatic && !r.appliedBy;
+  // a manual recommendation with an action (a cache that may answer out of date) is applied only when a person approves it
+  const apply = props.canWrite && r.action !== undefined && !r.appliedBy;
+  const approve = !r.automatic;
   return (
     <li class="rec">
       <div>
@@ -81,12 +83,21 @@ function RecommendationItem(props: { r: Recommendation; canWrite: boolean; canAp
             Validate
           </button>
           <Confirm
-            label="Apply"
-            question={`Apply “${r.title}”?`}
+            label={approve ? 'Approve and apply' : 'Apply'}
+            question={approve ? `Approve “${r.title}”?` : `Apply “${r.title}”?`}
             disabled={!props.canApply?.ok || props.running !== null}
-            detail={<p>The server measures the affected routes before and after, keeps the change only if it is significantly faster (at least 5% at the median), and rolls it back otherwise. This takes a few minutes.</p>}
+            detail={
+              <>
+                {approve && (
+                  <p>
+                    <strong>The analysis leaves this to a person:</strong> {r.description} Your approval is kept on the record.
+                  </p>
+                )}
+                <p>The server measures the affected routes before and after, keeps the change only if it is significantly faster (at least 5% at the median), and rolls it back otherwise. This takes a few minutes.</p>
+              </>
+            }
             onConfirm={async () => {
-              await api('/api/optimizations', { method: 'POST', body: { recommendation: r.id } });
+              await api('/api/optimizations', { method: 'POST', body: { recommendation: r.id, ...(approve ? { approve: true } : {}) } });
               props.onApplied();
               return 'Started: follow it in the history below.';
             }}
@@ -154,6 +165,7 @@ export function Optimizations(props: { session: Session }) {
               <div>
                 <Badge tone={STATE_TONE[o.state] ?? ''}>{o.state.replace(/_/g, ' ')}</Badge> <strong>{o.title}</strong> <span class="muted">{time(o.createdAt)}</span>
               </div>
+              {o.approval && <p class="muted">{o.approval}</p>}
               {o.reason && <p>{o.reason}</p>}
               {o.before && o.after && (
                 <p>
