@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
 import { ExpHistogram, type HistogramSummary } from '../sdk/histogram.js';
-import { drawVariables, fill, fillPath, type Scenario, type ScenarioRoute } from './scenario.js';
+import { drawVariables, fill, fillPath, type Scenario, type ScenarioRequest, type ScenarioRoute } from './scenario.js';
 import { withExpectedInterval } from './statistics.js';
 
 export interface PhaseOptions {
@@ -99,6 +99,15 @@ function pickRoute(routes: ScenarioRoute[], total: number): ScenarioRoute {
   return routes[routes.length - 1];
 }
 
+/**
+ * The name a request's results are kept under: its scenario route's name, or for a step of a flow
+ * the flow's name and the step ("buy › POST /api/checkout"), so that a change can be judged on the
+ * steps it can affect.
+ */
+export function requestKey(route: ScenarioRoute, step: ScenarioRequest): string {
+  return route.steps.length > 1 ? `${route.name} › ${step.method} ${step.path}` : route.name;
+}
+
 const hdata = (h: ExpHistogram): HistogramSummary => ({ hist: h.toData(), count: h.count, sum: h.sum, min: h.count ? h.min : 0, max: h.count ? h.max : 0 });
 
 /** Runs one phase in this thread. */
@@ -112,9 +121,12 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
   let fixedExpect: Set<number> | undefined;
   const setupRequest = (req: Record<string, unknown>, context: Ctx) => {
     if (!context.route || context.step >= context.route.steps.length) {
+      // each pick is a new visitor: nothing of the last flow's session (a cart cookie would make
+      // every later request on this connection personal, and uncacheable)
       context.route = pickRoute(routes, total);
       context.step = 0;
       context.vars = drawVariables(o.scenario.variables);
+      context.cookie = undefined;
     }
     const step = context.route.steps[context.step++];
     const headers: Record<string, string> = { ...fill(step.headers ?? {}, context.vars) };
@@ -124,7 +136,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       body = JSON.stringify(fill(step.json, context.vars));
       headers['content-type'] = 'application/json';
     }
-    context.current = context.route.name;
+    context.current = requestKey(context.route, step);
     context.expect = expectOf.get(step);
     return { ...req, method: step.method, path: fillPath(step.path, context.vars), headers, body };
   };

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { PerfError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { drawVariables, fillPath, type Scenario, type ScenarioRoute } from '../loadtest/scenario.js';
-import { histogramOf, onlyRoutes, runPhase, type PhaseResult } from '../loadtest/runner.js';
+import { histogramOf, onlyRoutes, requestKey, runPhase, type PhaseResult } from '../loadtest/runner.js';
 import { ExpHistogram } from '../sdk/histogram.js';
 import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
 import { apply, describeAction, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec, type Db, type Undo } from './actions.js';
@@ -165,11 +165,17 @@ export async function recoverInterrupted(ctx: ActionContext, log: (m: string) =>
   return out;
 }
 
-/** Whether one of the scenario route's steps requests one of these routes (templates, "/x/:id"). */
-function reaches(routes: { method: string; route: string }[]): (r: ScenarioRoute) => boolean {
+/** Whether a scenario step requests one of these routes (templates, "/x/:id"). */
+function stepReaches(routes: { method: string; route: string }[]): (s: ScenarioRoute['steps'][number]) => boolean {
   const matchers = routes.map((r) => ({ method: r.method.toUpperCase(), re: templateMatcher(r.route) }));
   const placeholder = (p: string) => p.replace(/\{\{[^}]*\}\}/g, '1').split('?')[0];
-  return (r) => r.steps.some((s) => matchers.some((m) => m.method === s.method.toUpperCase() && m.re.test(placeholder(s.path))));
+  return (s) => matchers.some((m) => m.method === s.method.toUpperCase() && m.re.test(placeholder(s.path)));
+}
+
+/** Whether one of the scenario route's steps requests one of these routes. */
+function reaches(routes: { method: string; route: string }[]): (r: ScenarioRoute) => boolean {
+  const step = stepReaches(routes);
+  return (r) => r.steps.some(step);
 }
 
 /** The scenario's routes that reach one of these route templates (all of them when none does). */
@@ -367,12 +373,17 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
   }
   // a response cache is measured with the requests that empty it in the mix, at the scenario's own
   // weights (a cache emptied every two seconds in production must not be judged on a run that never
-  // empties it), and judged on the cached route's requests alone
+  // empties it). A change to response time is judged on the requests it can affect: the steps that
+  // ask for its routes (the cached route's requests alone; for an index, not the checkout of a flow
+  // that opens a product page first)
   const cached = routes.length ? m.scenario.routes.filter(reaches(routes)) : [];
   const writers = action.type === 'route-cache' && cached.length ? action.params.invalidatedBy.map(writeSpec) : [];
   const scenario = scenarioFor(m.scenario, [...routes, ...writers]);
-  const judged = writers.length ? cached.map((x) => x.name) : undefined;
-  const alongside = judged ? scenario.routes.map((x) => x.name).filter((n) => !judged.includes(n)) : [];
+  const keys = (pick: (st: ScenarioRoute['steps'][number]) => boolean) => [...new Set(scenario.routes.flatMap((x) => x.steps.filter(pick).map((st) => requestKey(x, st))))];
+  const affected = routes.length ? keys(stepReaches(routes)) : [];
+  const others = keys(() => true).filter((k) => !affected.includes(k));
+  const judged = r.objective === 'latency' && affected.length && others.length ? affected : undefined;
+  const alongside = judged && writers.length ? others : [];
   if (alongside.length) r.writesInMix = alongside;
   const paths = identityPaths(scenario);
   const probe = paths[0] ?? '/';
@@ -434,7 +445,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       log(`${r.title}: kept`);
       return r;
     }
-    await track(ctx.store, r, 'measuring', `measuring: ${m.rounds} × ${m.seconds} s before and after at ${m.rate} requests/s (${scenario.routes.map((x) => x.name).join(', ')})${alongside.length ? `; judged on ${judged!.join(', ')}, with ${alongside.join(', ')} emptying the cache alongside` : ''}`);
+    await track(ctx.store, r, 'measuring', `measuring: ${m.rounds} × ${m.seconds} s before and after at ${m.rate} requests/s (${scenario.routes.map((x) => x.name).join(', ')})${alongside.length ? `; judged on ${judged!.join(', ')}, with ${alongside.join(', ')} emptying the cache alongside` : judged ? `; judged on the requests it can affect: ${judged.join(', ')}` : ''}`);
     const off: PhaseResult[] = [];
     const on: PhaseResult[] = [];
     let active = true;

@@ -13,7 +13,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { tmpDir } from '../helpers.js';
 
 /** The service under test: routes whose behaviour the tests switch. */
-const state = { delayMs: 0, seen: new Map<string, number>(), sessions: new Set<string>(), checkouts: { ok: 0, refused: 0 }, inflight: 0, volume: 0 };
+const state = { delayMs: 0, seen: new Map<string, number>(), cookies: new Map<string, number>(), sessions: new Set<string>(), checkouts: { ok: 0, refused: 0 }, inflight: 0, volume: 0 };
 const target = http.createServer((req, res) => {
   state.inflight++;
   const url = new URL(req.url!, 'http://x');
@@ -25,6 +25,7 @@ const target = http.createServer((req, res) => {
     }, wait);
   };
   state.seen.set(url.pathname, (state.seen.get(url.pathname) ?? 0) + 1);
+  if (req.headers.cookie) state.cookies.set(url.pathname, (state.cookies.get(url.pathname) ?? 0) + 1);
   if (url.pathname === '/cart') {
     const sid = crypto.randomBytes(8).toString('hex');
     state.sessions.add(sid);
@@ -61,6 +62,7 @@ function scenarioFile(name: string, text: string): string {
 
 test('weights, variables, flows with their session cookie, expected statuses and failures', async () => {
   state.seen.clear();
+  state.cookies.clear();
   const scenario = parseScenario(`
 name: mix
 variables: { id: { random: [5, 7] } }
@@ -79,6 +81,11 @@ routes:
   const b = state.seen.get('/b') ?? 0;
   assert.ok(Math.abs(a / b - 3) < 0.6, `weights 6:2 → ${a}:${b}`);
   assert.ok(state.checkouts.ok > 20 && state.checkouts.refused === 0, `every checkout carried its cart's cookie: ${JSON.stringify(state.checkouts)}`);
+  // … and nothing else did: the next pick on that connection is another visitor
+  assert.deepEqual([...state.cookies.keys()], ['/checkout'], JSON.stringify([...state.cookies]));
+  // a flow's steps are kept apart, each under the answer it got (the checkouts the server saw, but for those in flight at the end)
+  assert.deepEqual(Object.keys(r.routes).sort(), ['a', 'b', 'buy › POST /cart', 'buy › POST /checkout', 'fail', 'teapot']);
+  assert.ok(Math.abs(r.routes['buy › POST /checkout'].requests - state.checkouts.ok) <= 4, `${r.routes['buy › POST /checkout'].requests} vs ${state.checkouts.ok}`);
   assert.equal(r.routes.fail.failed, r.routes.fail.requests, '500 is a failure…');
   assert.equal(r.routes.teapot.failed, 0, '…unless the route expects it');
   assert.equal(r.failed, r.routes.fail.failed);

@@ -113,7 +113,10 @@ test('setting noise: rounds must gain more than two runs of the same setting dif
 test('an index that helps is kept; one that does not is rolled back by the workflow', async (t) => {
   if (skip) return t.skip(skip);
   const helps: ActionSpec = { type: 'create-index', table: 'items', columns: ['cat', 'price'] };
-  const r = await runOptimization(helps, { ctx: ctx(), measure: measure(scenario('/api/items?cat={{cat}}', 'cat: { random: [0, 399] }')), recommendation: { id: 'rec-1', title: 'index items (cat, price)', routes: [{ method: 'GET', route: '/api/items' }] } });
+  // besides the items route, a flow that lists items and then asks for the report (which no index
+  // touches): the change is judged on the requests it can affect, the flow's report step aside
+  const withFlow = parseScenario('name: t\nvariables:\n  cat: { random: [0, 399] }\nroutes:\n  - { weight: 3, path: "/api/items?cat={{cat}}" }\n  - { name: browse, steps: [{ path: "/api/items?cat={{cat}}" }, { path: /api/report }] }\n');
+  const r = await runOptimization(helps, { ctx: ctx(), measure: measure(withFlow), recommendation: { id: 'rec-1', title: 'index items (cat, price)', routes: [{ method: 'GET', route: '/api/items' }] } });
   assert.equal(r.state, 'kept', `${r.reason} ${JSON.stringify(r.events)}`);
   assert.deepEqual(states(r), ['applying', 'applied', 'measuring', 'kept']);
   assert.equal(r.latency!.verdict, 'improved');
@@ -121,8 +124,10 @@ test('an index that helps is kept; one that does not is rolled back by the workf
   assert.ok(r.p95Factor! > 2, `p95 ${r.before!.p95} → ${r.after!.p95}`);
   assert.ok(Math.min(...r.roundGainsPct!) > r.noisePct!, `every round gains more than the noise: ${r.roundGainsPct} vs ${r.noisePct}`);
   assert.deepEqual(r.identity, { requests: r.identity!.requests, differences: [] });
-  assert.deepEqual(r.perRoute!.map((x) => x.route), ['GET /api/items?cat={{cat}}']);
+  assert.deepEqual(r.perRoute!.map((x) => x.route), ['GET /api/items?cat={{cat}}', 'browse › GET /api/items?cat={{cat}}', 'browse › GET /api/report']);
   assert.ok(r.perRoute![0].factor > 2 && r.perRoute![0].requests > 100, JSON.stringify(r.perRoute));
+  assert.match(r.events.find((e) => e.state === 'measuring')!.message, /judged on the requests it can affect: GET \/api\/items\?cat=\{\{cat\}\}, browse › GET \/api\/items\?cat=\{\{cat\}\}$/);
+  assert.equal(r.before!.requests + r.after!.requests, r.perRoute![0].requests + r.perRoute![1].requests, 'the report step is not in the verdict');
   assert.ok((await indexes()).includes(indexName(helps)));
 
   const useless: ActionSpec = { type: 'create-index', table: 'items', columns: ['note'] };
