@@ -81,7 +81,7 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
       if (ts.some((t) => t.error) || all.some((s) => WRITE.test(String(s.attributes['db.operation.name'] ?? '')))) continue;
       const tables = [...new Set(all.map((s) => s.attributes['db.collection.name']).filter((x): x is string => typeof x === 'string'))].sort();
       const invalidatedBy = [...new Set(tables.flatMap((t) => [...(writers.get(t) ?? [])]))].sort();
-      const dbShare = ts.reduce((s, t) => s + t.database.timeMs, 0) / Math.max(1, ts.reduce((s, t) => s + t.duration, 0));
+      const dbShare = ts.reduce((s, t) => s + t.database.waitMs, 0) / Math.max(1, ts.reduce((s, t) => s + t.duration, 0));
       const keys = ts.map(keyOf).filter((k): k is string => k !== undefined);
       // only a write that succeeded empties the cache (the middleware leaves it on a 4xx/5xx): each
       // writer's rate × the share of its kept traces that answered below 400
@@ -120,7 +120,7 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
             { key: 'rps', label: 'requests/s' },
             { key: 'avg', label: 'average (ms)' },
             { key: 'p95', label: 'p95 (ms)' },
-            { key: 'db', label: 'database share' },
+            { key: 'db', label: 'time waiting on the database' },
             { key: 'tables', label: 'tables read' },
             { key: 'writers', label: 'writes seen to them' },
             { key: 'urls', label: 'distinct URLs in kept traces' },

@@ -17,7 +17,11 @@ export interface TraceDetail {
   spans: number;
   error: boolean;
   roots: SpanNode[];
-  database: { queries: number; timeMs: number; repeated: { statement: string; count: number; totalMs: number }[] };
+  /**
+   * the request's queries: how many, their summed time, the time at least one was running (queries
+   * run in parallel overlap: this is what the request waited), and the statements run more than once
+   */
+  database: { queries: number; timeMs: number; waitMs: number; repeated: { statement: string; count: number; totalMs: number }[] };
 }
 
 export interface TraceQuery {
@@ -54,6 +58,18 @@ export async function listTraces(store: Store, q: TraceQuery, now = Date.now()):
 }
 
 /** Builds the tree; spans whose parent is not stored become roots (a caller in another service). */
+/** The length of the union of [start, end) intervals. */
+export function unionLength(intervals: [number, number][]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of [...intervals].sort((x, y) => x[0] - y[0])) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
 export function traceTree(spans: SpanRow[]): TraceDetail | undefined {
   if (spans.length === 0) return undefined;
   const start = Math.min(...spans.map((s) => s.start));
@@ -68,11 +84,13 @@ export function traceTree(spans: SpanRow[]): TraceDetail | undefined {
   const byStatement = new Map<string, { statement: string; count: number; totalMs: number }>();
   let queries = 0;
   let timeMs = 0;
+  const intervals: [number, number][] = [];
   for (const s of spans) {
     const text = s.attributes['db.query.text'];
     if (s.kind !== 'client' || s.attributes['db.system.name'] !== 'postgresql' || typeof text !== 'string') continue;
     queries++;
     timeMs += s.duration;
+    intervals.push([s.start, s.start + s.duration]);
     const e = byStatement.get(text) ?? { statement: text, count: 0, totalMs: 0 };
     e.count++;
     e.totalMs += s.duration;
@@ -85,7 +103,7 @@ export function traceTree(spans: SpanRow[]): TraceDetail | undefined {
     spans: spans.length,
     error: spans.some((s) => s.status === 'error'),
     roots,
-    database: { queries, timeMs, repeated: [...byStatement.values()].filter((e) => e.count > 1).sort((a, b) => b.count - a.count) },
+    database: { queries, timeMs, waitMs: unionLength(intervals), repeated: [...byStatement.values()].filter((e) => e.count > 1).sort((a, b) => b.count - a.count) },
   };
 }
 

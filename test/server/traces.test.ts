@@ -13,6 +13,8 @@ import { Tracer, endSpan, type TraceRecord } from '../../src/sdk/tracing.js';
 import { createServer, type PerformanceServer } from '../../src/server/app.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { json, testConfig } from '../helpers.js';
+import { traceTree } from '../../src/query/traces.js';
+import type { SpanRow } from '../../src/store/store.js';
 
 const servers: PerformanceServer[] = [];
 after(() => Promise.all(servers.map((s) => s.close())));
@@ -39,6 +41,15 @@ function recordRequest(): TraceRecord {
   return kept!;
 }
 
+test("a trace's database time: summed over its queries, and waited — queries run in parallel overlap", () => {
+  const span = (spanId: string, start: number, duration: number, parentSpanId?: string): SpanRow => ({ traceId: 't', spanId, parentSpanId, service: 's', instance: 'i', name: spanId, kind: parentSpanId ? 'client' : 'server', start, duration, status: 'unset', attributes: parentSpanId ? { 'db.system.name': 'postgresql', 'db.query.text': `SELECT ${spanId}` } : {} });
+  // two queries at once (Promise.all), one after them
+  const t = traceTree([span('root', 0, 50), span('a', 1, 10, 'root'), span('b', 5, 15, 'root'), span('c', 30, 5, 'root')])!;
+  assert.equal(t.database.queries, 3);
+  assert.equal(t.database.timeMs, 30);
+  assert.equal(t.database.waitMs, 24, '[1, 20) and [30, 35)');
+});
+
 for (const protocol of ['http/protobuf', 'http/json'] as const) {
   test(`our exporter (${protocol}) → stored → listed and returned as a tree with repeated statements`, async () => {
     const s = await server();
@@ -61,6 +72,8 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
     assert.equal(detail.roots[0].attributes['solemate.db.queries'], 0, 'counts come from instrumentation, these spans were made by hand');
     assert.equal(detail.roots[0].children[0].attributes['order.id'], 1, 'integer attributes survive both encodings');
     assert.equal(detail.database.queries, 3);
+    const queries = t.spans.filter((x) => x.attributes['db.query.text'] !== undefined);
+    assert.ok(Math.abs(detail.database.timeMs - queries.reduce((n, x) => n + x.duration, 0)) < 1e-6);
     assert.deepEqual(detail.database.repeated.map((r: { statement: string; count: number }) => [r.statement, r.count]), [['SELECT * FROM order_items WHERE order_id = $1', 2]]);
     const start = t.spans[0].start;
     assert.ok(Math.abs(detail.start - start) < 0.001, 'sub-millisecond start times survive');

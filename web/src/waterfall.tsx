@@ -18,6 +18,7 @@ export function Waterfall(props: { trace: TraceDetail }) {
     <div>
       <p class="muted">
         {t.spans} spans · {ms(t.duration)} · {t.database.queries} queries taking {ms(t.database.timeMs)}
+        {t.database.waitMs < t.database.timeMs - 0.05 ? `, ${ms(t.database.waitMs)} of the request (some ran at once)` : ''}
         {t.error ? ' · has errors' : ''}
       </p>
       {t.database.repeated.length > 0 && (
