@@ -47,3 +47,10 @@ test('routesRunning matches statements by fingerprint, literals and spacing asid
   assert.deepEqual(routesRunning('SELECT id FROM products WHERE category_id = $1 ORDER BY price_cents LIMIT 24', traces as never), [{ method: 'GET', route: '/api/products' }], 'a literal where the app sent a parameter');
   assert.deepEqual(routesRunning('SELECT 1', traces as never), []);
 });
+
+test('applied in order: work-removing settings, then indexes, then CPU-for-bytes settings; priority within each', async () => {
+  const { applyOrder } = await import('../../src/optimize/service.js');
+  const of = (title: string, type: string) => ({ title, action: { type } as never });
+  const list = [of('compression', 'compression'), of('cache headers', 'cache-headers'), of('index a', 'create-index'), of('facets cache', 'route-cache'), of('index b', 'create-index'), of('pool', 'pool-size')];
+  assert.deepEqual(applyOrder(list).map((x) => x.title), ['facets cache', 'pool', 'index a', 'index b', 'compression', 'cache headers']);
+});
