@@ -11,7 +11,6 @@
 import dc from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
@@ -23,14 +22,8 @@ type Req = ExpressRequest;
 export function expressMetrics(source: Recorder | PerformanceService, options: HttpInstrumentationOptions = {}) {
   const metrics = new HttpServerMetrics(source);
   const tracer = tracerFor(source, options);
-  const finish = requestFinisher(metrics, tracer);
-  // a client that went away before the answer: counted when its connection closes
-  const open = new OpenRequests((o, res) => finish(o.req as Req, res, o.start, o.ctx, 499));
-  const onFinish = (message: unknown) => {
-    const { request, response, socket } = message as { request: Req; response: ServerResponse; socket: Socket };
-    const o = open.end(socket, request);
-    if (o) finish(request, response, o.start, o.ctx, response.statusCode);
-  };
+  const open = new OpenRequests(requestFinisher(metrics, tracer));
+  const onFinish = open.onFinish;
   dc.subscribe('http.server.response.finish', onFinish);
   const middleware = function solematePerformance(req: Req, res: ServerResponse, next: (err?: unknown) => void): void {
     let ctx: RequestContext | undefined;

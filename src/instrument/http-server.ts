@@ -87,8 +87,8 @@ export class HttpServerMetrics {
  * Records a finished request and ends its trace; the route is Express's template when a router
  * matched (a mounted router leaves req.baseUrl set while its handler answers, so it is the full one).
  */
-export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | undefined) {
-  return (req: ExpressRequest, res: ServerResponse | undefined, start: number, ctx: RequestContext | undefined, status: number): void => {
+export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | undefined): RequestFinisher {
+  return (req, res, start, ctx, status) => {
     try {
       const route = expressRoute(req);
       const method = req.method ?? 'GET';
@@ -99,6 +99,8 @@ export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | und
     }
   };
 }
+
+export type RequestFinisher = (req: ExpressRequest, res: ServerResponse | undefined, start: number, ctx: RequestContext | undefined, status: number) => void;
 
 /** A request between its start and its finish: when it started, and its trace context. */
 export interface OpenRequest {
@@ -119,15 +121,23 @@ interface Connection {
  * (bench/middleware-instructions.ts). One object per connection whose fields are rewritten per
  * request: no allocation, no map lookup. HTTP/1.1 answers pipelined requests in order, so a queue
  * matches starts to finishes; a request that was not begun here (an excluded path) matches nothing.
- * A client that goes away mid-request is passed to `aborted` when its connection closes (one
- * listener per connection, not per request).
+ * Each request is handed to `finish` once: from `onFinish` (subscribe it to Node's
+ * http.server.response.finish channel) with the response's status, or — a client that went away
+ * mid-request — as 499 when its connection closes (one listener per connection, not per request).
  */
 export class OpenRequests {
   // one symbol per instance, so two instrumentations (two recorders) keep their own state
   private readonly key = Symbol('solemate.http.connection');
   private readonly found: OpenRequest = { req: undefined, start: 0, ctx: undefined };
 
-  constructor(private readonly aborted: (open: OpenRequest, res: ServerResponse | undefined) => void) {}
+  constructor(private readonly finish: RequestFinisher) {}
+
+  /** The http.server.response.finish subscriber: a request begun here is finished with its status. */
+  readonly onFinish = (message: unknown): void => {
+    const { request, response, socket } = message as { request: ExpressRequest; response: ServerResponse; socket: Socket };
+    const o = this.end(socket, request);
+    if (o) this.finish(request, response, o.start, o.ctx, response.statusCode);
+  };
 
   begin(socket: Socket, req: IncomingMessage, start: number, ctx: RequestContext | undefined): void {
     const s = socket as Socket & Record<symbol, Connection | undefined>;
@@ -148,7 +158,7 @@ export class OpenRequests {
    * The request's start and context, once; undefined when it was not begun here. The object returned
    * is reused by the next call: read it at once.
    */
-  end(socket: Socket, req: IncomingMessage): Readonly<OpenRequest> | undefined {
+  private end(socket: Socket, req: IncomingMessage): Readonly<OpenRequest> | undefined {
     const c = (socket as Socket & Record<symbol, Connection | undefined>)[this.key];
     if (c === undefined) return undefined;
     const head = c.head;
@@ -169,7 +179,7 @@ export class OpenRequests {
 
   private closed(socket: Socket, c: Connection): void {
     // pipelined requests queued behind it are not counted: their handlers may not have run
-    if (c.head.start >= 0) this.aborted(c.head, (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined);
+    if (c.head.start >= 0) this.finish(c.head.req as ExpressRequest, (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined, c.head.start, c.head.ctx, 499);
     c.head.start = -1;
     c.head.ctx = undefined;
     c.head.req = undefined;

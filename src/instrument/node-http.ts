@@ -9,10 +9,10 @@
 //   const undo = instrumentHttpServer(perf)       // before or after app.listen()
 //
 // Measured against the middleware in bench/middleware.ts: on an Express hello world it costs less
-// than app.use(expressMetrics(perf)), whose router layer and per-request 'close' listener are
-// themselves a large part of the cost of so small a request.
+// than app.use(expressMetrics(perf)), whose router layer is by itself a large part of the cost of
+// so small a request (bench/middleware-instructions.ts: a no-op middleware adds 3–5%).
 import dc from 'node:diagnostics_channel';
-import type { Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Recorder } from '../sdk/recorder.js';
@@ -37,8 +37,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
   const only = options.servers ? new WeakSet<Server>(options.servers) : undefined;
   const skip = options.exclude || only ? (server: Server) => excluded.has(server) || (only !== undefined && !only.has(server)) : undefined;
 
-  const finish = requestFinisher(metrics, tracer);
-  const open = new OpenRequests((o, res) => finish(o.req as Req, res, o.start, o.ctx, 499));
+  const open = new OpenRequests(requestFinisher(metrics, tracer));
 
   const onStart = (message: unknown) => {
     const { request, socket, server } = message as { request: Req; socket: Socket; server: Server };
@@ -56,11 +55,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
       // monitoring never breaks a request
     }
   };
-  const onFinish = (message: unknown) => {
-    const { request, response, socket } = message as { request: Req; response: ServerResponse; socket: Socket };
-    const o = open.end(socket, request);
-    if (o) finish(request, response, o.start, o.ctx, response.statusCode);
-  };
+  const onFinish = open.onFinish;
   dc.subscribe('http.server.request.start', onStart);
   dc.subscribe('http.server.response.finish', onFinish);
   return () => {

@@ -59,7 +59,7 @@ export async function listTraces(store: Store, q: TraceQuery, now = Date.now()):
 
 /** Builds the tree; spans whose parent is not stored become roots (a caller in another service). */
 /** The length of the union of [start, end) intervals. */
-export function unionLength(intervals: [number, number][]): number {
+function unionLength(intervals: [number, number][]): number {
   let total = 0;
   let end = -Infinity;
   for (const [a, b] of [...intervals].sort((x, y) => x[0] - y[0])) {
