@@ -1,7 +1,18 @@
-// N+1 queries: one statement repeated many times inside one request (kept traces). Ranked by the
-// queries it adds per second across the route's traffic.
+// N+1 queries: statements repeated many times inside one request (kept traces). One finding per
+// route, with a row per repeated statement (an order history that loads each order's items, then
+// each item's product, repeats two), ranked by the queries it adds per second across the route's
+// traffic.
 import { entryRoute } from '../query/traces.js';
 import type { Analyzer } from './types.js';
+
+interface Repeated {
+  statement: string;
+  /** kept traces of the route that repeat it */
+  traces: number;
+  maxRepeats: number;
+  totalMs: number;
+  runs: number;
+}
 
 export const nPlusOne: Analyzer<{ repeats: number }> = {
   meta: { id: 'n-plus-one', title: 'N+1 queries', description: 'The same query run again and again inside one request, where one query (a join or IN list) would do.', requires: ['traces', 'routes'] },
@@ -10,44 +21,59 @@ export const nPlusOne: Analyzer<{ repeats: number }> = {
     const traces = inputs.traces!;
     if (traces.length === 0) return { notApplicable: 'no traces in the window (is tracing on?)' };
     const rps = new Map(inputs.routes!.map((r) => [`${r.method} ${r.route}`, r.requestsPerSecond]));
-    const byKey = new Map<string, { route: string; method: string; statement: string; traces: number; maxRepeats: number; totalMs: number; requests: number }>();
+    const byRoute = new Map<string, { route: string; method: string; traces: number; statements: Map<string, Repeated> }>();
     for (const t of traces) {
       const entry = entryRoute(t);
       const route = entry.route || '(unknown)';
-      const method = entry.method;
-      for (const r of t.database.repeated) {
-        if (r.count < o.repeats) continue;
-        const key = `${method} ${route}\u0000${r.statement}`;
-        const e = byKey.get(key) ?? { route, method, statement: r.statement, traces: 0, maxRepeats: 0, totalMs: 0, requests: 0 };
-        e.traces++;
-        e.maxRepeats = Math.max(e.maxRepeats, r.count);
-        e.totalMs += r.totalMs;
-        e.requests += r.count;
-        byKey.set(key, e);
+      const repeated = t.database.repeated.filter((r) => r.count >= o.repeats);
+      if (repeated.length === 0) continue;
+      const key = `${entry.method} ${route}`;
+      const e = byRoute.get(key) ?? { route, method: entry.method, traces: 0, statements: new Map<string, Repeated>() };
+      e.traces++;
+      for (const r of repeated) {
+        const s = e.statements.get(r.statement) ?? { statement: r.statement, traces: 0, maxRepeats: 0, totalMs: 0, runs: 0 };
+        s.traces++;
+        s.maxRepeats = Math.max(s.maxRepeats, r.count);
+        s.totalMs += r.totalMs;
+        s.runs += r.count;
+        e.statements.set(r.statement, s);
       }
+      byRoute.set(key, e);
     }
-    return [...byKey.values()]
+    return [...byRoute.values()]
       .map((e) => {
-        const perRequest = e.requests / e.traces;
-        const extraPerSecond = (perRequest - 1) * (rps.get(`${e.method} ${e.route}`) ?? 0);
-        return { e, perRequest, extraPerSecond };
+        const statements = [...e.statements.values()].map((s) => ({ ...s, perRequest: s.runs / s.traces })).sort((a, b) => b.perRequest - a.perRequest);
+        const perRequest = statements.reduce((sum, s) => sum + s.perRequest, 0);
+        const routeRps = rps.get(`${e.method} ${e.route}`) ?? 0;
+        // each repeated statement could be one query: the rest of its runs are saved
+        const extraPerSecond = statements.reduce((sum, s) => sum + (s.perRequest - 1), 0) * routeRps;
+        return { e, statements, perRequest, routeRps, extraPerSecond };
       })
       .sort((a, b) => b.extraPerSecond - a.extraPerSecond || b.perRequest - a.perRequest)
-      .map(({ e, perRequest, extraPerSecond }) => ({
-        severity: perRequest >= 4 * o.repeats ? 'critical' : 'warning',
-        title: `${e.method} ${e.route} runs one query ${Math.round(perRequest)}× per request`,
-        target: { route: e.route, method: e.method, statement: e.statement },
-        evidence: {
-          headings: [
-            { key: 'statement', label: 'statement' },
-            { key: 'perRequest', label: 'runs per request' },
-            { key: 'max', label: 'most in one request' },
-            { key: 'ms', label: 'time per request (ms)' },
-            { key: 'traces', label: 'traces' },
-          ],
-          rows: [{ statement: e.statement, perRequest: Number(perRequest.toFixed(1)), max: e.maxRepeats, ms: Number((e.totalMs / e.traces).toFixed(1)), traces: e.traces }],
-        },
-        impact: { metric: 'queries saved', estimate: Number(extraPerSecond.toFixed(1)), unit: 'queries/s', derivedFrom: `(${perRequest.toFixed(1)} runs per request − 1) × the route's ${(rps.get(`${e.method} ${e.route}`) ?? 0).toFixed(2)} requests/s, from ${e.traces} kept traces` },
-      }));
+      .map(({ e, statements, perRequest, routeRps, extraPerSecond }) => {
+        const counts = statements.map((s) => `${Math.round(s.perRequest)}×`).join(' + ');
+        return {
+          severity: perRequest >= 4 * o.repeats ? 'critical' : 'warning',
+          title: statements.length === 1 ? `${e.method} ${e.route} runs one query ${counts} per request` : `${e.method} ${e.route} repeats ${statements.length} queries per request (${counts})`,
+          // the route is the problem (one recommendation, one id across runs); the statements are the evidence
+          target: { route: e.route, method: e.method },
+          evidence: {
+            headings: [
+              { key: 'statement', label: 'statement' },
+              { key: 'perRequest', label: 'runs per request' },
+              { key: 'max', label: 'most in one request' },
+              { key: 'ms', label: 'time per request (ms)' },
+              { key: 'traces', label: 'traces' },
+            ],
+            rows: statements.map((s) => ({ statement: s.statement, perRequest: Number(s.perRequest.toFixed(1)), max: s.maxRepeats, ms: Number((s.totalMs / s.traces).toFixed(1)), traces: s.traces })),
+          },
+          impact: {
+            metric: 'queries saved',
+            estimate: Number(extraPerSecond.toFixed(1)),
+            unit: 'queries/s',
+            derivedFrom: `${statements.map((s) => `(${s.perRequest.toFixed(1)} − 1)`).join(' + ')} runs per request saved × the route's ${routeRps.toFixed(2)} requests/s, from ${e.traces} kept traces`,
+          },
+        };
+      });
   },
 };

@@ -28,6 +28,8 @@ async function shopLike(faulty: boolean) {
     spans.push({ traceId, spanId: root, service: 'shop', instance: 'i', name: 'GET /api/customers/:id/orders', kind: 'server', start: NOW - 60_000 + i, duration: faulty ? 900 : 5, status: 'unset', attributes: { 'http.route': '/api/customers/:id/orders', 'http.request.method': 'GET' } });
     const n = faulty ? 40 : 1;
     for (let q = 0; q < n; q++) spans.push({ traceId, spanId: `${i}${q}`.padStart(16, 'c'), parentSpanId: root, service: 'shop', instance: 'i', name: 'SELECT order_items', kind: 'client', start: NOW - 60_000 + i + q, duration: 2, status: 'unset', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT product_id FROM order_items WHERE order_id = $1' } });
+    // and each item's product name: a second statement repeated in the same requests
+    for (let q = 0; q < (faulty ? 8 : 1); q++) spans.push({ traceId, spanId: `${i}${q}`.padStart(16, 'd'), parentSpanId: root, service: 'shop', instance: 'i', name: 'SELECT products', kind: 'client', start: NOW - 60_000 + i + q, duration: 1, status: 'unset', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT name FROM products WHERE id = $1' } });
   }
   await store.writeSpans(spans);
   return { store, collect: storeCollector(new QueryEngine(store, testConfig(), () => NOW), store, 15 * 60_000, NOW) };
@@ -44,10 +46,15 @@ test('on the faulty shop: the slow route and the N+1 are found, with evidence an
   assert.match(slow.findings[0].impact.derivedFrom, /100 requests/);
   const n1 = results.find((r) => r.id === 'n-plus-one')!;
   assert.equal(n1.status, 'findings');
-  assert.equal(n1.findings[0].target.statement, 'SELECT product_id FROM order_items WHERE order_id = $1');
-  assert.equal(n1.findings[0].evidence.rows[0].perRequest, 40);
+  assert.equal(n1.findings.length, 1, 'one finding for the route, not one per repeated statement');
+  assert.deepEqual(n1.findings[0].target, { route: '/api/customers/:id/orders', method: 'GET' });
+  assert.deepEqual(n1.findings[0].evidence.rows.map((r) => [r.statement, r.perRequest]), [['SELECT product_id FROM order_items WHERE order_id = $1', 40], ['SELECT name FROM products WHERE id = $1', 8]]);
+  assert.equal(n1.findings[0].title, 'GET /api/customers/:id/orders repeats 2 queries per request (40× + 8×)');
   assert.equal(n1.findings[0].severity, 'critical');
-  assert.ok(n1.findings[0].impact.estimate > 0, 'queries/s saved, from the route\'s traffic');
+  // (40 − 1) + (8 − 1) queries saved per request × the route's requests per second
+  const rps = Number(/route's ([\d.]+) requests\/s/.exec(n1.findings[0].impact.derivedFrom)?.[1]);
+  assert.ok(rps > 0, n1.findings[0].impact.derivedFrom);
+  assert.ok(Math.abs(n1.findings[0].impact.estimate - 46 * rps) < 0.1, `${n1.findings[0].impact.estimate} queries/s saved, from the route's traffic`);
   await store.close();
 });
 
