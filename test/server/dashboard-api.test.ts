@@ -189,6 +189,10 @@ test('optimizations from the dashboard: recommendations, pre-check, and apply re
   const cache = recs.recommendations.find((r: { action?: { type: string } }) => r.action?.type === 'route-cache');
   assert.ok(cache, JSON.stringify(recs.recommendations.map((r: { title: string }) => r.title)));
   assert.ok(recs.analyzers.length >= 10);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal((await json(fetch(`${s.url}/api/optimizations/recommendations`))).analyzedAt, recs.analyzedAt, 'the analysis is reused for 30 s');
+  const fresh = await json(fetch(`${s.url}/api/optimizations/recommendations?fresh=true`));
+  assert.ok(fresh.analyzedAt > recs.analyzedAt, `?fresh=true analyzes again (${recs.analyzedAt} → ${fresh.analyzedAt})`);
   const post = (path: string, body: unknown) => fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   assert.deepEqual(await json(post('/api/optimizations/precheck', { recommendation: cache.id })), { recommendation: cache.id, ok: true, reason: null });
   const refused = await post('/api/optimizations', { recommendation: cache.id });

@@ -171,7 +171,7 @@ test('an optimization is applied from the UI, measured and kept; a manual one on
   assert.equal((await readSettings(s.store)).entries[0].type, 'route-cache');
   await page.locator('.stat', { hasText: 'Success rate' }).getByText('100% (1 of 1)').waitFor();
   // the recommendation, still in the analyzed window, is marked as applied and cannot be applied twice
-  await page.getByRole('button', { name: 'Re-read' }).click();
+  await page.getByRole('button', { name: 'Analyze now' }).click();
   await item.getByText('applied and kept').waitFor();
   assert.equal(await item.getByRole('button', { name: 'Apply' }).count(), 0);
   // and rolled back from the UI: the setting is gone, the app serves uncached again

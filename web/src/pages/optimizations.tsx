@@ -118,7 +118,9 @@ function rate(s: History['successRate']): string {
 }
 
 export function Optimizations(props: { session: Session }) {
-  const recs = useApi<{ recommendations: Recommendation[]; analyzedAt: string; analyzers: { id: string; title: string; status: string; findings: number; reason?: string }[] }>('/api/optimizations/recommendations', false);
+  // the server reuses an analysis for 30 s; "Analyze now" asks for a new one
+  const [analyses, setAnalyses] = useState(0);
+  const recs = useApi<{ recommendations: Recommendation[]; analyzedAt: string; analyzers: { id: string; title: string; status: string; findings: number; reason?: string }[] }>(`/api/optimizations/recommendations${analyses ? `?fresh=true&n=${analyses}` : ''}`, false);
   const hist = useApi<History>('/api/optimizations');
   const h = hist.data;
   const can = props.session.canWrite;
@@ -142,8 +144,8 @@ export function Optimizations(props: { session: Session }) {
         error={recs.error}
         loading={!recs.data && recs.loading}
         actions={
-          <button type="button" onClick={() => recs.reload()}>
-            Re-read
+          <button type="button" disabled={recs.loading} onClick={() => setAnalyses((n) => n + 1)}>
+            Analyze now
           </button>
         }
       >
