@@ -16,6 +16,7 @@
 // manual one: a cache whose answers may be a TTL out of date after writes, for a person to accept.
 import { ATTR_URL_KEY } from '../semconv.js';
 import { entryRoute, spansOf, type TraceDetail } from '../query/traces.js';
+import { TTL_JITTER } from '../optimize/settings.js';
 import type { Analyzer } from './types.js';
 
 const WRITE = /^(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)$/i;
@@ -92,22 +93,24 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
       const writesPerSecond = inputs.routes!.filter((w) => invalidatedBy.includes(`${w.method} ${w.route}`)).reduce((s, w) => s + w.requestsPerSecond * succeeded(`${w.method} ${w.route}`), 0);
       const estimated = keys.length >= o.minKeyedTraces;
       const repeat = repeatChance(keys);
-      const hit = expectedHitRatio(r.requestsPerSecond, repeat, o.ttlMs / 1000, writesPerSecond);
+      // an entry lives 80–100% of the TTL (the middleware's jitter): on average this long
+      const ttl = (o.ttlMs / 1000) * (1 - TTL_JITTER / 2);
+      const hit = expectedHitRatio(r.requestsPerSecond, repeat, ttl, writesPerSecond);
       let saved = estimated ? r.timeShare * hit.ratio : r.timeShare;
       const worth = (ratio: number) => r.timeShare * ratio >= o.minShare && ratio >= o.minHitRatio;
       // emptied by every write, the cache hits too rarely; kept for the TTL whatever is written, it
       // would do — but whether answers up to a TTL old are acceptable is a person's call (facet
       // counts may be; stock levels may not): a manual recommendation, not applied by itself
-      const ttlOnly = estimated && writesPerSecond > 0 && !worth(hit.ratio) ? expectedHitRatio(r.requestsPerSecond, repeat, o.ttlMs / 1000, 0) : undefined;
+      const ttlOnly = estimated && writesPerSecond > 0 && !worth(hit.ratio) ? expectedHitRatio(r.requestsPerSecond, repeat, ttl, 0) : undefined;
       const stale = ttlOnly !== undefined && worth(ttlOnly.ratio);
       if (stale) saved = r.timeShare * ttlOnly.ratio;
       else if (estimated && !worth(hit.ratio)) continue;
       if (saved < o.minShare) continue;
       const distinct = new Set(keys).size;
       const hitText = stale
-        ? `× an expected hit ratio of ${(ttlOnly!.ratio * 100).toFixed(0)}% if entries live the whole ${o.ttlMs / 1000} s TTL whatever is written, ${(hit.ratio * 100).toFixed(0)}% if every write empties it (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s; ${writesPerSecond.toFixed(2)} successful writes/s by ${invalidatedBy.join(', ')} would leave an entry ${hit.lifetime.toFixed(0)} s)`
+        ? `× an expected hit ratio of ${(ttlOnly!.ratio * 100).toFixed(0)}% if entries live their whole TTL whatever is written (${ttl.toFixed(0)} s on average: 80–100% of ${o.ttlMs / 1000} s), ${(hit.ratio * 100).toFixed(0)}% if every write empties it (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s; ${writesPerSecond.toFixed(2)} successful writes/s by ${invalidatedBy.join(', ')} would leave an entry ${hit.lifetime.toFixed(0)} s)`
         : estimated
-        ? `× an expected hit ratio of ${(hit.ratio * 100).toFixed(0)}% (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s an entry living ${hit.lifetime.toFixed(0)} s${writesPerSecond > 0 ? ` (the TTL shortened by ${writesPerSecond.toFixed(2)} successful writes/s that empty it)` : ' (the TTL)'} serves x = ${(r.requestsPerSecond * repeat * hit.lifetime).toFixed(2)} hits per miss: x / (1 + x))`
+        ? `× an expected hit ratio of ${(hit.ratio * 100).toFixed(0)}% (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s an entry living ${hit.lifetime.toFixed(0)} s${writesPerSecond > 0 ? ` (the TTL, ${ttl.toFixed(0)} s on average, shortened by ${writesPerSecond.toFixed(2)} successful writes/s that empty it)` : ` (the TTL: 80–100% of ${o.ttlMs / 1000} s)`} serves x = ${(r.requestsPerSecond * repeat * hit.lifetime).toFixed(2)} hits per miss: x / (1 + x))`
         : `(the hit ratio is not estimated: ${keys.length} of ${ts.length} kept traces carry a URL key, ${o.minKeyedTraces} needed; the saving is this share × the hit ratio the cache reaches)`;
       findings.push({
         severity: (saved >= 0.2 ? 'critical' : 'warning') as 'critical' | 'warning',

@@ -1,6 +1,6 @@
 // The optimization middleware (PRD optimization.middleware.ts): mounted first in the app, it applies
 // the optimizer's runtime settings (settings.ts) as it reads them from the performance server —
-// response caching per route (in-memory LRU or Redis, TTL, emptied by writes to the same resource),
+// response caching per route (in-memory LRU or Redis, TTL with jitter, emptied by writes to the same resource),
 // brotli/gzip compression above a size threshold, Cache-Control on static paths, pool sizes. With no
 // settings it only calls next(). Responses are buffered only where a setting needs the whole body;
 // a handler that streams (res.write) passes through untouched. Requests with a Cookie or an
@@ -8,7 +8,7 @@
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { writeSpec, type OptimizationSettings, type RouteCacheParams, type SettingEntry } from './settings.js';
+import { TTL_JITTER, writeSpec, type OptimizationSettings, type RouteCacheParams, type SettingEntry } from './settings.js';
 
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
@@ -270,7 +270,7 @@ export function optimizationMiddleware(o: OptimizationMiddlewareOptions): Optimi
           if (rc && !res.getHeader('set-cookie')) {
             const headers: Record<string, string> = {};
             for (const [h, v] of Object.entries(res.getHeaders())) if (v !== undefined && h !== 'x-solemate-settings' && h !== 'x-solemate-cache') headers[h] = Array.isArray(v) ? v.join(', ') : String(v);
-            save(rc, k, { until: Date.now() + rc.params.ttlMs, status: 200, headers, body });
+            save(rc, k, { until: Date.now() + rc.params.ttlMs * (1 - TTL_JITTER * Math.random()), status: 200, headers, body });
           }
           end(body, cb);
         })();

@@ -5,10 +5,19 @@
 // optimization that created it, and only that optimization removes it.
 import type { Store } from '../store/store.js';
 
+/**
+ * Each cached response lives a random 80–100% of its route's TTL, so responses cached together do
+ * not all expire together: at a fixed TTL a cache filled at once (enabled, emptied by a write,
+ * restarted) misses on every key in the same few seconds, one TTL later and every TTL after that,
+ * each wave a burst of the work the cache saves. Downward only: no answer is older than the TTL.
+ */
+export const TTL_JITTER = 0.2;
+
 export interface RouteCacheParams {
   method: 'GET';
   /** route template as the app's router writes it, e.g. /api/products/:id */
   route: string;
+  /** the longest a response is kept (each lives a random 80–100% of it: TTL_JITTER) */
   ttlMs: number;
   /** 'redis' needs a client given to the middleware; without one it falls back to memory */
   backend: 'memory' | 'redis';

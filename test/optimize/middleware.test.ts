@@ -150,6 +150,31 @@ test('route cache: entries expire after the TTL and the LRU keeps at most maxEnt
   assert.equal(s.calls.p1, 3, 'the least recently used entry was evicted');
 });
 
+test('route cache: responses cached together expire spread over the last fifth of the TTL, none after it', async (t) => {
+  const s = await app([cache('/api/products/:id', { ttlMs: 2000 })]);
+  t.after(() => s.close());
+  const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+  const filled = Date.now();
+  await Promise.all(ids.map((id) => get(`${s.url}/api/products/${id}`)));
+  const fillMs = Date.now() - filled;
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, filled + ms - Date.now())));
+  /** ids answered from the cache now (a miss fills the entry again) */
+  const hits = async () => {
+    const before = { ...s.calls };
+    await Promise.all(ids.map((id) => get(`${s.url}/api/products/${id}`)));
+    return ids.filter((id) => s.calls[`p${id}`] === before[`p${id}`]);
+  };
+  await wait(1600 - fillMs - 200);
+  assert.deepEqual(await hits(), ids, 'every entry lives at least 80% of the TTL');
+  await wait(1800);
+  const kept = await hits();
+  // each lives 1600–2000 ms: at 1800 ms about half are gone (all on one side: a chance of 2 in a million)
+  assert.ok(kept.length > 0 && kept.length < ids.length, `${kept.length} of ${ids.length} still cached at 90% of the TTL: they expire at different times`);
+  await wait(2000 + fillMs + 100);
+  const after = new Set(await hits());
+  assert.deepEqual(kept.filter((id) => after.has(id)), [], 'no entry outlives the TTL');
+});
+
 test('route cache in Redis: shared by two app instances, emptied by a write to either', async (t) => {
   const r = await redisOrSkip();
   if (r.skip) return t.skip(r.skip);
