@@ -29,6 +29,12 @@ export interface PhaseOptions {
   timeout?: number;
   /** corrected samples kept for statistics (default 20 000) */
   reservoir?: number;
+  /**
+   * seconds of load before `duration` whose answers are not counted, on the same connections and in
+   * the same thread: a warm-up run of its own would leave the counted run to start cold (new
+   * connections, a new worker thread's unoptimised code), and its first second would measure that
+   */
+  warmup?: number;
 }
 
 export interface Progress {
@@ -194,7 +200,9 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
   const perRoute: Record<string, { requests: number; failed: number; bytes: number; samples: number[] }> = {};
   const routeLatency = new Map<string, ExpHistogram>();
   const windows: WindowStats[] = [];
-  const started = Date.now();
+  const warmupMs = (o.warmup ?? 0) * 1000;
+  // counting starts after the warm-up; answers before that are dropped
+  const started = Date.now() + warmupMs;
   let lastWindow = started;
 
   return new Promise((resolve, reject) => {
@@ -202,7 +210,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       {
         url: o.target,
         connections: o.connections,
-        duration: o.duration,
+        duration: o.duration + (o.warmup ?? 0),
         overallRate: o.rate,
         timeout: o.timeout ?? 10,
         requests: requests as never,
@@ -215,7 +223,9 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       },
     );
     const events = instance as unknown as EventEmitter;
+    const counting = () => warmupMs === 0 || Date.now() >= started;
     events.on('response', (client: { requestIterator?: { context?: Ctx } }, status: number, resBytes: number, ms: number) => {
+      if (!counting()) return;
       count++;
       winRequests++;
       bytes += resBytes;
@@ -241,6 +251,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
       }
     });
     events.on('reqError', () => {
+      if (!counting()) return;
       count++;
       failed++;
       errors++;
@@ -249,6 +260,7 @@ export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
     });
     const flushWindow = () => {
       const now = Date.now();
+      if (now < started) return;
       const secs = (now - lastWindow) / 1000;
       if (secs <= 0) return;
       const w: WindowStats = { t: (now - started) / 1000, requests: winRequests, failed: winFailed, rps: winRequests / secs, p50: q(window, 0.5), p95: q(window, 0.95), p99: q(window, 0.99) };

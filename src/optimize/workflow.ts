@@ -456,8 +456,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
         active = want;
       }
       const opts = { target: m.target, scenario, connections: m.connections, rate: m.rate, workers: m.workers, thread: m.workers > 0 };
-      await runPhase({ ...opts, duration: 1 }); // warm-up, not counted
-      const res = await runPhase({ ...opts, duration: m.seconds });
+      const res = await runPhase({ ...opts, duration: m.seconds, warmup: 1 });
       (want ? on : off).push(res);
       log(`  ${want ? 'after ' : 'before'}: ${res.requests} requests, p95 ${histogramOf(res.latency).quantile(0.95).toFixed(1)} ms`);
     };

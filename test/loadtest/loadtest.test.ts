@@ -109,6 +109,24 @@ test('a target rate is held; coordinated omission is corrected when the server s
   assert.ok(slow.corrected.min < 30, 'the hidden requests would have waited less than the stall');
 });
 
+test('a warm-up on the same connections is not counted: slow first answers stay out of the result', async () => {
+  const scenario = parseScenario('name: warm\nroutes: [ { path: /warm } ]');
+  // the server is slow for its first 600 ms (a cold start), fast after
+  const slowUntil = Date.now() + 600;
+  const timer = setInterval(() => (state.delayMs = Date.now() < slowUntil ? 100 : 0), 5);
+  state.delayMs = 100;
+  const before = state.seen.get('/warm') ?? 0;
+  const r = await runPhase({ target: base, scenario, duration: 1, connections: 2, rate: 50, warmup: 1, thread: true });
+  clearInterval(timer);
+  state.delayMs = 0;
+  const sent = (state.seen.get('/warm') ?? 0) - before;
+  assert.ok(sent > r.requests + 10, `${sent} requests sent, ${r.requests} counted: the warm-up's are not`);
+  assert.ok(r.requests >= 30 && r.requests <= 110, `${r.requests} counted at 50/s for 1 s`);
+  assert.ok(r.latency.max < 100, `no answer of the slow start counted (max ${r.latency.max.toFixed(1)} ms)`);
+  assert.ok(r.seconds >= 0.9 && r.seconds < 2, `${r.seconds} s counted, the warm-up second not`);
+  assert.ok(r.windows.every((w) => w.t > 0), 'windows start after the warm-up');
+});
+
 test('workers split the load and their results merge', async () => {
   const scenario = parseScenario('name: w\nroutes: [ { path: /w } ]');
   const r = await runPhase({ target: base, scenario, duration: 2, connections: 4, rate: 200, workers: 2 });
