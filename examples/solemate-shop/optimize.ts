@@ -21,6 +21,7 @@ import { loadScenario } from '../../src/loadtest/scenario.js';
 import { createServer } from '../../src/server/app.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { OptimizationService } from '../../src/optimize/service.js';
+import { p95Text } from '../../src/optimize/workflow.js';
 import { parseFaults } from './src/faults.js';
 import { startShop } from './src/shop.js';
 
@@ -80,7 +81,7 @@ try {
   const history = await service.history();
   console.log('\nOptimizations:');
   for (const r of results) {
-    const p95 = r.before && r.after ? ` p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms (${r.p95Factor?.toFixed(1)}×)` : '';
+    const p95 = r.before && r.after ? ` ${p95Text(r)}` : '';
     console.log(`${r.state.padEnd(11)} ${r.title}${p95}\n            ${r.events.at(-1)?.message ?? r.reason ?? ''}`);
     for (const x of r.perRoute ?? []) console.log(`            ${x.route}: p95 ${x.beforeP95.toFixed(1)} → ${x.afterP95.toFixed(1)} ms (${x.factor.toFixed(1)}×)`);
   }

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { drawVariables, fillPath, type Scenario, type ScenarioRoute } from '../loadtest/scenario.js';
 import { histogramOf, onlyRoutes, requestKey, runPhase, type PhaseResult } from '../loadtest/runner.js';
 import { ExpHistogram } from '../sdk/histogram.js';
+import { median } from '../query/stats.js';
 import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
 import { apply, describeAction, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec, type Db, type Undo } from './actions.js';
 import { writeSpec } from './settings.js';
@@ -54,8 +55,15 @@ export interface OptimizationRecord {
   after?: MeasureSummary;
   latency?: Comparison;
   bytes?: Comparison;
-  /** before p95 / after p95 */
+  /** before p95 / after p95, over all runs of each setting */
   p95Factor?: number;
+  /**
+   * each round's before-run p95 / its after-run p95, and their median: the two runs of a round ran
+   * under the same load a few seconds apart, so a burst in one run (a cache's entries all expiring
+   * in it) moves one round's ratio, where it moves the pooled p95 of that whole side
+   */
+  roundP95Factors?: number[];
+  p95FactorMedian?: number;
   /** latency objective: each round's median gain, % (every round must gain more than half the minimum and than noisePct) */
   roundGainsPct?: number[];
   /** latency objective: each run's median (ms), in the order the runs were made within each setting */
@@ -300,6 +308,22 @@ export function settingNoise(beforeMedians: number[], afterMedians: number[]): n
   return scale > 0 ? (Math.max(range(beforeMedians), range(afterMedians)) / scale) * 100 : 0;
 }
 
+/** "p95 51.3 → 7.2 ms (7.1×; by round 11.3×, 12.5×, 3.9×)": the pooled p95s and each round's ratio. */
+export function p95Text(r: Pick<OptimizationRecord, 'before' | 'after' | 'p95Factor' | 'roundP95Factors'>): string {
+  if (!r.before || !r.after) return '';
+  const rounds = r.roundP95Factors?.length ? `; by round ${r.roundP95Factors.map((f) => `${f.toFixed(1)}×`).join(', ')}` : '';
+  return `p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms${r.p95Factor ? ` (${r.p95Factor.toFixed(1)}×${rounds})` : ''}`;
+}
+
+/** Each round's before p95 / after p95 (rounds whose after-run has no requests are left out). */
+export function roundP95Factors(off: PhaseResult[], on: PhaseResult[]): number[] {
+  const p95 = (r: PhaseResult) => {
+    const h = histogramOf(r.latency);
+    return h.count ? h.quantile(0.95) : 0;
+  };
+  return off.flatMap((b, i) => (on[i] && p95(on[i]) > 0 ? [p95(b) / p95(on[i])] : []));
+}
+
 const medianOf = (r: PhaseResult) => {
   const h = histogramOf(r.latency);
   return h.count ? h.quantile(0.5) : 0;
@@ -475,6 +499,8 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     r.before = summarize(off);
     r.after = summarize(on);
     r.p95Factor = r.after.p95 > 0 ? r.before.p95 / r.after.p95 : undefined;
+    r.roundP95Factors = roundP95Factors(off, on);
+    r.p95FactorMedian = r.roundP95Factors.length ? median([...r.roundP95Factors].sort((a, b) => a - b)) : undefined;
     r.latency = compareLatencies(off.flatMap((x) => x.samples), on.flatMap((x) => x.samples), m.alpha);
     if (failRatio(allAfter) > failRatio(allBefore) + 0.01) return await undo(`more failed requests after (${(failRatio(allAfter) * 100).toFixed(1)}% vs ${(failRatio(allBefore) * 100).toFixed(1)}%)`);
     const fmt = (c: Comparison, unit: string) => `median ${c.baselineMedian.toFixed(2)} → ${c.currentMedian.toFixed(2)} ${unit} (${c.medianChangePct.toFixed(1)}%, shift ${c.shift.shift.toFixed(2)} [${c.shift.low.toFixed(2)}, ${c.shift.high.toFixed(2)}], p = ${c.test.p.toExponential(2)})`;
@@ -495,7 +521,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       const needed = Math.max(m.minImprovementPct / 2, r.noisePct);
       const gains = r.roundGainsPct.map((g) => `${g.toFixed(1)}%`).join(', ');
       if (r.roundGainsPct.some((g) => g <= needed)) return await undo(`response time not better in every round by more than the runs' own noise (median gains ${gains}; runs of the same setting differed by up to ${r.noisePct.toFixed(1)}% of the before median, and each round must gain at least ${m.minImprovementPct / 2}%): ${fmt(r.latency, 'ms')}`);
-      await track(ctx.store, r, 'kept', `kept: ${fmt(r.latency, 'ms')}; p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms`);
+      await track(ctx.store, r, 'kept', `kept: ${fmt(r.latency, 'ms')}; ${p95Text(r)}`);
     }
     log(`${r.title}: kept`);
     return r;

@@ -15,7 +15,9 @@ import { optimizationMiddleware } from '../../src/optimize/middleware.js';
 import { parseScenario } from '../../src/loadtest/scenario.js';
 import { indexName, type ActionSpec } from '../../src/optimize/actions.js';
 import { readSettings, updateSettings } from '../../src/optimize/settings.js';
-import { MEASURE_DEFAULTS, listOptimizations, recoverInterrupted, roundGains, runOptimization, settingNoise, successRate, track, withOptimizerLock, type MeasureOptions, type OptimizationRecord } from '../../src/optimize/workflow.js';
+import { MEASURE_DEFAULTS, listOptimizations, p95Text, recoverInterrupted, roundGains, roundP95Factors, runOptimization, settingNoise, successRate, track, withOptimizerLock, type MeasureOptions, type OptimizationRecord } from '../../src/optimize/workflow.js';
+import { ExpHistogram } from '../../src/sdk/histogram.js';
+import type { PhaseResult } from '../../src/loadtest/runner.js';
 import { freshDatabase, testConfig } from '../helpers.js';
 
 let skip: string | false = false;
@@ -92,6 +94,24 @@ test('round gains: a burst of outside load in one before-run does not make every
   assert.deepEqual(roundGains([0], [1]), [0]);
 });
 
+test('p95 by round: a burst in one after-run moves one round\'s ratio, where it moves the pooled p95 of the whole side', () => {
+  // three rounds of 400 requests: before-runs ~50 ms, after-runs ~5 ms; the last after-run has a
+  // burst (a cache's entries all expiring in it): 10% of its requests at 20 ms
+  const run = (ms: (i: number) => number) => {
+    const h = new ExpHistogram();
+    for (let i = 0; i < 400; i++) h.record(ms(i));
+    return { latency: { hist: h.toData(), count: h.count, sum: h.sum, min: h.min, max: h.max } } as unknown as PhaseResult;
+  };
+  const off = [0, 1, 2].map(() => run((i) => 40 + (i % 20)));
+  const on = [0, 1, 2].map((k) => run((i) => (k === 2 && i % 10 === 0 ? 20 : 4 + (i % 20) / 20)));
+  const rounds = roundP95Factors(off, on);
+  assert.equal(rounds.length, 3);
+  assert.ok(rounds[0] > 9 && rounds[1] > 9 && rounds[2] < 3.5, `each round's before p95 / after p95: ${rounds}`);
+  const r = { before: { p95: 59 }, after: { p95: 20 }, p95Factor: 2.95, roundP95Factors: rounds } as unknown as OptimizationRecord;
+  assert.match(p95Text(r), /^p95 59\.0 → 20\.0 ms \(3\.0×; by round \d+\.\d×, \d+\.\d×, [\d.]+×\)$/);
+  assert.deepEqual(roundP95Factors(off, []), [], 'rounds without an after-run are left out');
+});
+
 test('setting noise: rounds must gain more than two runs of the same setting differ', () => {
   // a useless index on a noisy machine (run medians seen here): both rounds gain 29% and 19%, but
   // the before-runs themselves differ by 29% and the after-runs by 16%
@@ -122,6 +142,9 @@ test('an index that helps is kept; one that does not is rolled back by the workf
   assert.equal(r.latency!.verdict, 'improved');
   assert.ok(r.latency!.test.p < 0.05);
   assert.ok(r.p95Factor! > 2, `p95 ${r.before!.p95} → ${r.after!.p95}`);
+  assert.equal(r.roundP95Factors!.length, 2, 'one p95 ratio per round');
+  assert.ok(r.roundP95Factors!.every((f) => f > 1.5), `${r.roundP95Factors}`);
+  assert.equal(r.p95FactorMedian, (r.roundP95Factors![0] + r.roundP95Factors![1]) / 2);
   assert.ok(Math.min(...r.roundGainsPct!) > r.noisePct!, `every round gains more than the noise: ${r.roundGainsPct} vs ${r.noisePct}`);
   assert.deepEqual(r.identity, { requests: r.identity!.requests, differences: [] });
   assert.deepEqual(r.perRoute!.map((x) => x.route), ['GET /api/items?cat={{cat}}', 'browse › GET /api/items?cat={{cat}}', 'browse › GET /api/report']);

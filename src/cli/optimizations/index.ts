@@ -1,5 +1,6 @@
 // solemate-perf optimizations: every optimization this product applied or tried, with its verdict,
 // before/after numbers and the success rate (kept / applied).
+import { p95Text } from '../../optimize/workflow.js';
 import type { Command, CommandSpec, Io } from '../command.js';
 import { openOptimizer } from '../optimize/open.js';
 
@@ -23,7 +24,7 @@ export async function run(values: Record<string, unknown>, _pos: string[], io: I
     }
     if (h.optimizations.length === 0) io.out('no optimizations yet (solemate-perf optimize --apply)');
     for (const r of h.optimizations) {
-      const p95 = r.before && r.after ? `p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms` : '';
+      const p95 = p95Text(r);
       const bytes = r.objective === 'bytes' && r.before && r.after ? `, ${Math.round(r.before.bytesPerResponse)} → ${Math.round(r.after.bytesPerResponse)} B/response` : '';
       io.out(`${new Date(r.createdAt).toISOString().slice(0, 19)}  ${r.state.replace('_', ' ').padEnd(11)} ${r.title}  [${r.id}]`);
       if (p95 || r.reason) io.out(`    ${[p95 + bytes, r.reason].filter(Boolean).join(' · ')}`);

@@ -5,7 +5,7 @@
 // an apply failed, 2 bad usage.
 import { PerfError } from '../../errors.js';
 import { describeAction, type ActionSpec } from '../../optimize/actions.js';
-import type { OptimizationRecord } from '../../optimize/workflow.js';
+import { p95Text, type OptimizationRecord } from '../../optimize/workflow.js';
 import type { Command, CommandSpec, Io } from '../command.js';
 import { openOptimizer, OPTIMIZER_HELP, OPTIMIZER_OPTIONS } from './open.js';
 
@@ -39,7 +39,7 @@ export function parseIndexSpec(spec: string): ActionSpec {
 }
 
 const line = (r: OptimizationRecord) => {
-  const p95 = r.before && r.after ? ` · p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms${r.p95Factor ? ` (${r.p95Factor.toFixed(1)}×)` : ''}` : '';
+  const p95 = r.before && r.after ? ` · ${p95Text(r)}` : '';
   return `${r.state.replace('_', ' ').padEnd(11)} ${r.title}  [${r.id}]${p95}\n            ${r.events.at(-1)?.message ?? ''}`;
 };
 

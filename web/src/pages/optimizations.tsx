@@ -172,7 +172,7 @@ export function Optimizations(props: { session: Session }) {
               {o.before && o.after && (
                 <p>
                   p95 {ms(o.before.p95)} → {ms(o.after.p95)}
-                  {o.p95Factor ? ` (${num(o.p95Factor, 2)}×)` : ''} · p50 {ms(o.before.p50)} → {ms(o.after.p50)}
+                  {o.p95Factor ? ` (${num(o.p95Factor, 2)}×${o.roundP95Factors?.length ? `; by round ${o.roundP95Factors.map((f) => `${num(f, 1)}×`).join(', ')}` : ''})` : ''} · p50 {ms(o.before.p50)} → {ms(o.after.p50)}
                   {o.latency && ` · p ${pv(o.latency.test.p)}`}
                   {o.roundGainsPct && o.noisePct !== undefined && ` · round gains ${o.roundGainsPct.map((g) => `${num(g, 1)}%`).join(', ')} vs ${num(o.noisePct, 1)}% between runs of one setting`}
                 </p>
