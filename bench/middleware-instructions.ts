@@ -2,11 +2,15 @@
 // instrumentation variant, counted by valgrind's callgrind: the server runs under valgrind, a client
 // in this process (not counted) sends the requests, and counting is switched on with
 // callgrind_control only around the measured requests, after a warm-up that lets V8 optimise.
-// Instruction counts repeat to ~1.5% for the same variant, whatever else the machine does — the
-// stable measure where wall-clock throughput at saturation on a 2-core VM is not (bench/middleware.ts).
+// Counts do not depend on what else the machine does — the stable measure where wall-clock
+// throughput at saturation on a 2-core VM is not (bench/middleware.ts) — but they do depend on
+// whether one of V8's background compiles or a major GC falls inside the counted requests: that
+// moved the all-threads count of one variant by up to 5%. The main thread's count (the event loop:
+// the requests' own work, and the scavenges it causes) is reported beside it.
 //   apt-get install -y valgrind; npm run build
 //   node --import tsx bench/middleware-instructions.ts [requests] [warm-up requests] [rounds]
-//   BENCH_VARIANTS=none,solemate-app,… to choose variants
+//   BENCH_VARIANTS=none,solemate-dc,… to choose variants; BENCH_KEEP=1 keeps the callgrind files
+//   (one per thread, -01 the main one) for callgrind_annotate
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -56,9 +60,15 @@ function control(pid: number, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')}: ${r.stderr || r.stdout}`);
 }
 
-async function count(variant: string): Promise<number> {
-  const out = path.join(os.tmpdir(), `solemate-callgrind-${variant}-${process.pid}.out`);
-  const child: ChildProcess = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, '--hash-seed=1', '--random-seed=1', 'bench/servers/hello.cjs', variant], { stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * Instructions per request, on the main thread (the event loop: the request's own work, with the
+ * scavenges it causes) and on all threads (V8's background compiler and concurrent marking too:
+ * when a compile or a major GC falls inside the counted requests depends on timing, and it moved the
+ * all-threads count of the same variant by up to 5%).
+ */
+async function count(variant: string, round: number): Promise<{ main: number; all: number }> {
+  const out = path.join(os.tmpdir(), `solemate-callgrind-${variant}-${round}-${process.pid}.out`);
+  const child: ChildProcess = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, '--hash-seed=1', '--random-seed=1', 'bench/servers/hello.cjs', variant], { stdio: ['ignore', 'pipe', 'ignore'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (c) => reject(new Error(`${variant} exited ${c}`)));
     readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l)));
@@ -70,35 +80,41 @@ async function count(variant: string): Promise<number> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
-  const text = fs.readFileSync(out, 'utf8');
-  const total = Number(/^totals: (\d+)/m.exec(text)?.[1]);
-  if (!total) throw new Error(`no instruction total in ${out}`);
-  if (!process.env.BENCH_KEEP) fs.rmSync(out, { force: true });
-  return total / REQUESTS;
+  // one file per thread: <out>-01 is the main thread
+  const files = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`${path.basename(out)}-`)).sort();
+  const totals = files.map((f) => Number(/^totals: (\d+)/m.exec(fs.readFileSync(path.join(os.tmpdir(), f), 'utf8'))?.[1] ?? 0));
+  if (!files.length || !totals[0]) throw new Error(`no instruction total in ${out}-01`);
+  if (!process.env.BENCH_KEEP) for (const f of files) fs.rmSync(path.join(os.tmpdir(), f), { force: true });
+  return { main: totals[0] / REQUESTS, all: totals.reduce((a, b) => a + b, 0) / REQUESTS };
 }
 
 // Rounds interleave the variants; two valgrinds run at once (a count does not depend on timing).
-const jobs = Array.from({ length: ROUNDS }, () => VARIANTS).flat();
-const counts = new Map<string, number[]>(VARIANTS.map((v) => [v, []]));
+const jobs = Array.from({ length: ROUNDS }, (_, round) => VARIANTS.map((v) => ({ v, round }))).flat();
+const counts = new Map<string, { main: number[]; all: number[] }>(VARIANTS.map((v) => [v, { main: [], all: [] }]));
 let done = 0;
 const t0 = Date.now();
 await Promise.all(
   Array.from({ length: PARALLEL }, async () => {
-    for (let v = jobs.shift(); v !== undefined; v = jobs.shift()) {
-      const n = await count(v);
-      counts.get(v)!.push(n);
-      process.stderr.write(`[${++done}/${ROUNDS * VARIANTS.length}] ${v}: ${fmt(n / 1000, 1)}k instructions/request (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+    for (let j = jobs.shift(); j !== undefined; j = jobs.shift()) {
+      const n = await count(j.v, j.round);
+      counts.get(j.v)!.main.push(n.main);
+      counts.get(j.v)!.all.push(n.all);
+      process.stderr.write(`[${++done}/${ROUNDS * VARIANTS.length}] ${j.v}: ${fmt(n.main / 1000, 1)}k instructions/request on the main thread, ${fmt(n.all / 1000, 1)}k on all (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
     }
   }),
 );
-const perRequest = new Map(VARIANTS.map((v) => [v, median(counts.get(v)!)]));
 agent.destroy();
-const base = perRequest.get('none');
 const signed = (x: number) => (x < 0 ? '−' : '+') + fmt(Math.abs(x), 1);
-const rows = VARIANTS.map((v) => {
-  const n = perRequest.get(v)!;
-  return [v, `${fmt(n / 1000, 1)}k (${counts.get(v)!.map((c) => fmt(c / 1000, 1)).join(', ')})`, base && v !== 'none' ? `${signed((n - base) / 1000)}k (${signed(((n - base) / base) * 100)}%)` : '—'];
-});
-const out = table(['variant', 'instructions per request, median (rounds)', 'added'], rows);
+const column = (k: 'main' | 'all') => {
+  const per = new Map(VARIANTS.map((v) => [v, median(counts.get(v)![k])]));
+  const base = per.get('none');
+  return VARIANTS.map((v) => {
+    const n = per.get(v)!;
+    return [`${fmt(n / 1000, 1)}k (${counts.get(v)![k].map((c) => fmt(c / 1000, 1)).join(', ')})`, base && v !== 'none' ? `${signed((n - base) / 1000)}k (${signed(((n - base) / base) * 100)}%)` : '—'];
+  });
+};
+const [main, all] = [column('main'), column('all')];
+const rows = VARIANTS.map((v, i) => [v, ...main[i], ...all[i]]);
+const out = table(['variant', 'main thread: instructions per request, median (rounds)', 'added', 'all threads', 'added'], rows);
 console.log(out);
-save('middleware-instructions', { machine: machine(), requests: REQUESTS, warmup: WARMUP, rounds: ROUNDS, perRequest: Object.fromEntries(perRequest), counts: Object.fromEntries(counts) });
+save('middleware-instructions', { machine: machine(), requests: REQUESTS, warmup: WARMUP, rounds: ROUNDS, counts: Object.fromEntries(counts) });
