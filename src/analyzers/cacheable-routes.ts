@@ -95,6 +95,7 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
       const repeat = repeatChance(keys);
       // an entry lives 80–100% of the TTL (the middleware's jitter): on average this long
       const ttl = (o.ttlMs / 1000) * (1 - TTL_JITTER / 2);
+      const lives = `${Math.round((1 - TTL_JITTER) * 100)}–100% of ${o.ttlMs / 1000} s`;
       const hit = expectedHitRatio(r.requestsPerSecond, repeat, ttl, writesPerSecond);
       let saved = estimated ? r.timeShare * hit.ratio : r.timeShare;
       const worth = (ratio: number) => r.timeShare * ratio >= o.minShare && ratio >= o.minHitRatio;
@@ -108,9 +109,9 @@ export const cacheableRoutes: Analyzer<{ minShare: number; minAvgMs: number; min
       if (saved < o.minShare) continue;
       const distinct = new Set(keys).size;
       const hitText = stale
-        ? `× an expected hit ratio of ${(ttlOnly!.ratio * 100).toFixed(0)}% if entries live their whole TTL whatever is written (${ttl.toFixed(0)} s on average: 80–100% of ${o.ttlMs / 1000} s), ${(hit.ratio * 100).toFixed(0)}% if every write empties it (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s; ${writesPerSecond.toFixed(2)} successful writes/s by ${invalidatedBy.join(', ')} would leave an entry ${hit.lifetime.toFixed(0)} s)`
+        ? `× an expected hit ratio of ${(ttlOnly!.ratio * 100).toFixed(0)}% if entries live their whole TTL whatever is written (${ttl.toFixed(0)} s on average: ${lives}), ${(hit.ratio * 100).toFixed(0)}% if every write empties it (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s; ${writesPerSecond.toFixed(2)} successful writes/s by ${invalidatedBy.join(', ')} would leave an entry ${hit.lifetime.toFixed(0)} s)`
         : estimated
-        ? `× an expected hit ratio of ${(hit.ratio * 100).toFixed(0)}% (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s an entry living ${hit.lifetime.toFixed(0)} s${writesPerSecond > 0 ? ` (the TTL, ${ttl.toFixed(0)} s on average, shortened by ${writesPerSecond.toFixed(2)} successful writes/s that empty it)` : ` (the TTL: 80–100% of ${o.ttlMs / 1000} s)`} serves x = ${(r.requestsPerSecond * repeat * hit.lifetime).toFixed(2)} hits per miss: x / (1 + x))`
+        ? `× an expected hit ratio of ${(hit.ratio * 100).toFixed(0)}% (${keys.length} kept traces ask for ${distinct} distinct URLs: two requests ask for the same one with chance ${repeat.toFixed(3)}; at ${r.requestsPerSecond.toFixed(2)} requests/s an entry living ${hit.lifetime.toFixed(0)} s${writesPerSecond > 0 ? ` (the TTL, ${ttl.toFixed(0)} s on average, shortened by ${writesPerSecond.toFixed(2)} successful writes/s that empty it)` : ` (the TTL: ${lives})`} serves x = ${(r.requestsPerSecond * repeat * hit.lifetime).toFixed(2)} hits per miss: x / (1 + x))`
         : `(the hit ratio is not estimated: ${keys.length} of ${ts.length} kept traces carry a URL key, ${o.minKeyedTraces} needed; the saving is this share × the hit ratio the cache reaches)`;
       findings.push({
         severity: (saved >= 0.2 ? 'critical' : 'warning') as 'critical' | 'warning',

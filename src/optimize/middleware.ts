@@ -1,10 +1,11 @@
 // The optimization middleware (PRD optimization.middleware.ts): mounted first in the app, it applies
 // the optimizer's runtime settings (settings.ts) as it reads them from the performance server —
-// response caching per route (in-memory LRU or Redis, TTL with jitter, emptied by writes to the same resource),
-// brotli/gzip compression above a size threshold, Cache-Control on static paths, pool sizes. With no
-// settings it only calls next(). Responses are buffered only where a setting needs the whole body;
-// a handler that streams (res.write) passes through untouched. Requests with a Cookie or an
-// Authorization header are never answered from the cache (they may get a personal answer).
+// response caching per route (in-memory LRU or Redis, TTL with jitter, emptied by writes to the
+// same resource), brotli/gzip compression above a size threshold, Cache-Control on static paths,
+// pool sizes. With no settings it only calls next(). Responses are buffered only where a setting
+// needs the whole body; a handler that streams (res.write) passes through untouched. Requests with
+// a Cookie or an Authorization header are never answered from the cache (they may get a personal
+// answer).
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
