@@ -315,19 +315,17 @@ export function p95Text(r: Pick<OptimizationRecord, 'before' | 'after' | 'p95Fac
   return `p95 ${r.before.p95.toFixed(1)} → ${r.after.p95.toFixed(1)} ms${r.p95Factor ? ` (${r.p95Factor.toFixed(1)}×${rounds})` : ''}`;
 }
 
+/** A quantile of one run's latency (ms; 0 for a run without requests). */
+const quantileOf = (r: PhaseResult, q: number) => {
+  const h = histogramOf(r.latency);
+  return h.count ? h.quantile(q) : 0;
+};
+const medianOf = (r: PhaseResult) => quantileOf(r, 0.5);
+
 /** Each round's before p95 / after p95 (rounds whose after-run has no requests are left out). */
 export function roundP95Factors(off: PhaseResult[], on: PhaseResult[]): number[] {
-  const p95 = (r: PhaseResult) => {
-    const h = histogramOf(r.latency);
-    return h.count ? h.quantile(0.95) : 0;
-  };
-  return off.flatMap((b, i) => (on[i] && p95(on[i]) > 0 ? [p95(b) / p95(on[i])] : []));
+  return off.flatMap((b, i) => (on[i] && quantileOf(on[i], 0.95) > 0 ? [quantileOf(b, 0.95) / quantileOf(on[i], 0.95)] : []));
 }
-
-const medianOf = (r: PhaseResult) => {
-  const h = histogramOf(r.latency);
-  return h.count ? h.quantile(0.5) : 0;
-};
 
 function summarize(rs: PhaseResult[]): MeasureSummary {
   const h = histogramOf(rs[0].latency);
@@ -482,7 +480,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       const opts = { target: m.target, scenario, connections: m.connections, rate: m.rate, workers: m.workers, thread: m.workers > 0 };
       const res = await runPhase({ ...opts, duration: m.seconds, warmup: 1 });
       (want ? on : off).push(res);
-      log(`  ${want ? 'after ' : 'before'}: ${res.requests} requests, p95 ${histogramOf(res.latency).quantile(0.95).toFixed(1)} ms`);
+      log(`  ${want ? 'after ' : 'before'}: ${res.requests} requests, p95 ${quantileOf(res, 0.95).toFixed(1)} ms`);
     };
     for (let i = 0; i < m.rounds; i++) for (const want of i % 2 === 0 ? [false, true] : [true, false]) await phase(want);
     if (!active) {

@@ -57,7 +57,6 @@ export async function listTraces(store: Store, q: TraceQuery, now = Date.now()):
   return { traces: await store.listTraces(traceFilter(q, now)) };
 }
 
-/** Builds the tree; spans whose parent is not stored become roots (a caller in another service). */
 /** The length of the union of [start, end) intervals. */
 function unionLength(intervals: [number, number][]): number {
   let total = 0;
@@ -70,6 +69,7 @@ function unionLength(intervals: [number, number][]): number {
   return total;
 }
 
+/** Builds the tree; spans whose parent is not stored become roots (a caller in another service). */
 export function traceTree(spans: SpanRow[]): TraceDetail | undefined {
   if (spans.length === 0) return undefined;
   const start = Math.min(...spans.map((s) => s.start));
