@@ -84,7 +84,8 @@ async function count(variant: string, round: number): Promise<{ main: number; al
   const files = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`${path.basename(out)}-`)).sort();
   const totals = files.map((f) => Number(/^totals: (\d+)/m.exec(fs.readFileSync(path.join(os.tmpdir(), f), 'utf8'))?.[1] ?? 0));
   if (!files.length || !totals[0]) throw new Error(`no instruction total in ${out}-01`);
-  if (!process.env.BENCH_KEEP) for (const f of files) fs.rmSync(path.join(os.tmpdir(), f), { force: true });
+  // (valgrind also leaves <out> itself, empty)
+  if (!process.env.BENCH_KEEP) for (const f of [path.basename(out), ...files]) fs.rmSync(path.join(os.tmpdir(), f), { force: true });
   return { main: totals[0] / REQUESTS, all: totals.reduce((a, b) => a + b, 0) / REQUESTS };
 }
 
