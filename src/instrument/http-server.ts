@@ -1,7 +1,7 @@
 // What Express and Fastify instrumentation share: the OpenTelemetry HTTP server instruments and a
 // cache of bound handles per (method, route, status), so a request costs two Map lookups and three
 // records. Routes are templates ("/products/:id"), never raw URLs, so cardinality stays bounded.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OutgoingMessage, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Handle } from '../sdk/recorder.js';
@@ -92,7 +92,7 @@ export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | und
     try {
       const route = expressRoute(req);
       const method = req.method ?? 'GET';
-      metrics.finished(method, route, status, (performance.now() - start) / 1000, req.headers['content-length'], res?.getHeader('content-length'));
+      metrics.finished(method, route, status, (performance.now() - start) / 1000, req.headers['content-length'], res && getHeader.call(res, 'content-length'));
       if (ctx) tracer!.endRequest(ctx, method, route, status, undefined, req.originalUrl ?? req.url);
     } catch {
       // monitoring never breaks a response
@@ -100,7 +100,47 @@ export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | und
   };
 }
 
+// Node's own, not looked up on res: Express gives every response a new hidden class (its prototype
+// swap), so each property looked up on one misses V8's caches — ~1k instructions each
+// (bench/middleware-instructions.ts)
+const getHeader = OutgoingMessage.prototype.getHeader;
+
 export type RequestFinisher = (req: ExpressRequest, res: ServerResponse | undefined, start: number, ctx: RequestContext | undefined, status: number) => void;
+
+/**
+ * A subscriber for Node's http.server.request.start channel: begins each request — its start time,
+ * and its trace, entered, so that the 'request' event Node emits right after, in the same
+ * synchronous run, runs in it — unless `skip` says its server is not measured.
+ */
+export function requestStarter(metrics: HttpServerMetrics, tracer: Tracer | undefined, open: OpenRequests, skip: ((server: Server) => boolean) | undefined, options: HttpInstrumentationOptions): (message: unknown) => void {
+  const serverTiming = options.serverTiming === true;
+  return (message) => {
+    const { request, response, socket, server } = message as { request: IncomingMessage; response: ServerResponse; socket: Socket; server: Server };
+    if (skip?.(server)) return;
+    try {
+      const start = performance.now();
+      let ctx: RequestContext | undefined;
+      if (tracer) {
+        ctx = tracer.startRequest('HTTP', request.headers.traceparent);
+        tracer.enter(ctx);
+      }
+      open.begin(socket, request, start, ctx);
+      metrics.started();
+      if (serverTiming) addServerTiming(response, start);
+    } catch {
+      // monitoring never breaks a request
+    }
+  };
+}
+
+/** `Server-Timing: app;dur=<ms since start>`, set when the response's head is written. */
+export function addServerTiming(res: ServerResponse, start: number): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    if (!this.headersSent) this.setHeader('Server-Timing', `app;dur=${(performance.now() - start).toFixed(1)}`);
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+}
 
 /** A request between its start and its finish: when it started, and its trace context. */
 export interface OpenRequest {
@@ -154,6 +194,12 @@ export class OpenRequests {
     } else (c.queued ??= []).push({ req, start, ctx });
   }
 
+  /** Whether this request was begun here and has not finished. */
+  has(socket: Socket, req: IncomingMessage): boolean {
+    const c = (socket as Socket & Record<symbol, Connection | undefined>)[this.key];
+    return c !== undefined && ((c.head.start >= 0 && c.head.req === req) || (c.queued?.some((o) => o.req === req) ?? false));
+  }
+
   /**
    * The request's start and context, once; undefined when it was not begun here. The object returned
    * is reused by the next call: read it at once.
@@ -163,8 +209,7 @@ export class OpenRequests {
     if (c === undefined) return undefined;
     const head = c.head;
     if (head.start >= 0 && head.req === req) {
-      const found = this.found;
-      found.req = req;
+      const found = this.found; // its req stays undefined: a finished request is not kept alive here
       found.start = head.start;
       found.ctx = head.ctx;
       const next = c.queued?.shift();

@@ -8,20 +8,14 @@
 //
 //   const undo = instrumentHttpServer(perf)       // before or after app.listen()
 //
-// Measured against the middleware in bench/middleware.ts: on an Express hello world it costs less
-// than app.use(expressMetrics(perf)), whose router layer is by itself a large part of the cost of
-// so small a request (bench/middleware-instructions.ts: a no-op middleware adds 3–5%).
+// app.use(expressMetrics(perf)), first in an app, hands off to the same channels after its first
+// request (src/instrument/express.ts): a router layer is by itself a large part of the cost of so
+// small a request (bench/middleware-instructions.ts: a no-op middleware adds 2–5%).
 import dc from 'node:diagnostics_channel';
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
-import type { RequestContext } from '../sdk/tracing.js';
-import { HttpServerMetrics, OpenRequests, requestFinisher, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
-import type { ExpressRequest } from './source.js';
-
-type Req = ExpressRequest;
+import { HttpServerMetrics, OpenRequests, requestFinisher, requestStarter, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
 
 export interface HttpServerInstrumentationOptions extends HttpInstrumentationOptions {
   /** measure only these servers (default: every server in the process) */
@@ -39,22 +33,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
 
   const open = new OpenRequests(requestFinisher(metrics, tracer));
 
-  const onStart = (message: unknown) => {
-    const { request, socket, server } = message as { request: Req; socket: Socket; server: Server };
-    if (skip?.(server)) return;
-    try {
-      let ctx: RequestContext | undefined;
-      if (tracer) {
-        ctx = tracer.startRequest('HTTP', request.headers.traceparent);
-        // the 'request' event is emitted right after this, in the same synchronous run
-        tracer.enter(ctx);
-      }
-      open.begin(socket, request, performance.now(), ctx);
-      metrics.started();
-    } catch {
-      // monitoring never breaks a request
-    }
-  };
+  const onStart = requestStarter(metrics, tracer, open, skip, options);
   const onFinish = open.onFinish;
   dc.subscribe('http.server.request.start', onStart);
   dc.subscribe('http.server.response.finish', onFinish);

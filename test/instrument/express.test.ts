@@ -1,12 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { expressMetrics } from '../../src/instrument/express.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import type { MetricPoint } from '../../src/model.js';
 import { pipelined } from '../helpers.js';
+
+// Express 4 beside 5 (devDependency express4 = express@4): the hand-off finds the router elsewhere
+const express4 = createRequire(import.meta.url)('express4') as typeof express;
+
+/** Whether `middleware` is still a layer of the app's router (Express 5: app.router; 4: app._router). */
+function hasLayer(app: express.Express, middleware: unknown): boolean {
+  const router = ((app as unknown as { _router?: { stack: { handle: unknown }[] } })._router ?? app.router) as { stack: { handle: unknown }[] };
+  return router.stack.some((l) => l.handle === middleware);
+}
 
 async function serve(app: express.Express) {
   const server = app.listen(0, '127.0.0.1');
@@ -17,42 +27,101 @@ async function serve(app: express.Express) {
 const find = (points: MetricPoint[], metric: string, attrs: Record<string, string>) =>
   points.filter((p) => p.metric === metric && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
 
-test('records duration by route template, method and status; sizes; no route on 404; error.type on 5xx', async () => {
+// The same requests through each way the middleware can run: the first request always passes the
+// layer; after it, the layer hands off to Node's channels unless told not to.
+for (const [name, lib, handOff] of [
+  ['Express 5, handed off after the first request', express, true],
+  ['Express 5, handOff: false (the layer kept)', express, false],
+  ['Express 4, handed off after the first request', express4, true],
+] as const) {
+  test(`${name}: duration by route template, method and status; sizes; no route on 404; error.type on 5xx`, async () => {
+    const recorder = new Recorder({ onWarning: () => {} });
+    const app = lib();
+    app.set('env', 'test'); // the /fail route throws on purpose; express logs errors outside env=test
+    const middleware = expressMetrics(recorder, { handOff });
+    app.use(middleware);
+    const products = lib.Router();
+    products.get('/:id', (req, res) => void setTimeout(() => res.json({ id: req.params.id }), 20));
+    app.use('/products', products);
+    app.post('/orders', lib.json(), (req, res) => void res.status(201).json(req.body));
+    app.get('/fail', () => {
+      throw new Error('boom');
+    });
+    const { url, close } = await serve(app);
+    for (let i = 0; i < 5; i++) await (await fetch(`${url}/products/${i}`)).text();
+    assert.equal(hasLayer(app, middleware), !handOff, handOff ? 'the layer is gone after the first request' : 'the layer stays');
+    await (await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(100) }) })).text();
+    await (await fetch(`${url}/fail`)).text();
+    await (await fetch(`${url}/nowhere/${Math.random()}`)).text();
+    await close();
+    const points = recorder.collect();
+
+    const prod = find(points, 'http.server.request.duration', { 'http.route': '/products/:id', 'http.request.method': 'GET', 'http.response.status_code': '200' });
+    assert.equal(prod.length, 1, 'five requests, one series: the template, not the raw URL');
+    assert.equal(prod[0].count, 5, 'the first request (through the layer) and the four after it');
+    assert.equal(prod[0].unit, 's');
+    assert.ok(prod[0].min >= 0.019 && prod[0].max < 1, `durations in seconds, got ${prod[0].min}..${prod[0].max}`);
+    const post = find(points, 'http.server.request.body.size', { 'http.route': '/orders', 'http.response.status_code': '201' });
+    assert.equal(post[0].sum, JSON.stringify({ a: 'x'.repeat(100) }).length);
+    assert.equal(find(points, 'http.server.response.body.size', { 'http.route': '/orders' })[0].sum, JSON.stringify({ a: 'x'.repeat(100) }).length);
+    const failed = find(points, 'http.server.request.duration', { 'http.route': '/fail', 'http.response.status_code': '500' });
+    assert.equal(failed[0].attributes['error.type'], '500');
+    const notFound = find(points, 'http.server.request.duration', { 'http.response.status_code': '404' });
+    assert.equal(notFound.length, 1);
+    assert.equal(notFound[0].attributes['http.route'], undefined);
+    assert.equal(find(points, 'http.server.request.duration', {}).reduce((n, p) => n + p.count, 0), 8, 'each request once');
+    const active = points.find((p) => p.metric === 'http.server.active_requests');
+    assert.equal(active?.last, 0, 'in-flight returns to zero');
+    assert.ok((active?.max ?? 0) >= 1);
+  });
+}
+
+test('hands off only when nothing can tell: not after another middleware, not under a path, not inside a parent app', async () => {
+  const recorder = new Recorder({ onWarning: () => {} });
+  // after a middleware that answers some requests itself: those stay uncounted
+  const late = express();
+  late.use((req, res, next) => (req.path === '/health' ? void res.send('up') : next()));
+  const lateMw = expressMetrics(recorder);
+  late.use(lateMw);
+  late.get('/late', (_req, res) => void res.send('l'));
+  // in a sub-app that a parent app mounts: the server calls the parent, which routes other paths too
+  const parent = express();
+  const sub = express();
+  const subMw = expressMetrics(recorder);
+  sub.use(subMw);
+  sub.get('/sub', (_req, res) => void res.send('s'));
+  parent.get('/outside', (_req, res) => void res.send('o'));
+  parent.use(sub);
+  const a = await serve(late);
+  const b = await serve(parent);
+  for (let i = 0; i < 3; i++) {
+    for (const p of ['/health', '/late']) await (await fetch(a.url + p)).text();
+    for (const p of ['/outside', '/sub']) await (await fetch(b.url + p)).text();
+  }
+  await a.close();
+  await b.close();
+  assert.ok(hasLayer(late, lateMw), 'after another middleware: kept');
+  assert.ok(hasLayer(sub, subMw), 'in a mounted sub-app: kept');
+  const points = find(recorder.collect(), 'http.server.request.duration', {});
+  assert.deepEqual(points.map((p) => [p.attributes['http.route'], p.count]).sort(), [['/late', 3], ['/sub', 3]]);
+});
+
+test('requests in flight when the layer hands off are each counted once', async () => {
   const recorder = new Recorder({ onWarning: () => {} });
   const app = express();
-  app.set('env', 'test'); // the /fail route throws on purpose; express logs errors outside env=test
-  app.use(expressMetrics(recorder));
-  const products = express.Router();
-  products.get('/:id', (req, res) => void setTimeout(() => res.json({ id: req.params.id }), 20));
-  app.use('/products', products);
-  app.post('/orders', express.json(), (req, res) => void res.status(201).json(req.body));
-  app.get('/fail', () => {
-    throw new Error('boom');
-  });
+  const middleware = expressMetrics(recorder);
+  app.use(middleware);
+  app.get('/slow/:n', (req, res) => void setTimeout(() => res.send(req.params.n), 30));
   const { url, close } = await serve(app);
-  for (let i = 0; i < 5; i++) await (await fetch(`${url}/products/${i}`)).text();
-  await (await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(100) }) })).text();
-  await (await fetch(`${url}/fail`)).text();
-  await (await fetch(`${url}/nowhere/${Math.random()}`)).text();
+  // three pipelined on one connection (the first of them hands off), and twenty on their own
+  const [text] = await Promise.all([pipelined(url, ['/slow/a', '/slow/b', '/slow/c'], 'c'), ...Array.from({ length: 20 }, (_, i) => fetch(`${url}/slow/${i}`).then((r) => r.text()))]);
+  assert.equal(text.match(/HTTP\/1\.1 200/g)?.length, 3);
+  for (let i = 0; i < 5; i++) await (await fetch(`${url}/slow/x`)).text();
   await close();
+  assert.ok(!hasLayer(app, middleware));
   const points = recorder.collect();
-
-  const prod = find(points, 'http.server.request.duration', { 'http.route': '/products/:id', 'http.request.method': 'GET', 'http.response.status_code': '200' });
-  assert.equal(prod.length, 1, 'five requests, one series: the template, not the raw URL');
-  assert.equal(prod[0].count, 5);
-  assert.equal(prod[0].unit, 's');
-  assert.ok(prod[0].min >= 0.019 && prod[0].max < 1, `durations in seconds, got ${prod[0].min}..${prod[0].max}`);
-  const post = find(points, 'http.server.request.body.size', { 'http.route': '/orders', 'http.response.status_code': '201' });
-  assert.equal(post[0].sum, JSON.stringify({ a: 'x'.repeat(100) }).length);
-  assert.equal(find(points, 'http.server.response.body.size', { 'http.route': '/orders' })[0].sum, JSON.stringify({ a: 'x'.repeat(100) }).length);
-  const failed = find(points, 'http.server.request.duration', { 'http.route': '/fail', 'http.response.status_code': '500' });
-  assert.equal(failed[0].attributes['error.type'], '500');
-  const notFound = find(points, 'http.server.request.duration', { 'http.response.status_code': '404' });
-  assert.equal(notFound.length, 1);
-  assert.equal(notFound[0].attributes['http.route'], undefined);
-  const active = points.find((p) => p.metric === 'http.server.active_requests');
-  assert.equal(active?.last, 0, 'in-flight returns to zero');
-  assert.ok((active?.max ?? 0) >= 1);
+  assert.equal(find(points, 'http.server.request.duration', { 'http.route': '/slow/:n' })[0].count, 28);
+  assert.equal(points.find((p) => p.metric === 'http.server.active_requests')?.last, 0);
 });
 
 test('Server-Timing header is added only when asked for', async () => {
@@ -61,14 +130,16 @@ test('Server-Timing header is added only when asked for', async () => {
   app.use(expressMetrics(recorder, { serverTiming: true }));
   app.get('/x', (_req, res) => void res.send('ok'));
   const { url, close } = await serve(app);
-  const res = await fetch(`${url}/x`);
-  assert.match(res.headers.get('server-timing') ?? '', /^app;dur=\d+(\.\d)?$/);
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${url}/x`); // the first through the layer, the others after the hand-off
+    assert.match(res.headers.get('server-timing') ?? '', /^app;dur=\d+(\.\d)?$/);
+  }
   await close();
   const plain = express();
   plain.use(expressMetrics(recorder));
   plain.get('/x', (_req, res) => void res.send('ok'));
   const p = await serve(plain);
-  assert.equal((await fetch(`${p.url}/x`)).headers.get('server-timing'), null);
+  for (let i = 0; i < 3; i++) assert.equal((await fetch(`${p.url}/x`)).headers.get('server-timing'), null);
   await p.close();
 });
 
@@ -91,37 +162,46 @@ test('instrumentation does not change responses', async () => {
   await b.close();
 });
 
-test('with a tracer: handlers run in the request context, the caller’s trace continues, the trace is kept', async () => {
+test('with a tracer: handlers run in the request context, the caller’s trace continues, the trace is kept — before and after the hand-off', async () => {
   const { Tracer, currentContext, formatTraceparent, urlKey } = await import('../../src/sdk/tracing.js');
   const recorder = new Recorder({ onWarning: () => {} });
   const kept: import('../../src/sdk/tracing.js').TraceRecord[] = [];
   const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
   const app = express();
-  app.use(expressMetrics(recorder, { tracer }));
+  const middleware = expressMetrics(recorder, { tracer });
+  app.use(middleware);
   app.get('/products/:id', async (_req, res) => {
-    await new Promise((r) => setTimeout(r, 5));
+    // 5 ms by the clock: a timer can fire early against it (it counts from the loop's cached time)
+    const t0 = performance.now();
+    while (performance.now() - t0 < 5) await new Promise((r) => setTimeout(r, 1));
     const ctx = currentContext();
     if (ctx) ctx.dbCalls += 2; // what the pg instrumentation does per query
     res.json({ traced: ctx !== undefined, traceId: ctx?.root.traceId });
   });
   const { url, close } = await serve(app);
-  const caller = formatTraceparent('a'.repeat(32), 'b'.repeat(16));
-  const body = (await (await fetch(`${url}/products/7?size=42`, { headers: { traceparent: caller } })).json()) as { traced: boolean; traceId: string };
+  // the first request passes the layer (tracer.run), the second starts on Node's channel (enter)
+  for (const [i, t] of ['a', 'c'].entries()) {
+    const caller = formatTraceparent(t.repeat(32), 'b'.repeat(16));
+    const body = (await (await fetch(`${url}/products/7?size=42`, { headers: { traceparent: caller } })).json()) as { traced: boolean; traceId: string };
+    assert.deepEqual(body, { traced: true, traceId: t.repeat(32) });
+    assert.equal(hasLayer(app, middleware), false, `after request ${i + 1}`);
+  }
   await close();
-  assert.deepEqual(body, { traced: true, traceId: 'a'.repeat(32) });
-  assert.equal(kept.length, 1);
-  const root = kept[0].spans[0];
-  assert.equal(root.name, 'GET /products/:id');
-  assert.equal(root.parentSpanId, 'b'.repeat(16));
-  assert.equal(root.attributes['http.response.status_code'], 200);
-  assert.equal(root.attributes['solemate.db.queries'], 2);
-  // which response it asked for, as a hash (the query may carry personal data)
-  assert.equal(root.attributes['solemate.url.key'], urlKey('GET', '/products/7?size=42'));
-  assert.match(String(root.attributes['solemate.url.key']), /^[0-9a-f]{13}$/);
+  assert.equal(kept.length, 2);
+  for (const trace of kept) {
+    const root = trace.spans[0];
+    assert.equal(root.name, 'GET /products/:id');
+    assert.equal(root.parentSpanId, 'b'.repeat(16));
+    assert.equal(root.attributes['http.response.status_code'], 200);
+    assert.equal(root.attributes['solemate.db.queries'], 2);
+    // which response it asked for, as a hash (the query may carry personal data)
+    assert.equal(root.attributes['solemate.url.key'], urlKey('GET', '/products/7?size=42'));
+    assert.match(String(root.attributes['solemate.url.key']), /^[0-9a-f]{13}$/);
+    assert.ok(root.duration >= 5);
+  }
   assert.notEqual(urlKey('GET', '/products/7?size=42'), urlKey('GET', '/products/7?size=41'));
-  assert.ok(root.duration >= 5);
   const q = recorder.collect().find((p) => p.metric === 'solemate.http.server.db.queries');
-  assert.equal(q?.sum, 2);
+  assert.equal(q?.sum, 4);
   assert.equal(q?.attributes['http.route'], '/products/:id');
 });
 
@@ -144,7 +224,7 @@ test('mounted on a path: requests outside it are not counted, also when pipeline
   );
 });
 
-test('a middleware nobody holds any more stops listening for finished responses; one still held keeps recording', async () => {
+test('a middleware nobody holds any more stops listening; after the hand-off the app holds it, and once the app is gone both channels are left', async () => {
   // in a child process with --expose-gc: collection is what is tested
   const src = (f: string) => JSON.stringify(new URL(`../../src/${f}`, import.meta.url).href);
   const code = `
@@ -153,6 +233,7 @@ test('a middleware nobody holds any more stops listening for finished responses;
     import { expressMetrics } from ${src('instrument/express.ts')};
     import { Recorder } from ${src('sdk/recorder.ts')};
     const finished = dc.channel('http.server.response.finish');
+    const started = dc.channel('http.server.request.start');
     const collect = async () => { for (let i = 0; i < 20; i++) { gc(); await new Promise((r) => setTimeout(r, 5)); } };
     let dropped = expressMetrics(new Recorder({ onWarning() {} }));
     const before = finished.hasSubscribers;
@@ -160,17 +241,24 @@ test('a middleware nobody holds any more stops listening for finished responses;
     await collect();
     const afterDrop = finished.hasSubscribers;
     const recorder = new Recorder({ onWarning() {} });
-    const app = express();
+    let app = express();
     app.use(expressMetrics(recorder));
     app.get('/x', (_q, r) => r.send('x'));
-    const server = app.listen(0, '127.0.0.1');
+    let server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
+    const get = async () => (await fetch('http://127.0.0.1:' + server.address().port + '/x', { headers: { connection: 'close' } })).text();
     await collect();
-    await (await fetch('http://127.0.0.1:' + server.address().port + '/x')).text();
-    server.close();
+    await get(); // hands off: no router layer holds the middleware any more
+    await collect();
+    await get();
+    await get();
     const kept = recorder.collect().find((p) => p.metric === 'http.server.request.duration')?.count ?? 0;
-    console.log(JSON.stringify({ before, afterDrop, kept }));
+    await new Promise((r) => server.close(r));
+    server = undefined;
+    app = undefined;
+    await collect();
+    console.log(JSON.stringify({ before, afterDrop, kept, startAfterApp: started.hasSubscribers, finishAfterApp: finished.hasSubscribers }));
   `;
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
-  assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { before: true, afterDrop: false, kept: 1 });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { before: true, afterDrop: false, kept: 3, startAfterApp: false, finishAfterApp: false });
 });
