@@ -76,6 +76,39 @@ for (const [name, lib, handOff] of [
   });
 }
 
+for (const [name, lib] of [
+  ['Express 5', express],
+  ['Express 4', express4],
+] as const) {
+  test(`${name}: routers mounted on paths with parameters are recorded by template, not by the values`, async () => {
+    const recorder = new Recorder({ onWarning: () => {} });
+    const app = lib();
+    app.use(expressMetrics(recorder));
+    const items = lib.Router();
+    items.get('/items/:id', (_req, res) => void res.send('i'));
+    const reviews = lib.Router();
+    reviews.get('/', (_req, res) => void res.send('r'));
+    items.use('/items/:id/reviews', reviews);
+    const api = lib.Router();
+    api.use('/shops/:shop', items);
+    app.use('/api', api); // nested: /api + /shops/:shop + /items/:id
+    app.use('/shops/:shop', items); // and the same router directly
+    app.use('/static', lib.Router().get('/logo.png', (_req, res) => void res.send('p')));
+    const { url, close } = await serve(app);
+    for (const shop of ['1', '2', 'three']) {
+      for (const p of [`/api/shops/${shop}/items/9`, `/shops/${shop}/items/${shop}`, `/shops/${shop}/items/5/reviews`, '/static/logo.png']) assert.equal((await fetch(url + p)).status, 200, p);
+    }
+    await close();
+    const routes = find(recorder.collect(), 'http.server.request.duration', {}).map((p) => [p.attributes['http.route'], p.count]);
+    assert.deepEqual(routes.sort(), [
+      ['/api/shops/:shop/items/:id', 3],
+      ['/shops/:shop/items/:id', 3],
+      ['/shops/:shop/items/:id/reviews/', 3],
+      ['/static/logo.png', 3],
+    ]);
+  });
+}
+
 test('hands off only when nothing can tell: not after another middleware, not under a path, not inside a parent app', async () => {
   const recorder = new Recorder({ onWarning: () => {} });
   // after a middleware that answers some requests itself: those stay uncounted
