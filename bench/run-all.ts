@@ -8,6 +8,7 @@ const BENCHES: [string, string[]][] = [
   ['memory', ['--expose-gc']],
   ['store', []],
   ['middleware-cost', []],
+  ['own-property', []],
   ['middleware', []],
   ['compression', []],
   ['tracing', []],
