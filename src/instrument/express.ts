@@ -22,7 +22,7 @@ import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
 import { addServerTiming, HttpServerMetrics, OpenRequests, requestFinisher, requestStarter, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
-import type { ExpressRequest } from './source.js';
+import { expressRouter, type ExpressLayer, type ExpressRequest } from './source.js';
 
 type Req = ExpressRequest & { app?: unknown; socket: Socket & { server?: Server } };
 
@@ -93,16 +93,6 @@ const keptByApp = new WeakMap<object, object>();
 /** Express 4's own first layers, which every request passes (query parsing, prototype set-up). */
 const EXPRESS4_INIT = new Set(['query', 'expressInit']);
 
-interface Layer {
-  handle?: unknown;
-  name?: string;
-  route?: unknown;
-  /** Express 5 (router 2): mounted at "/", matching every path */
-  slash?: boolean;
-  /** Express 4: the same */
-  regexp?: { fast_slash?: boolean };
-}
-
 /**
  * Takes the middleware's layer out of the router of the app handling `req` when nothing can tell:
  * it is the app's first layer (after Express 4's own), at the root, and a server calls the app
@@ -110,17 +100,15 @@ interface Layer {
  * The router gets a new stack array: requests being routed keep the one they started with.
  */
 function removeLayer(req: Req, middleware: unknown): boolean {
-  const app = req.app as (((...args: never[]) => unknown) & { _router?: { stack?: Layer[] }; router?: { stack?: Layer[] } }) | undefined;
+  const app = req.app;
   const server = req.socket.server;
-  if (typeof app !== 'function' || !(req instanceof IncomingMessage) || !server?.listeners('request').includes(app)) return false;
-  // Express 4 keeps its router in app._router (app.router throws there); Express 5 in app.router
-  const router = '_router' in app ? app._router : app.router;
-  const stack = router?.stack;
-  if (!Array.isArray(stack)) return false;
+  const router = expressRouter(app);
+  if (!router || !(req instanceof IncomingMessage) || !server?.listeners('request').includes(app as never)) return false;
+  const stack = router.stack;
   const i = stack.findIndex((l) => l.handle === middleware);
-  const atRoot = (l: Layer) => l.route === undefined && (l.slash === true || l.regexp?.fast_slash === true);
+  const atRoot = (l: ExpressLayer) => l.route === undefined && (l.slash === true || l.regexp?.fast_slash === true);
   if (i < 0 || !atRoot(stack[i]) || !stack.slice(0, i).every((l) => atRoot(l) && EXPRESS4_INIT.has(l.name ?? ''))) return false;
-  router!.stack = stack.filter((_, j) => j !== i);
+  router.stack = stack.filter((_, j) => j !== i);
   return true;
 }
 

@@ -50,47 +50,54 @@ export function expressRoute(req: ExpressRequest): string | undefined {
 const mountTemplates = new Map<string, string>();
 const MOUNT_CACHE = 4096;
 
-interface Layer {
-  handle?: { stack?: unknown };
+/** What Express's router layers hold that we read (Express 4's and 5's routers differ). */
+export interface ExpressLayer {
+  handle?: { stack?: unknown } | ((...args: never[]) => unknown);
+  name?: string;
   route?: unknown;
   /** Express 5 (router 2): the pattern(s) the layer was made from, and a matcher for each */
   rawPath?: unknown;
   matchers?: ((path: string) => { path: string } | false)[];
+  /** Express 5: mounted at "/", matching every path */
   slash?: boolean;
-  /** Express 4: the pattern's regexp and its parameters' names */
+  /** Express 4: the pattern's regexp (fast_slash: mounted at "/") and its parameters' names */
   regexp?: RegExp & { fast_slash?: boolean };
   keys?: { name: string | number }[];
 }
 
+/** An Express app's router — Express 4 keeps it in app._router (app.router throws there), Express 5 in app.router — or undefined for anything else. */
+export function expressRouter(app: unknown): { stack: ExpressLayer[] } | undefined {
+  if (typeof app !== 'function') return undefined;
+  const router = ('_router' in app ? app._router : (app as { router?: unknown }).router) as { stack?: unknown } | undefined;
+  return Array.isArray(router?.stack) ? (router as { stack: ExpressLayer[] }) : undefined;
+}
+
 function mountTemplate(req: ExpressRequest, base: string): string {
-  type App = ((...args: never[]) => unknown) & { _router?: { stack?: unknown }; router?: { stack?: unknown } };
-  const app = (req as { app?: unknown }).app as App | undefined;
   try {
-    // Express 4 keeps its router in app._router (app.router throws there); Express 5 in app.router
-    const stack = typeof app === 'function' ? ('_router' in app ? app._router : app.router)?.stack : undefined;
-    return (Array.isArray(stack) && templateIn(stack as Layer[], base, 0)) || base;
+    const router = expressRouter((req as { app?: unknown }).app);
+    return (router && templateIn(router.stack, base, 0)) || base;
   } catch {
     return base;
   }
 }
 
 /** The templates of the mount paths, router within router, that together match all of `url`. */
-function templateIn(stack: Layer[], url: string, depth: number): string | undefined {
+function templateIn(stack: ExpressLayer[], url: string, depth: number): string | undefined {
   if (depth > 8) return undefined;
   for (const layer of stack) {
-    const inner = layer.handle?.stack;
+    const inner = (layer.handle as { stack?: unknown } | undefined)?.stack;
     if (layer.route !== undefined || !Array.isArray(inner)) continue; // routes, and middleware that is no router
     const m = matchMount(layer, url);
     if (!m) continue;
     const rest = url.slice(m.matched.length);
-    const t = rest === '' ? '' : templateIn(inner as Layer[], rest, depth + 1);
+    const t = rest === '' ? '' : templateIn(inner as ExpressLayer[], rest, depth + 1);
     if (t !== undefined) return m.template + t;
   }
   return undefined;
 }
 
 /** What of `url` a mount layer matches, and that part's template; the matchers used do not change the layer. */
-function matchMount(layer: Layer, url: string): { matched: string; template: string } | undefined {
+function matchMount(layer: ExpressLayer, url: string): { matched: string; template: string } | undefined {
   if (layer.slash || layer.regexp?.fast_slash) return { matched: '', template: '' };
   if (Array.isArray(layer.matchers)) {
     for (let i = 0; i < layer.matchers.length; i++) {
