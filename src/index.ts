@@ -13,7 +13,7 @@ export { instrumentHttpClient } from './instrument/http-client.js';
 export { sanitizeSql, fingerprint } from './instrument/sql.js';
 export { collectPostgres, recordPostgres, type PostgresReport } from './collectors/postgres.js';
 export { RedisCollector, recordRedis, type RedisReport } from './collectors/redis.js';
-export { expressMetrics } from './instrument/express.js';
+export { expressMetrics, type ExpressMetricsOptions } from './instrument/express.js';
 export { fastifyMetrics } from './instrument/fastify.js';
 export { instrumentHttpServer, type HttpServerInstrumentationOptions } from './instrument/node-http.js';
 export type { HttpInstrumentationOptions } from './instrument/http-server.js';

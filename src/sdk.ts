@@ -9,7 +9,7 @@ export { startRuntimeSampler } from './sdk/runtime.js';
 export { PerformanceMonitoringService, type PerformanceAlertState, type PerformanceDashboard } from './sdk/monitoring-service.js';
 export type { PerformanceAlert } from './alerts/rules.js';
 export { Tracer, TailSampler, RequestContext, currentContext, parseTraceparent, formatTraceparent, type SpanData, type TraceRecord, type TracerOptions } from './sdk/tracing.js';
-export { expressMetrics } from './instrument/express.js';
+export { expressMetrics, type ExpressMetricsOptions } from './instrument/express.js';
 export { fastifyMetrics } from './instrument/fastify.js';
 export { instrumentHttpServer, type HttpServerInstrumentationOptions } from './instrument/node-http.js';
 export type { HttpInstrumentationOptions } from './instrument/http-server.js';
