@@ -22,7 +22,7 @@ import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
 import { addServerTiming, HttpServerMetrics, OpenRequests, requestFinisher, requestStarter, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
-import { expressRouter, type ExpressLayer, type ExpressRequest } from './source.js';
+import { expressRouter, mountedAtRoot, type ExpressLayer, type ExpressRequest } from './source.js';
 
 type Req = ExpressRequest & { app?: unknown; socket: Socket & { server?: Server } };
 
@@ -103,14 +103,17 @@ function removeLayer(req: Req, middleware: unknown): boolean {
   const app = req.app;
   const server = req.socket.server;
   const router = expressRouter(app);
-  if (!router || !(req instanceof IncomingMessage) || !server?.listeners('request').includes(app as never)) return false;
+  if (!router || !(req instanceof IncomingMessage) || !server || !callsDirectly(server, app)) return false;
   const stack = router.stack;
   const i = stack.findIndex((l) => l.handle === middleware);
-  const atRoot = (l: ExpressLayer) => l.route === undefined && (l.slash === true || l.regexp?.fast_slash === true);
+  const atRoot = (l: ExpressLayer) => l.route === undefined && mountedAtRoot(l);
   if (i < 0 || !atRoot(stack[i]) || !stack.slice(0, i).every((l) => atRoot(l) && EXPRESS4_INIT.has(l.name ?? ''))) return false;
   router.stack = stack.filter((_, j) => j !== i);
   return true;
 }
+
+/** Whether the server hands its requests to the app itself (not through a parent app or a wrapper). */
+const callsDirectly = (server: Server, app: unknown): boolean => server.listeners('request').includes(app as never);
 
 /**
  * The hand-off's server filter: true for a server that does not call the app directly. Decided once
@@ -124,7 +127,7 @@ function notServing(app: WeakRef<object>): (server: Server) => boolean {
     let serves = s[key];
     if (serves === undefined) {
       const a = app.deref();
-      s[key] = serves = a !== undefined && server.listeners('request').includes(a as never);
+      s[key] = serves = a !== undefined && callsDirectly(server, a);
     }
     return !serves;
   };

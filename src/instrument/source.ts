@@ -72,6 +72,11 @@ export function expressRouter(app: unknown): { stack: ExpressLayer[] } | undefin
   return Array.isArray(router?.stack) ? (router as { stack: ExpressLayer[] }) : undefined;
 }
 
+/** A layer mounted at "/", matching every path (Express 5: slash; Express 4: its regexp's fast_slash). */
+export const mountedAtRoot = (layer: ExpressLayer): boolean => layer.slash === true || layer.regexp?.fast_slash === true;
+
+const withoutTrailingSlash = (path: string): string => (path.endsWith('/') ? path.slice(0, -1) : path);
+
 function mountTemplate(req: ExpressRequest, base: string): string {
   try {
     const router = expressRouter((req as { app?: unknown }).app);
@@ -98,21 +103,21 @@ function templateIn(stack: ExpressLayer[], url: string, depth: number): string |
 
 /** What of `url` a mount layer matches, and that part's template; the matchers used do not change the layer. */
 function matchMount(layer: ExpressLayer, url: string): { matched: string; template: string } | undefined {
-  if (layer.slash || layer.regexp?.fast_slash) return { matched: '', template: '' };
+  if (mountedAtRoot(layer)) return { matched: '', template: '' };
   if (Array.isArray(layer.matchers)) {
     for (let i = 0; i < layer.matchers.length; i++) {
       const r = layer.matchers[i](url);
       if (!r) continue;
       const raw = Array.isArray(layer.rawPath) ? layer.rawPath[i] : layer.rawPath;
-      const matched = r.path.endsWith('/') ? r.path.slice(0, -1) : r.path;
-      return { matched, template: typeof raw === 'string' ? raw.replace(/\/$/, '') : matched };
+      const matched = withoutTrailingSlash(r.path);
+      return { matched, template: typeof raw === 'string' ? withoutTrailingSlash(raw) : matched };
     }
     return undefined;
   }
   if (layer.regexp instanceof RegExp) {
     const m = layer.regexp.exec(url);
     if (!m) return undefined;
-    const matched = m[0].endsWith('/') ? m[0].slice(0, -1) : m[0];
+    const matched = withoutTrailingSlash(m[0]);
     // each parameter's value back to its name, segment by segment
     const values = new Map((layer.keys ?? []).map((k, i) => [m[i + 1], `:${k.name}`]));
     return { matched, template: matched.split('/').map((seg) => (seg && values.get(seg)) || seg).join('/') };
