@@ -28,10 +28,10 @@ export function own<T extends object, K extends keyof T & string>(o: T, key: K):
 }
 
 /**
- * Express's route template once its router matched: a mounted router's mount path plus the route
- * path. req.baseUrl is the part of the URL the mount paths matched — "/shops/42" under
- * app.use('/shops/:shop', router) — so a base is turned back into its mount paths' templates once
- * and kept (mountTemplates); a base without parameters is its own template.
+ * Express's route template once its router matched: the mount paths of the routers and sub-apps
+ * it is in, plus the route path. req.baseUrl is the part of the URL the mount paths matched —
+ * "/shops/42" under app.use('/shops/:shop', router) — so a base is turned back into its mount
+ * paths' templates once and kept (mountTemplates); a base without parameters is its own template.
  */
 export function expressRoute(req: ExpressRequest): string | undefined {
   const path = own(req, 'route')?.path;
@@ -79,23 +79,35 @@ const withoutTrailingSlash = (path: string): string => (path.endsWith('/') ? pat
 
 function mountTemplate(req: ExpressRequest, base: string): string {
   try {
-    const router = expressRouter((req as { app?: unknown }).app);
-    return (router && templateIn(router.stack, base, 0)) || base;
+    // the apps from the outermost down to the one answering (req.app while it answers): a sub-app
+    // mounted with app.use knows its parent, and its mount layer in the parent is a bare function
+    const apps: unknown[] = [];
+    for (let app = (req as { app?: unknown }).app; typeof app === 'function' && apps.length < MAX_DEPTH; app = (app as { parent?: unknown }).parent) apps.unshift(app);
+    const router = expressRouter(apps[0]);
+    return (router && templateIn(router.stack, base, apps, 1, 0)) || base;
   } catch {
     return base;
   }
 }
 
-/** The templates of the mount paths, router within router, that together match all of `url`. */
-function templateIn(stack: ExpressLayer[], url: string, depth: number): string | undefined {
-  if (depth > 8) return undefined;
+const MAX_DEPTH = 8;
+
+/**
+ * The templates of the mount paths — router within router, and into `apps[next]` through a
+ * sub-app's mount layer — that together match all of `url`.
+ */
+function templateIn(stack: ExpressLayer[], url: string, apps: unknown[], next: number, depth: number): string | undefined {
+  if (depth > MAX_DEPTH) return undefined;
   for (const layer of stack) {
-    const inner = (layer.handle as { stack?: unknown } | undefined)?.stack;
-    if (layer.route !== undefined || !Array.isArray(inner)) continue; // routes, and middleware that is no router
+    if (layer.route !== undefined) continue;
+    const router = (layer.handle as { stack?: unknown } | undefined)?.stack;
+    const subApp = !Array.isArray(router) && typeof layer.handle === 'function' && layer.handle.name === 'mounted_app' ? expressRouter(apps[next]) : undefined;
+    const inner = Array.isArray(router) ? (router as ExpressLayer[]) : subApp?.stack;
+    if (inner === undefined) continue; // middleware that is no router
     const m = matchMount(layer, url);
     if (!m) continue;
     const rest = url.slice(m.matched.length);
-    const t = rest === '' ? '' : templateIn(inner as ExpressLayer[], rest, depth + 1);
+    const t = rest === '' ? '' : templateIn(inner, rest, apps, subApp ? next + 1 : next, depth + 1);
     if (t !== undefined) return m.template + t;
   }
   return undefined;

@@ -80,7 +80,7 @@ for (const [name, lib] of [
   ['Express 5', express],
   ['Express 4', express4],
 ] as const) {
-  test(`${name}: routers mounted on paths with parameters are recorded by template, not by the values`, async () => {
+  test(`${name}: routers and sub-apps mounted on paths with parameters are recorded by template, not by the values`, async () => {
     const recorder = new Recorder({ onWarning: () => {} });
     const app = lib();
     app.use(expressMetrics(recorder));
@@ -94,14 +94,29 @@ for (const [name, lib] of [
     app.use('/api', api); // nested: /api + /shops/:shop + /items/:id
     app.use('/shops/:shop', items); // and the same router directly
     app.use('/static', lib.Router().get('/logo.png', (_req, res) => void res.send('p')));
+    // a sub-app on a parameterised path, with a router inside it on another, and a sub-app inside that
+    const brands = lib();
+    brands.get('/models/:model', (_req, res) => void res.send('m'));
+    const sizes = lib.Router();
+    sizes.get('/stock', (_req, res) => void res.send('s'));
+    brands.use('/sizes/:size', sizes);
+    const outlet = lib();
+    outlet.get('/deals/:deal', (_req, res) => void res.send('d'));
+    brands.use('/outlets/:outlet', outlet);
+    app.use('/brands/:brand', brands);
     const { url, close } = await serve(app);
     for (const shop of ['1', '2', 'three']) {
-      for (const p of [`/api/shops/${shop}/items/9`, `/shops/${shop}/items/${shop}`, `/shops/${shop}/items/5/reviews`, '/static/logo.png']) assert.equal((await fetch(url + p)).status, 200, p);
+      for (const p of [`/api/shops/${shop}/items/9`, `/shops/${shop}/items/${shop}`, `/shops/${shop}/items/5/reviews`, '/static/logo.png', `/brands/${shop}/models/x${shop}`, `/brands/${shop}/sizes/4${shop}/stock`, `/brands/b/outlets/${shop}/deals/${shop}`]) {
+        assert.equal((await fetch(url + p)).status, 200, p);
+      }
     }
     await close();
     const routes = find(recorder.collect(), 'http.server.request.duration', {}).map((p) => [p.attributes['http.route'], p.count]);
     assert.deepEqual(routes.sort(), [
       ['/api/shops/:shop/items/:id', 3],
+      ['/brands/:brand/models/:model', 3],
+      ['/brands/:brand/outlets/:outlet/deals/:deal', 3],
+      ['/brands/:brand/sizes/:size/stock', 3],
       ['/shops/:shop/items/:id', 3],
       ['/shops/:shop/items/:id/reviews/', 3],
       ['/static/logo.png', 3],
