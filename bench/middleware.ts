@@ -14,7 +14,7 @@ import { fmt, machine, median, save, table } from './lib.js';
 const SECONDS = Number(process.argv[2] ?? 3);
 const ROUNDS = Number(process.argv[3] ?? 10);
 // BENCH_VARIANTS=none,noop,dc-empty,… measures other variants of bench/servers/hello.cjs
-const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
+const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'none-b', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
 
 // Server on core 0, load generator on core 1, when taskset is there: less scheduler noise.
 const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
@@ -58,12 +58,17 @@ async function load(port: number, seconds: number): Promise<{ requests: number; 
   });
 }
 
-const servers = new Map<string, { child: ChildProcess; port: number }>();
-for (const v of VARIANTS) servers.set(v, await start(v));
-for (const v of VARIANTS) await load(servers.get(v)!.port, 2); // warm-up: JIT, connection pools
 // Paired design: every instrumented round runs right beside a baseline round (order alternating),
 // and the loss is the median of the per-pair ratios. The machine drifts by more than the effect
-// between minutes; within a pair it barely does.
+// between minutes; within a pair it barely does. Every server is loaded for WARMUP s first: under
+// saturation V8 goes on compiling an Express app for ~10 s (node --trace-opt), and the baseline,
+// measured in every pair, would otherwise be warmer than its partner in the first rounds.
+// "none-b", a second uninstrumented server, shows what a run can resolve (a process keeps its
+// own luck — where its code and heap landed — for as long as it lives).
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
+const servers = new Map<string, { child: ChildProcess; port: number }>();
+for (const v of VARIANTS) servers.set(v, await start(v));
+for (const v of VARIANTS) await load(servers.get(v)!.port, WARMUP);
 const samples = new Map<string, number[]>(VARIANTS.map((v) => [v, []]));
 const cpu = new Map<string, number[]>(VARIANTS.map((v) => [v, []]));
 const pairLoss = new Map<string, number[]>(VARIANTS.map((v) => [v, []]));
@@ -96,7 +101,7 @@ const rows = VARIANTS.map((v) => ({
   extraCpuUs: v === 'none' ? 0 : median(pairCpu.get(v)!),
   samples: samples.get(v)!,
 }));
-save('middleware', { loadGenerator: WRK ? 'wrk -t1 -c50' : 'autocannon -c50', seconds: SECONDS, rounds: ROUNDS, rows, pairLoss: Object.fromEntries(pairLoss), targetLossPct: 3 });
-const names: Record<string, string> = { none: 'uninstrumented', 'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)', solemate: 'solemate-performance expressMetrics middleware', 'prom-bundle': 'express-prom-bundle 8', otel: 'OpenTelemetry http + express instrumentation (metrics)' };
-console.log(`machine: ${machine()}\n${ROUNDS} interleaved rounds × ${SECONDS} s${PIN ? ', server pinned to core 0, load to core 1' : ''}, ${WRK ? 'wrk -t1 -c50' : 'autocannon -c50 (wrk not installed: numbers bounded by the load generator)'}, GET /hello/:name\n`);
+save('middleware', { loadGenerator: WRK ? 'wrk -t1 -c50' : 'autocannon -c50', seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP, rows, pairLoss: Object.fromEntries(pairLoss), targetLossPct: 3 });
+const names: Record<string, string> = { none: 'uninstrumented', 'none-b': 'uninstrumented, a second server (what the run resolves)', 'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)', solemate: 'solemate-performance expressMetrics middleware', 'prom-bundle': 'express-prom-bundle 8', otel: 'OpenTelemetry http + express instrumentation (metrics)' };
+console.log(`machine: ${machine()}\n${ROUNDS} interleaved rounds × ${SECONDS} s after ${WARMUP} s of warm-up each${PIN ? ', server pinned to core 0, load to core 1' : ''}, ${WRK ? 'wrk -t1 -c50' : 'autocannon -c50 (wrk not installed: numbers bounded by the load generator)'}, GET /hello/:name\n`);
 console.log(table(['Express hello world', 'median req/s', 'throughput loss (median of pairs)', 'pair range', 'server CPU µs/request', 'added CPU µs/request'], rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.medianRps).toLocaleString(), r.variant === 'none' ? '—' : `${fmt(r.lossPct)}%`, r.variant === 'none' ? '—' : `${fmt(r.lossRange[0])}% … ${fmt(r.lossRange[1])}%`, fmt(r.cpuUsPerRequest), r.variant === 'none' ? '—' : fmt(r.extraCpuUs, 1)])));

@@ -1,6 +1,7 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
 //   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|optimizer-idle|prom-bundle|otel>
+// (any other name, e.g. none-b: uninstrumented too — a second baseline, to see what a run resolves)
 'use strict';
 const variant = process.argv[2] ?? 'none';
 
