@@ -60,11 +60,11 @@ async function load(port: number, seconds: number): Promise<{ requests: number; 
 
 // Paired design: every instrumented round runs right beside a baseline round (order alternating),
 // and the loss is the median of the per-pair ratios. The machine drifts by more than the effect
-// between minutes; within a pair it barely does. Every server is loaded for WARMUP s first: under
-// saturation V8 goes on compiling an Express app for ~10 s (node --trace-opt), and the baseline,
-// measured in every pair, would otherwise be warmer than its partner in the first rounds.
-// "none-b", a second uninstrumented server, shows what a run can resolve (a process keeps its
-// own luck — where its code and heap landed — for as long as it lives).
+// between minutes; within a pair it barely does. Every server is loaded for WARMUP s first
+// (BENCH_WARMUP, default 10): under saturation V8 goes on compiling an Express app for ~10 s
+// (node --trace-opt), and the baseline, measured in every pair, would otherwise be warmer than its
+// partner in the first rounds. "none-b", a second uninstrumented server, shows what a run can
+// resolve (a process keeps its own luck — where its code and heap landed — for as long as it lives).
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 const servers = new Map<string, { child: ChildProcess; port: number }>();
 for (const v of VARIANTS) servers.set(v, await start(v));
