@@ -17,11 +17,10 @@
 import dc from 'node:diagnostics_channel';
 import { IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
 import type { RequestContext } from '../sdk/tracing.js';
-import { addServerTiming, HttpServerMetrics, OpenRequests, requestFinisher, requestStarter, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import { HttpServerMetrics, OpenRequests, requestBeginner, requestFinisher, requestStarter, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
 import { expressRouter, mountedAtRoot, type ExpressLayer, type ExpressRequest } from './source.js';
 
 type Req = ExpressRequest & { app?: unknown; socket: Socket & { server?: Server } };
@@ -50,6 +49,7 @@ export function expressMetrics(source: Recorder | PerformanceService, options: E
   const open = new OpenRequests(requestFinisher(metrics, tracer));
   const subscriptions: Subscriptions = { finish: open.onFinish };
   dc.subscribe(FINISH, open.onFinish);
+  const begin = requestBeginner(metrics, tracer, open, options);
   let decided = options.handOff === false;
   let handedOff = false;
   const middleware = function solematePerformance(req: Req, res: ServerResponse, next: (err?: unknown) => void): void {
@@ -57,18 +57,14 @@ export function expressMetrics(source: Recorder | PerformanceService, options: E
     if (handedOff && open.has(req.socket, req)) return next();
     let ctx: RequestContext | undefined;
     try {
-      const start = performance.now();
-      if (tracer) ctx = tracer.startRequest('HTTP', req.headers.traceparent);
-      open.begin(req.socket, req, start, ctx);
-      metrics.started();
-      if (options.serverTiming) addServerTiming(res, start);
+      ctx = begin(req.socket, req, res);
       if (!decided) {
         decided = true;
         const app = req.app;
         if (removeLayer(req, middleware)) {
           // the app keeps the middleware (and so its subscriptions) alive once no layer holds it
           keptByApp.set(app as object, middleware);
-          subscriptions.start = requestStarter(metrics, tracer, open, notServing(new WeakRef(app as object)), options);
+          subscriptions.start = requestStarter(begin, tracer, notServing(new WeakRef(app as object)));
           dc.subscribe(START, subscriptions.start);
           handedOff = true;
         }

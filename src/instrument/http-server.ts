@@ -106,26 +106,37 @@ const getHeader = OutgoingMessage.prototype.getHeader;
 
 export type RequestFinisher = (req: ExpressRequest, res: ServerResponse | undefined, start: number, ctx: RequestContext | undefined, status: number) => void;
 
+/** Begins a request: returns its trace context (not entered), or undefined without a tracer. */
+export type RequestBeginner = (socket: Socket, req: IncomingMessage, res: ServerResponse) => RequestContext | undefined;
+
 /**
- * A subscriber for Node's http.server.request.start channel: begins each request — its start time,
- * and its trace, entered, so that the 'request' event Node emits right after, in the same
- * synchronous run, runs in it — unless `skip` says its server is not measured.
+ * How the middleware and the request.start channel begin a request: its start time, its trace, its
+ * place on the connection (OpenRequests), the in-flight gauge, and `Server-Timing` when asked for.
  */
-export function requestStarter(metrics: HttpServerMetrics, tracer: Tracer | undefined, open: OpenRequests, skip: ((server: Server) => boolean) | undefined, options: HttpInstrumentationOptions): (message: unknown) => void {
+export function requestBeginner(metrics: HttpServerMetrics, tracer: Tracer | undefined, open: OpenRequests, options: HttpInstrumentationOptions): RequestBeginner {
   const serverTiming = options.serverTiming === true;
+  return (socket, req, res) => {
+    const start = performance.now();
+    const ctx = tracer?.startRequest('HTTP', req.headers.traceparent);
+    open.begin(socket, req, start, ctx);
+    metrics.started();
+    if (serverTiming) addServerTiming(res, start);
+    return ctx;
+  };
+}
+
+/**
+ * A subscriber for Node's http.server.request.start channel: begins each request and enters its
+ * trace, so that the 'request' event Node emits right after, in the same synchronous run, runs in
+ * it — unless `skip` says its server is not measured.
+ */
+export function requestStarter(begin: RequestBeginner, tracer: Tracer | undefined, skip: ((server: Server) => boolean) | undefined): (message: unknown) => void {
   return (message) => {
     const { request, response, socket, server } = message as { request: IncomingMessage; response: ServerResponse; socket: Socket; server: Server };
     if (skip?.(server)) return;
     try {
-      const start = performance.now();
-      let ctx: RequestContext | undefined;
-      if (tracer) {
-        ctx = tracer.startRequest('HTTP', request.headers.traceparent);
-        tracer.enter(ctx);
-      }
-      open.begin(socket, request, start, ctx);
-      metrics.started();
-      if (serverTiming) addServerTiming(response, start);
+      const ctx = begin(socket, request, response);
+      if (ctx) tracer!.enter(ctx);
     } catch {
       // monitoring never breaks a request
     }
@@ -133,7 +144,7 @@ export function requestStarter(metrics: HttpServerMetrics, tracer: Tracer | unde
 }
 
 /** `Server-Timing: app;dur=<ms since start>`, set when the response's head is written. */
-export function addServerTiming(res: ServerResponse, start: number): void {
+function addServerTiming(res: ServerResponse, start: number): void {
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
     if (!this.headersSent) this.setHeader('Server-Timing', `app;dur=${(performance.now() - start).toFixed(1)}`);

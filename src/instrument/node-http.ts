@@ -15,7 +15,7 @@ import dc from 'node:diagnostics_channel';
 import type { Server } from 'node:http';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
-import { HttpServerMetrics, OpenRequests, requestFinisher, requestStarter, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import { HttpServerMetrics, OpenRequests, requestBeginner, requestFinisher, requestStarter, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
 
 export interface HttpServerInstrumentationOptions extends HttpInstrumentationOptions {
   /** measure only these servers (default: every server in the process) */
@@ -33,7 +33,7 @@ export function instrumentHttpServer(source: Recorder | PerformanceService, opti
 
   const open = new OpenRequests(requestFinisher(metrics, tracer));
 
-  const onStart = requestStarter(metrics, tracer, open, skip, options);
+  const onStart = requestStarter(requestBeginner(metrics, tracer, open, options), tracer, skip);
   const onFinish = open.onFinish;
   dc.subscribe('http.server.request.start', onStart);
   dc.subscribe('http.server.response.finish', onFinish);
