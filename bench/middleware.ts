@@ -92,34 +92,28 @@ const cpu = new Map<string, number[]>(VARIANTS.map((v) => [v, []]));
 const pairLoss = new Map<string, number[]>(VARIANTS.map((v) => [v, []]));
 const pairCpu = new Map<string, number[]>(VARIANTS.map((v) => [v, []]));
 type Sample = { rps: number; cpuUs: number };
-function record(v: string, copy: number, requests: number, rps: number, cpuBefore: number): Sample {
-  const cpuUs = ((cpuMs(servers.get(v)![copy].child.pid!) - cpuBefore) * 1000) / requests;
+async function measure(v: string, copy: number): Promise<Sample> {
+  const { child, port } = servers.get(v)![copy];
+  const before = cpuMs(child.pid!);
+  const { requests, rps } = await load(port, SECONDS);
+  const cpuUs = ((cpuMs(child.pid!) - before) * 1000) / requests;
   samples.get(v)!.push(rps);
   perCopy.get(v)![copy].push(rps);
   cpu.get(v)!.push(cpuUs);
   return { rps, cpuUs };
 }
-async function measure(v: string, copy: number): Promise<Sample> {
-  const { child, port } = servers.get(v)![copy];
-  const before = cpuMs(child.pid!);
-  const { requests, rps } = await load(port, SECONDS);
-  return record(v, copy, requests, rps, before);
-}
-/** Both servers loaded at once, sharing core 0: what the machine does to one it does to the other. */
-async function together(x: [string, number], y: [string, number]): Promise<[Sample, Sample]> {
-  const [sx, sy] = [servers.get(x[0])![x[1]], servers.get(y[0])![y[1]]];
-  const [bx, by] = [cpuMs(sx.child.pid!), cpuMs(sy.child.pid!)];
-  const [lx, ly] = await Promise.all([load(sx.port, SECONDS), load(sy.port, SECONDS)]);
-  return [record(x[0], x[1], lx.requests, lx.rps, bx), record(y[0], y[1], ly.requests, ly.rps, by)];
+/** Two measurements: at the same time, sharing core 0 (what the machine does to one it does to the other), or one after the other. */
+async function both(first: () => Promise<Sample>, second: () => Promise<Sample>): Promise<Sample[]> {
+  return CONCURRENT ? Promise.all([first(), second()]) : [await first(), await second()];
 }
 for (let r = 0; r < ROUNDS; r++) {
   const base = r % COPIES;
   const other = Math.floor(r / COPIES) % COPIES;
   for (const v of VARIANTS.slice(1)) {
     // a: the variant, b: the baseline; which one starts first alternates
-    let a: Sample, b: Sample;
-    if (CONCURRENT) [a, b] = r % 2 ? await together([v, other], ['none', base]) : (await together(['none', base], [v, other])).reverse() as [Sample, Sample];
-    else [a, b] = r % 2 ? [await measure(v, other), await measure('none', base)] : [await measure('none', base), await measure(v, other)].reverse();
+    const variant = () => measure(v, other);
+    const baseline = () => measure('none', base);
+    const [a, b] = r % 2 ? await both(variant, baseline) : (await both(baseline, variant)).reverse();
     pairLoss.get(v)!.push(((b.rps - a.rps) / b.rps) * 100);
     pairCpu.get(v)!.push(a.cpuUs - b.cpuUs);
   }
@@ -141,4 +135,4 @@ const rows = VARIANTS.map((v) => ({
 save('middleware', { mode: CONCURRENT ? 'concurrent' : 'sequential', loadGenerator: WRK ? 'wrk -t1 -c50' : 'autocannon -c50', seconds: SECONDS, rounds: ROUNDS, processesPerVariant: COPIES, warmupSeconds: WARMUP, rows, pairLoss: Object.fromEntries(pairLoss), targetLossPct: 3 });
 const names: Record<string, string> = { none: 'uninstrumented', 'none-b': 'uninstrumented, a second server (what the run resolves)', 'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)', solemate: 'solemate-performance expressMetrics middleware', 'prom-bundle': 'express-prom-bundle 8', otel: 'OpenTelemetry http + express instrumentation (metrics)' };
 console.log(`machine: ${machine()}\n${COPIES} processes per variant, ${ROUNDS} interleaved rounds × ${SECONDS} s after ${WARMUP} s of warm-up each${CONCURRENT ? ', the two servers of a pair loaded at the same time' : ', one server at a time'}${PIN ? ', servers pinned to core 0, load to core 1' : ''}, ${WRK ? 'wrk -t1 -c50' : 'autocannon -c50 (wrk not installed: numbers bounded by the load generator)'}, GET /hello/:name\n`);
-console.log(table(['Express hello world', CONCURRENT ? 'median req/s (on half a core)' : 'median req/s', 'throughput loss (median of pairs)', 'pair range', 'server CPU µs/request', 'added CPU µs/request', 'median req/s of each process'], rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.medianRps).toLocaleString(), r.variant === 'none' ? '—' : `${fmt(r.lossPct)}%`, r.variant === 'none' ? '—' : `${fmt(r.lossRange[0])}% … ${fmt(r.lossRange[1])}%`, fmt(r.cpuUsPerRequest), r.variant === 'none' ? '—' : fmt(r.extraCpuUs, 1), r.perProcessRps.map((x) => Math.round(x).toLocaleString()).join(', ')])));
+console.log(table(['Express hello world', CONCURRENT ? 'median req/s (on half a core)' : 'median req/s', 'throughput loss (median of pairs)', 'pair range', 'server CPU µs/request', 'added CPU µs/request', 'median req/s of each process'], rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.medianRps).toLocaleString(), r.variant === 'none' ? '—' : `${fmt(r.lossPct)}%`, r.variant === 'none' ? '—' : `${fmt(r.lossRange[0])}% … ${fmt(r.lossRange[1])}%`, fmt(r.cpuUsPerRequest), r.variant === 'none' ? '—' : fmt(r.extraCpuUs, 1), r.perProcessRps.map((x) => (Number.isNaN(x) ? '—' : Math.round(x).toLocaleString())).join(', ')])));
