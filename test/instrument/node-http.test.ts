@@ -3,6 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { instrumentHttpServer } from '../../src/instrument/node-http.js';
@@ -73,6 +74,50 @@ test('a client that goes away mid-request is counted as 499 when its connection 
   const points = recorder.collect();
   assert.equal(durations(points).find((p) => p.attributes['http.response.status_code'] === '499')?.count, 1);
   assert.equal(points.find((p) => p.metric === 'http.server.active_requests')?.last, 0);
+});
+
+test('each request keeps its own method and sizes, also pipelined; response sizes are the Content-Length set', async () => {
+  const expected: unknown[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.on('finish', () => expected.push(res.getHeader('content-length')));
+      if (req.url === '/a') {
+        // answers late, so that the two behind it start while it is in flight
+        res.setHeader('Content-Length', 2);
+        setTimeout(() => res.end('ok'), 40);
+      } else if (req.url === '/b') {
+        res.write('x'); // chunked: no Content-Length
+        res.end('yz');
+      } else {
+        res.writeHead(200, { 'content-length': '4' });
+        res.end('done');
+      }
+    });
+  });
+  const own = new Recorder({ onWarning: () => {} });
+  const stop = instrumentHttpServer(own, { servers: [server] });
+  const url = await listen(server);
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  socket.write('POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcPUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n');
+  let text = '';
+  for await (const chunk of socket) {
+    text += chunk;
+    if (text.endsWith('done')) break;
+  }
+  socket.destroy();
+  stop();
+  server.close();
+  const points = own.collect();
+  const of = (metric: string) => Object.fromEntries(points.filter((p) => p.metric === metric).map((p) => [p.attributes['http.request.method'], p.sum]));
+  assert.deepEqual(Object.keys(of('http.server.request.duration')).sort(), ['DELETE', 'POST', 'PUT']);
+  assert.deepEqual(of('http.server.request.body.size'), { POST: 3, PUT: 5 }, 'each request its own Content-Length; none without one');
+  assert.equal(expected.length, 3);
+  const responses = of('http.server.response.body.size');
+  assert.equal(responses.POST, 2);
+  assert.equal(responses.PUT, undefined, 'a chunked response has no size');
+  // writeHead's own headers: whatever Node's getHeader sees of them (it sees none)
+  assert.equal(responses.DELETE, expected[2] === undefined ? undefined : Number(expected[2]));
 });
 
 test('servers: only the listed servers are measured', async () => {
