@@ -10,6 +10,7 @@ const BENCHES: [string, string[]][] = [
   ['middleware-cost', []],
   ['own-property', []],
   ['middleware', []],
+  ['middleware-toggle', []],
   ['compression', []],
   ['tracing', []],
   ['loadgen', []],

@@ -1,9 +1,28 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
-//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|optimizer-idle|prom-bundle|otel>
+//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|solemate-off|optimizer-idle|prom-bundle|otel>
 // (any other name, e.g. none-b: uninstrumented too — a second baseline, to see what a run resolves)
+// BENCH_TOGGLE=1 (bench/middleware-toggle.ts): the process switches its instrumentation off and on,
+// once per major GC, and counts the requests it answers in each state (below, toggle()).
 'use strict';
 const variant = process.argv[2] ?? 'none';
+const TOGGLE = process.env.BENCH_TOGGLE === '1';
+
+// In toggle mode, every diagnostics-channel subscription the variant makes is noted, to be undone
+// and redone: subscribe() is wrapped before the variant loads.
+const subscribed = [];
+const dc = require('node:diagnostics_channel');
+const subscribe = dc.subscribe;
+const unsubscribe = dc.unsubscribe;
+if (TOGGLE) {
+  dc.subscribe = (name, fn) => {
+    subscribed.push([name, fn]);
+    return subscribe.call(dc, name, fn);
+  };
+}
+
+// OpenTelemetry's instrumentations, which toggle mode disables and enables
+const instrumentations = [];
 
 async function main() {
   let middleware;
@@ -17,7 +36,8 @@ async function main() {
     // cheapest OpenTelemetry set-up that still produces http.server.duration).
     const provider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 10_000 })] });
     metrics.setGlobalMeterProvider(provider);
-    registerInstrumentations({ instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()], meterProvider: provider });
+    instrumentations.push(new HttpInstrumentation(), new ExpressInstrumentation());
+    registerInstrumentations({ instrumentations, meterProvider: provider });
   }
   const express = require('express');
   if (variant === 'solemate') {
@@ -33,9 +53,16 @@ async function main() {
     const recorder = new Recorder({ onWarning: () => {} });
     setInterval(() => recorder.collect(), 10_000).unref();
     instrumentHttpServer(recorder);
+  } else if (variant === 'solemate-off') {
+    // the SDK loaded and the recorder running, the instrumentation undone at once: what a process
+    // pays for loading it, without any per-request work (bench/middleware-toggle.ts leaves this out)
+    const { Recorder } = await import('../../dist/sdk/recorder.js');
+    const { instrumentHttpServer } = await import('../../dist/instrument/node-http.js');
+    const recorder = new Recorder({ onWarning: () => {} });
+    setInterval(() => recorder.collect(), 10_000).unref();
+    instrumentHttpServer(recorder)();
   } else if (variant === 'dc-empty') {
     // what subscribing to Node's HTTP server channels costs by itself
-    const dc = require('node:diagnostics_channel');
     dc.subscribe('http.server.request.start', () => {});
     dc.subscribe('http.server.response.finish', () => {});
   } else if (variant === 'optimizer-idle') {
@@ -50,8 +77,85 @@ async function main() {
   }
   const app = express();
   if (middleware) app.use(middleware);
-  app.get('/hello/:name', (req, res) => res.send(`hello ${req.params.name}`));
+  let answered = 0;
+  app.get('/hello/:name', (req, res) => {
+    answered++;
+    res.send(`hello ${req.params.name}`);
+  });
   const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  if (TOGGLE) toggle(app, middleware, () => answered);
+}
+
+/**
+ * Toggle mode: the same process, the same code in memory and the same load, measured in alternate
+ * windows with the variant's instrumentation on and off. Off undoes what the variant did to the app:
+ * its middleware layer leaves the router (as if never mounted) and its channel subscriptions are
+ * removed — the request.start ones at once, the others SETTLE ms later, once the requests they
+ * began have finished. OpenTelemetry's instrumentations are disabled (their patches of http and
+ * express undone) — but the wrappers its Express instrumentation put around the app's layers when
+ * they were created stay, and still run, so "off" is not the bare app there and its loss is a lower
+ * bound. A window runs from 2 × SETTLE ms after a switch to the end of the next major
+ * GC (or MAX_WINDOW ms): at saturation a hello world runs a mark-compact every few hundred ms, and a
+ * window that holds exactly one GC cycle varies ~3× less than one of fixed length, which holds one
+ * or none. Per window: requests answered, elapsed ms, CPU µs of the process. SIGUSR2 prints the
+ * windows so far as one JSON line and starts again.
+ */
+function toggle(app, middleware, answered) {
+  const { PerformanceObserver, constants, performance } = require('node:perf_hooks');
+  const { clearTimeout } = require('node:timers');
+  const SETTLE = 10;
+  const MAX_WINDOW = 2000;
+  const router = app.router ?? app._router;
+  const starts = () => subscribed.filter(([name]) => name === 'http.server.request.start');
+  const others = () => subscribed.filter(([name]) => name !== 'http.server.request.start');
+  let on = true;
+  let saved;
+  let windows = [];
+  const set = (next) => {
+    on = next;
+    for (const i of instrumentations) {
+      if (on) i.enable();
+      else i.disable();
+    }
+    if (on) {
+      router.stack = saved;
+      for (const [name, fn] of others()) subscribe.call(dc, name, fn);
+      for (const [name, fn] of starts()) subscribe.call(dc, name, fn);
+    } else {
+      saved = router.stack;
+      router.stack = middleware === undefined ? saved : saved.filter((layer) => layer.handle !== middleware);
+      for (const [name, fn] of starts()) unsubscribe.call(dc, name, fn);
+      setTimeout(() => {
+        for (const [name, fn] of others()) unsubscribe.call(dc, name, fn);
+      }, SETTLE);
+    }
+  };
+  const snap = () => ({ n: answered(), t: performance.now(), cpu: process.cpuUsage() });
+  let start; // the open window's first snapshot
+  let cap;
+  const close = () => {
+    if (start === undefined) return;
+    clearTimeout(cap);
+    const a = start;
+    const b = snap();
+    windows.push({ on, requests: b.n - a.n, ms: b.t - a.t, cpuUs: b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system });
+    start = undefined;
+    set(!on);
+    open();
+  };
+  const open = () =>
+    setTimeout(() => {
+      start = snap();
+      cap = setTimeout(close, MAX_WINDOW);
+    }, 2 * SETTLE);
+  new PerformanceObserver((list) => {
+    if (list.getEntries().some((e) => e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) close();
+  }).observe({ entryTypes: ['gc'] });
+  open();
+  process.on('SIGUSR2', () => {
+    process.stdout.write(`${JSON.stringify(windows)}\n`);
+    windows = [];
+  });
 }
 main();

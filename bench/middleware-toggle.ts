@@ -1,0 +1,154 @@
+// Express middleware overhead at saturation, measured inside one process: the hello world
+// (bench/servers/hello.cjs, BENCH_TOGGLE=1) switches its instrumentation off and on under a constant
+// load, once per major GC (a window is one GC cycle), and the requests it answers per ms are compared
+// between each "on" window and each "off" window beside it. The same process, the same code and heap in memory, the same
+// minute of the host: what separates processes (bench/middleware.ts: two uninstrumented servers
+// differ by several percent for their whole life) and what the host does between minutes both
+// cancel, so the per-request cost is resolved to a fraction of a percent. What it leaves out is what
+// loading the instrumentation costs a process whether it is on or not (a larger heap and code
+// space): bench/middleware.ts and bench/middleware-instructions.ts measure that across processes.
+// "Off" is the app as if never instrumented: the middleware's layer out of the router, the
+// diagnostics-channel subscriptions removed. "none" switches nothing: what the method resolves.
+//   npm run build && node --import tsx bench/middleware-toggle.ts [seconds-per-process]
+//   BENCH_VARIANTS (default none,solemate-dc,solemate,prom-bundle,otel; also dc-empty, noop),
+//   BENCH_COPIES (processes per variant, default 3: the cost of the same code still differs between
+//   processes, by where it landed), BENCH_WARMUP (s, default 8)
+// OpenTelemetry's instrumentations are disabled and enabled, but the wrappers its Express
+// instrumentation put around the app's layers stay and run when "off": its loss here is a lower
+// bound (bench/middleware.ts measures it whole, across processes).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+import { fmt, machine, median, save, table } from './lib.js';
+
+const SECONDS = Number(process.argv[2] ?? 30);
+const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
+const COPIES = Math.max(1, Number(process.env.BENCH_COPIES ?? 3));
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 8);
+
+if (spawnSync('wrk', ['--version']).error) {
+  console.error('wrk is not installed (apt-get install -y wrk): a JavaScript load generator would share the cores it measures');
+  process.exit(2);
+}
+const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
+const pinned = (core: number, cmd: string, args: string[], env?: NodeJS.ProcessEnv) =>
+  spawn(PIN ? 'taskset' : cmd, PIN ? ['-c', String(core), cmd, ...args] : args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+
+interface Window {
+  on: boolean;
+  requests: number;
+  ms: number;
+  cpuUs: number;
+}
+
+/** Loads the server with wrk from core 1 for `seconds`. */
+function load(port: number, seconds: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = pinned(1, 'wrk', ['-t1', '-c50', `-d${seconds}s`, `http://127.0.0.1:${port}/hello/world`]);
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.on('close', () => (/Non-2xx|Socket errors/.test(out) || !/requests in/.test(out) ? reject(new Error(`wrk failed:\n${out}`)) : resolve()));
+  });
+}
+
+/** One process of a variant: warmed up, then loaded for SECONDS; its windows. */
+async function run(variant: string): Promise<Window[]> {
+  const child: ChildProcess = pinned(0, process.execPath, ['bench/servers/hello.cjs', variant], { BENCH_TOGGLE: '1' });
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  try {
+    const port = Number((await lines.next()).value);
+    if (!port) throw new Error(`${variant} did not start`);
+    const windows = async () => {
+      child.kill('SIGUSR2');
+      return JSON.parse((await lines.next()).value as string) as Window[];
+    };
+    await load(port, WARMUP);
+    await windows(); // the warm-up's windows: V8 still compiling
+    await load(port, SECONDS);
+    return await windows();
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/**
+ * Every "on" window against each "off" window beside it: at every switch, the log of the ratio of
+ * their rates (requests per ms) and the difference of their CPU per request. Switches from on to off
+ * and from off to on alternate, so a drift of the host cancels; and with nothing switched, a window
+ * is as likely to be the faster of two as the slower, so the median of the log-ratios is unbiased
+ * (the ratio of one window to the mean of its two neighbours is not: windows' rates are skewed).
+ * Windows that saw no request are left out.
+ */
+function compare(ws: Window[]): { logRatio: number[]; cpu: number[] } {
+  const rate = (w: Window) => w.requests / w.ms;
+  const perRequest = (w: Window) => w.cpuUs / w.requests;
+  const logRatio: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 1; i < ws.length; i++) {
+    const [on, off] = ws[i].on ? [ws[i], ws[i - 1]] : [ws[i - 1], ws[i]];
+    if (on.on === off.on || !on.requests || !off.requests) continue;
+    logRatio.push(Math.log(rate(on) / rate(off)));
+    cpu.push(perRequest(on) - perRequest(off));
+  }
+  return { logRatio, cpu };
+}
+
+/** Throughput loss in % for a log-ratio of rates. */
+const lossPct = (logRatio: number) => (1 - Math.exp(logRatio)) * 100;
+
+/**
+ * A 95% interval for the median, from the order statistics of a binomial(n, ½) (distribution-free).
+ * Neighbouring comparisons share a window, so n is taken as half their number: wider, not narrower,
+ * than the comparisons alone would claim.
+ */
+function medianInterval(xs: number[]): [number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  const half = 1.96 * Math.sqrt(n / 2); // ±1.96 σ of the median's rank among n/2 (√(n/8)), scaled back to n
+  const lo = Math.max(0, Math.floor(n / 2 - half));
+  const hi = Math.min(n - 1, Math.ceil(n / 2 + half) - 1);
+  return [s[lo], s[hi]];
+}
+
+const results = new Map<string, { logRatio: number[]; cpu: number[]; onRate: number[]; offRate: number[]; perProcess: number[]; windows: Window[][] }>(
+  VARIANTS.map((v) => [v, { logRatio: [], cpu: [], onRate: [], offRate: [], perProcess: [], windows: [] }]),
+);
+// copies of the variants interleaved: a slow spell of the host falls on several variants, not all
+// of one
+for (let c = 0; c < COPIES; c++) {
+  for (const v of VARIANTS) {
+    const ws = await run(v);
+    const r = results.get(v)!;
+    const { logRatio, cpu } = compare(ws);
+    r.logRatio.push(...logRatio);
+    r.cpu.push(...cpu);
+    r.perProcess.push(lossPct(median(logRatio)));
+    r.windows.push(ws);
+    for (const w of ws) (w.on ? r.onRate : r.offRate).push((w.requests / w.ms) * 1000);
+    process.stderr.write(`${v} (process ${c + 1}/${COPIES}): ${ws.length} windows, loss ${fmt(lossPct(median(logRatio)), 2)}%\n`);
+  }
+}
+
+const rows = VARIANTS.map((v) => {
+  const r = results.get(v)!;
+  const [lo, hi] = medianInterval(r.logRatio);
+  return { variant: v, lossPct: lossPct(median(r.logRatio)), interval: [lossPct(hi), lossPct(lo)], extraCpuUs: median(r.cpu), onRps: median(r.onRate), offRps: median(r.offRate), perProcessLossPct: r.perProcess, comparisons: r.logRatio.length, windows: r.windows };
+});
+save('middleware-toggle', { window: 'one major-GC cycle', seconds: SECONDS, warmupSeconds: WARMUP, processesPerVariant: COPIES, loadGenerator: 'wrk -t1 -c50', rows, targetLossPct: 3 });
+const names: Record<string, string> = {
+  none: 'uninstrumented, nothing switched (what the method resolves)',
+  'dc-empty': 'empty subscribers on the two HTTP channels',
+  noop: 'a no-op Express middleware',
+  'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)',
+  solemate: 'solemate-performance expressMetrics middleware',
+  'prom-bundle': 'express-prom-bundle 8',
+  otel: 'OpenTelemetry http + express instrumentation (metrics; a lower bound: its layer wrappers stay when off)',
+};
+console.log(
+  `machine: ${machine()}\n${COPIES} process(es) per variant, each warmed up for ${WARMUP} s then loaded for ${SECONDS} s by wrk -t1 -c50${PIN ? ' (server on core 0, wrk on core 1)' : ''}, instrumentation switched at the end of every major GC; each "on" window against each "off" window beside it, GET /hello/:name\n`,
+);
+console.log(
+  table(
+    ['Express hello world', 'req/s on', 'req/s off', 'throughput loss (median at the switches)', '95% interval of the median', 'added CPU µs/request', 'loss per process', 'comparisons'],
+    rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.onRps).toLocaleString(), Math.round(r.offRps).toLocaleString(), `${fmt(r.lossPct, 2)}%`, `${fmt(r.interval[0], 2)}% … ${fmt(r.interval[1], 2)}%`, fmt(r.extraCpuUs, 2), r.perProcessLossPct.map((x) => `${fmt(x, 2)}%`).join(', '), r.comparisons]),
+  ),
+);
