@@ -1,12 +1,13 @@
 // Express middleware overhead at saturation, measured inside one process: the hello world
 // (bench/servers/hello.cjs, BENCH_TOGGLE=1) switches its instrumentation off and on under a constant
-// load, once per major GC (a window is one GC cycle), and the requests it answers per ms are compared
-// between each "on" window and each "off" window beside it. The same process, the same code and heap in memory, the same
-// minute of the host: what separates processes (bench/middleware.ts: two uninstrumented servers
-// differ by several percent for their whole life) and what the host does between minutes both
-// cancel, so the per-request cost is resolved to a fraction of a percent. What it leaves out is what
-// loading the instrumentation costs a process whether it is on or not (a larger heap and code
-// space): bench/middleware.ts and bench/middleware-instructions.ts measure that across processes.
+// load, once per major GC (a window is one GC cycle), and the requests it answers per ms are
+// compared between each "on" window and each "off" window beside it. The same process, the same
+// code and heap in memory, the same minute of the host: what separates processes (bench/middleware.ts:
+// two uninstrumented servers differ by several percent for their whole life) and what the host does
+// between minutes both cancel, so a run resolves about ±1 point where runs across processes resolve
+// ±8. What it leaves out is what loading the instrumentation costs a process whether it is on or not
+// (its code, the recorder's heap): bench/middleware-instructions.ts measures that, with the
+// solemate-off variant.
 // "Off" is the app as if never instrumented: the middleware's layer out of the router, the
 // diagnostics-channel subscriptions removed. "none" switches nothing: what the method resolves.
 //   npm run build && node --import tsx bench/middleware-toggle.ts [seconds-per-process]
