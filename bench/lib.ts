@@ -1,5 +1,6 @@
 // Benchmark helpers. The machines are small and noisy: every number is a median of rounds, and
 // comparisons are ratios measured in the same run.
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,3 +39,29 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 }
 
 export const fmt = (v: number, digits = 1) => v.toFixed(digits);
+
+/** Whether taskset can pin processes: servers on core 0, load generators on core 1 (less scheduler noise). */
+export const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
+
+/**
+ * Spawns `cmd` pinned to `core` when taskset is there (taskset execs it in place: the pid is
+ * cmd's); stdout piped and stderr inherited unless `options` say otherwise.
+ */
+export function pinned(core: number, cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  const o: SpawnOptions = { stdio: ['ignore', 'pipe', 'inherit'], ...options };
+  return PIN ? spawn('taskset', ['-c', String(core), cmd, ...args], o) : spawn(cmd, args, o);
+}
+
+/**
+ * Runs wrk with `args` on core 1: the requests it completed, its req/s and its whole output.
+ * Throws when it completed none or got an answer other than 2xx.
+ */
+export async function wrk(args: string[]): Promise<{ requests: number; rps: number; out: string }> {
+  const p = pinned(1, 'wrk', args);
+  let out = '';
+  p.stdout!.on('data', (d) => (out += d));
+  await new Promise((resolve) => p.on('close', resolve));
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  if (!requests || /Non-2xx/.test(out)) throw new Error(`wrk failed:\n${out}`);
+  return { requests, rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), out };
+}

@@ -2,18 +2,17 @@
 // the scenario machinery (weights, variables, histograms, workers) must cost little.
 // Server on core 0, load generator on core 1; interleaved rounds, ratio of each pair.
 //   npm run build && node --import tsx bench/loadgen.ts [seconds-per-round] [rounds]
-import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fmt, machine, median, save, table } from './lib.js';
+import { fmt, machine, median, PIN, pinned as pinnedWith, save, table } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 6);
 const CONNECTIONS = 10;
-const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
-const pinned = (core: number, cmd: string, args: string[]) => (PIN ? spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+const pinned = (core: number, cmd: string, args: string[]) => pinnedWith(core, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
 const server = pinned(0, process.execPath, ['-e', "require('node:http').createServer((q, r) => r.end('hello world')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"]);
 const port = await new Promise<number>((resolve) => readline.createInterface({ input: server.stdout! }).once('line', (l) => resolve(Number(l))));
@@ -22,7 +21,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loadgen-'));
 const scenario = path.join(dir, 'hello.yml');
 fs.writeFileSync(scenario, `name: hello\ntarget: ${url}\nroutes: [ { path: / } ]\n`);
 
-function output(p: ReturnType<typeof spawn>): Promise<string> {
+function output(p: ChildProcess): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
     p.stdout!.on('data', (d) => (text += d));

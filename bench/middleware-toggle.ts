@@ -17,9 +17,9 @@
 // OpenTelemetry's instrumentations are disabled and enabled, but the wrappers its Express
 // instrumentation put around the app's layers stay and run when "off": its loss here is a lower
 // bound (bench/middleware.ts measures it whole, across processes).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { fmt, machine, median, save, table } from './lib.js';
+import { fmt, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 30);
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
@@ -30,9 +30,6 @@ if (spawnSync('wrk', ['--version']).error) {
   console.error('wrk is not installed (apt-get install -y wrk): a JavaScript load generator would share the cores it measures');
   process.exit(2);
 }
-const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
-const pinned = (core: number, cmd: string, args: string[], env?: NodeJS.ProcessEnv) =>
-  spawn(PIN ? 'taskset' : cmd, PIN ? ['-c', String(core), cmd, ...args] : args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
 
 interface Window {
   on: boolean;
@@ -41,19 +38,15 @@ interface Window {
   cpuUs: number;
 }
 
-/** Loads the server with wrk from core 1 for `seconds`. */
-function load(port: number, seconds: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = pinned(1, 'wrk', ['-t1', '-c50', `-d${seconds}s`, `http://127.0.0.1:${port}/hello/world`]);
-    let out = '';
-    p.stdout!.on('data', (d) => (out += d));
-    p.on('close', () => (/Non-2xx|Socket errors/.test(out) || !/requests in/.test(out) ? reject(new Error(`wrk failed:\n${out}`)) : resolve()));
-  });
+/** Loads the server with wrk from core 1 for `seconds`; a socket error fails the run too. */
+async function load(port: number, seconds: number): Promise<void> {
+  const { out } = await wrk(['-t1', '-c50', `-d${seconds}s`, `http://127.0.0.1:${port}/hello/world`]);
+  if (/Socket errors/.test(out)) throw new Error(`wrk failed:\n${out}`);
 }
 
 /** One process of a variant: warmed up, then loaded for SECONDS; its windows. */
 async function run(variant: string): Promise<Window[]> {
-  const child: ChildProcess = pinned(0, process.execPath, ['bench/servers/hello.cjs', variant], { BENCH_TOGGLE: '1' });
+  const child: ChildProcess = pinned(0, process.execPath, ['bench/servers/hello.cjs', variant], { env: { ...process.env, BENCH_TOGGLE: '1' } });
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   try {
     const port = Number((await lines.next()).value);
@@ -122,10 +115,11 @@ for (let c = 0; c < COPIES; c++) {
     const { logRatio, cpu } = compare(ws);
     r.logRatio.push(...logRatio);
     r.cpu.push(...cpu);
-    r.perProcess.push(lossPct(median(logRatio)));
+    const loss = lossPct(median(logRatio));
+    r.perProcess.push(loss);
     r.windows.push(ws);
     for (const w of ws) (w.on ? r.onRate : r.offRate).push((w.requests / w.ms) * 1000);
-    process.stderr.write(`${v} (process ${c + 1}/${COPIES}): ${ws.length} windows, loss ${fmt(lossPct(median(logRatio)), 2)}%\n`);
+    process.stderr.write(`${v} (process ${c + 1}/${COPIES}): ${ws.length} windows, loss ${fmt(loss, 2)}%\n`);
   }
 }
 

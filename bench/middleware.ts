@@ -6,19 +6,15 @@
 // request (from /proc), which does not depend on the load generator at all.
 //   npm run build && node --import tsx bench/middleware.ts [seconds-per-round] [rounds (default 2 × copies²)]
 //   BENCH_VARIANTS, BENCH_MODE, BENCH_COPIES, BENCH_WARMUP: below
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
-import { fmt, machine, median, save, table } from './lib.js';
+import { fmt, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 // BENCH_VARIANTS=none,noop,dc-empty,… measures other variants of bench/servers/hello.cjs
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'none-b', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
-
-// Server on core 0, load generator on core 1, when taskset is there: less scheduler noise.
-const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
-const pinned = (core: number, cmd: string, args: string[]) => (PIN ? spawn('taskset', ['-c', String(core), cmd, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
 
 async function start(variant: string): Promise<{ child: ChildProcess; port: number }> {
   const child = pinned(0, process.execPath, ['bench/servers/hello.cjs', variant]);
@@ -41,18 +37,7 @@ function cpuMs(pid: number): number {
 /** Drives the server for `seconds`; returns requests completed and req/s. */
 async function load(port: number, seconds: number): Promise<{ requests: number; rps: number }> {
   const url = `http://127.0.0.1:${port}/hello/world`;
-  if (WRK) {
-    const out = await new Promise<string>((resolve) => {
-      const p = pinned(1, 'wrk', ['-t1', '-c50', `-d${seconds}s`, url]);
-      let text = '';
-      p.stdout!.on('data', (d) => (text += d));
-      p.on('close', () => resolve(text));
-    });
-    const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-    if (!requests || /Non-2xx/.test(out)) throw new Error(`wrk failed:\n${out}`);
-    return { requests, rps };
-  }
+  if (WRK) return wrk(['-t1', '-c50', `-d${seconds}s`, url]);
   return new Promise((resolve, reject) => {
     autocannon({ url, connections: 50, duration: seconds }, (err, r) => (err ? reject(err) : resolve({ requests: r.requests.total, rps: r.requests.average })));
   });

@@ -5,7 +5,7 @@
 // PostgreSQL share core 1. Reported: req/s (median of interleaved pairs) and the shop process's
 // CPU time per request, which does not depend on the load generator.
 //   npm run build && node --import tsx bench/shop.ts [seconds-per-round] [rounds]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +14,10 @@ import { loadConfig } from '../src/config/load.js';
 import { createServer } from '../src/server/app.js';
 import { openDatabase, prepare } from '../examples/solemate-shop/src/database.js';
 import { parseFaults } from '../examples/solemate-shop/src/faults.js';
-import { fmt, machine, median, save, table } from './lib.js';
+import { fmt, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 8);
-const PIN = !spawnSync('taskset', ['-c', '0', 'true']).error;
 if (spawnSync('wrk', ['--version']).error) {
   console.error('bench/shop.ts needs wrk (apt-get install -y wrk): autocannon would compete with the shop for the CPU');
   process.exit(1);
@@ -39,7 +38,7 @@ if (built.status !== 0) throw new Error('tsc -p tsconfig.examples.json failed');
 async function shop(instrument: boolean): Promise<{ child: ChildProcess; url: string }> {
   const env = { ...process.env, PORT: '0', DATABASE_URL: db.url, SHOP_FAULTS: 'none', SHOP_INSTRUMENT: instrument ? '1' : '0', SHOP_OPTIMIZE: '0', SOLEMATE_PERF_ENDPOINT: perf.url };
   const args = ['build/examples/solemate-shop/src/main.js'];
-  const child = PIN ? spawn('taskset', ['-c', '0', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = pinned(0, process.execPath, args, { env });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (c) => reject(new Error(`shop exited ${c}`)));
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
@@ -59,14 +58,8 @@ const lua = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wrk-')), 'products.
 fs.writeFileSync(lua, 'request = function() return wrk.format("GET", "/products/" .. math.random(1, 100000)) end\n');
 
 async function load(url: string, seconds: number): Promise<{ requests: number; rps: number; p99: string }> {
-  const args = ['-t1', '-c16', `-d${seconds}s`, '--latency', '-s', lua, url];
-  const p = PIN ? spawn('taskset', ['-c', '1', 'wrk', ...args]) : spawn('wrk', args);
-  let out = '';
-  p.stdout.on('data', (d) => (out += d));
-  await new Promise((r) => p.on('close', r));
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  if (!requests || /Non-2xx/.test(out)) throw new Error(`wrk failed:\n${out}`);
-  return { requests, rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), p99: /99%\s+(\S+)/.exec(out)?.[1] ?? '?' };
+  const { requests, rps, out } = await wrk(['-t1', '-c16', `-d${seconds}s`, '--latency', '-s', lua, url]);
+  return { requests, rps, p99: /99%\s+(\S+)/.exec(out)?.[1] ?? '?' };
 }
 
 const variants = { plain: await shop(false), instrumented: await shop(true) };
