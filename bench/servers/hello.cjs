@@ -8,8 +8,9 @@
 const variant = process.argv[2] ?? 'none';
 const TOGGLE = process.env.BENCH_TOGGLE === '1';
 
-// In toggle mode, every diagnostics-channel subscription the variant makes is noted, to be undone
-// and redone: subscribe() is wrapped before the variant loads.
+// In toggle mode, every diagnostics-channel subscription the variant holds is noted, to be undone
+// and redone: subscribe() and unsubscribe() are wrapped before the variant loads (a variant that
+// unsubscribes itself, like solemate-off, then has nothing to switch).
 const subscribed = [];
 const dc = require('node:diagnostics_channel');
 const subscribe = dc.subscribe;
@@ -18,6 +19,11 @@ if (TOGGLE) {
   dc.subscribe = (name, fn) => {
     subscribed.push([name, fn]);
     return subscribe.call(dc, name, fn);
+  };
+  dc.unsubscribe = (name, fn) => {
+    const i = subscribed.findIndex(([n, f]) => n === name && f === fn);
+    if (i >= 0) subscribed.splice(i, 1);
+    return unsubscribe.call(dc, name, fn);
   };
 }
 
@@ -41,26 +47,17 @@ async function main() {
   }
   const express = require('express');
   if (variant === 'solemate') {
-    // the SDK's own modules, as an app imports them (solemate-performance/sdk), not the server's
-    const { Recorder } = await import('../../dist/sdk/recorder.js');
+    const recorder = await sdkRecorder();
     const { expressMetrics } = await import('../../dist/instrument/express.js');
-    const recorder = new Recorder({ onWarning: () => {} });
-    setInterval(() => recorder.collect(), 10_000).unref(); // the delta snapshot the SDK takes
     middleware = expressMetrics(recorder);
-  } else if (variant === 'solemate-dc') {
-    const { Recorder } = await import('../../dist/sdk/recorder.js');
+  } else if (variant === 'solemate-dc' || variant === 'solemate-off') {
+    const recorder = await sdkRecorder();
     const { instrumentHttpServer } = await import('../../dist/instrument/node-http.js');
-    const recorder = new Recorder({ onWarning: () => {} });
-    setInterval(() => recorder.collect(), 10_000).unref();
-    instrumentHttpServer(recorder);
-  } else if (variant === 'solemate-off') {
-    // the SDK loaded and the recorder running, the instrumentation undone at once: what a process
-    // pays for loading it, without any per-request work (bench/middleware-toggle.ts leaves this out)
-    const { Recorder } = await import('../../dist/sdk/recorder.js');
-    const { instrumentHttpServer } = await import('../../dist/instrument/node-http.js');
-    const recorder = new Recorder({ onWarning: () => {} });
-    setInterval(() => recorder.collect(), 10_000).unref();
-    instrumentHttpServer(recorder)();
+    const undo = instrumentHttpServer(recorder);
+    // solemate-off: the SDK loaded and the recorder running, the instrumentation undone at once —
+    // what a process pays for loading it, without any per-request work (bench/middleware-toggle.ts
+    // leaves this out)
+    if (variant === 'solemate-off') undo();
   } else if (variant === 'dc-empty') {
     // what subscribing to Node's HTTP server channels costs by itself
     dc.subscribe('http.server.request.start', () => {});
@@ -85,6 +82,14 @@ async function main() {
   const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
   if (TOGGLE) toggle(app, middleware, () => answered);
+}
+
+/** The SDK's recorder from its own modules, as an app imports them (solemate-performance/sdk), not the server's; with the delta snapshot the SDK takes. */
+async function sdkRecorder() {
+  const { Recorder } = await import('../../dist/sdk/recorder.js');
+  const recorder = new Recorder({ onWarning: () => {} });
+  setInterval(() => recorder.collect(), 10_000).unref();
+  return recorder;
 }
 
 /**
