@@ -9,7 +9,8 @@
 // the requests' own work, and the scavenges it causes) is reported beside it.
 //   apt-get install -y valgrind; npm run build
 //   node --import tsx bench/middleware-instructions.ts [requests] [warm-up requests] [rounds]
-//   BENCH_VARIANTS=none,solemate-dc,… to choose variants; BENCH_KEEP=1 keeps the callgrind files
+//   BENCH_VARIANTS=none,solemate-dc,… to choose variants (solemate-dc@scratch/dist-before: the build
+//   copied there, to compare two builds in one run); BENCH_KEEP=1 keeps the callgrind files
 //   (one per thread, -01 the main one) for callgrind_annotate
 //   BENCH_CACHE_SIM=1 also simulates the caches and the branch predictor (valgrind --cache-sim
 //   --branch-sim, about twice as slow) and reports the main thread's L1/last-level misses and
@@ -73,7 +74,8 @@ function control(pid: number, ...args: string[]): void {
  * all-threads count of the same variant by up to 5%).
  */
 async function count(variant: string, round: number): Promise<{ main: number; all: number; sim?: Record<string, number> }> {
-  const out = path.join(os.tmpdir(), `solemate-callgrind-${variant}-${round}-${process.pid}.out`);
+  // (a variant can name a build directory: solemate-dc@scratch/dist-before)
+  const out = path.join(os.tmpdir(), `solemate-callgrind-${variant.replace(/[^\w.-]/g, '_')}-${round}-${process.pid}.out`);
   const child: ChildProcess = spawn('valgrind', ['--tool=callgrind', ...(CACHE_SIM ? ['--cache-sim=yes', '--branch-sim=yes'] : []), '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, '--hash-seed=1', '--random-seed=1', 'bench/servers/hello.cjs', variant], { stdio: ['ignore', 'pipe', 'ignore'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (c) => reject(new Error(`${variant} exited ${c}`)));

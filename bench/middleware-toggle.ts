@@ -11,7 +11,9 @@
 // "Off" is the app as if never instrumented: the middleware's layer out of the router, the
 // diagnostics-channel subscriptions removed. "none" switches nothing: what the method resolves.
 //   npm run build && node --import tsx bench/middleware-toggle.ts [seconds-per-process]
-//   BENCH_VARIANTS (default none,solemate-dc,solemate,prom-bundle,otel; also dc-empty, noop),
+//   BENCH_VARIANTS (default none,solemate-dc,solemate,prom-bundle,otel; also dc-empty, noop; a
+//   variant of ours with "@dir" loads the build copied to dir, to compare two builds in one run:
+//   cp -r dist scratch/dist-before, change, npm run build, BENCH_VARIANTS=solemate@scratch/dist-before,solemate),
 //   BENCH_COPIES (processes per variant, default 3: the cost of the same code still differs between
 //   processes, by where it landed), BENCH_WARMUP (s, default 8)
 // OpenTelemetry's instrumentations are disabled and enabled, but the wrappers its Express
@@ -90,20 +92,28 @@ function compare(ws: Window[]): { logRatio: number[]; cpu: number[] } {
 const lossPct = (logRatio: number) => (1 - Math.exp(logRatio)) * 100;
 
 /**
- * A 95% interval for the median, from the order statistics of a binomial(n, ½) (distribution-free).
- * Neighbouring comparisons share a window, so n is taken as half their number: wider, not narrower,
- * than the comparisons alone would claim.
+ * A 95% interval for the loss, by resampling processes: the same code costs one process more than
+ * another (where its code and heap landed), so a process, not a switch, is the unit sampled. Each of
+ * RESAMPLES draws as many processes as were run, with replacement, and takes the median of their
+ * switches' log-ratios; the interval is the 2.5th and 97.5th percentiles of those medians. With the
+ * default three processes it is coarse (ten distinct draws): BENCH_COPIES=10 for a close reading.
+ * A fixed seed, so the same windows give the same interval.
  */
-function medianInterval(xs: number[]): [number, number] {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  const half = 1.96 * Math.sqrt(n / 2); // ±1.96 σ of the median's rank among n/2 (√(n/8)), scaled back to n
-  const lo = Math.max(0, Math.floor(n / 2 - half));
-  const hi = Math.min(n - 1, Math.ceil(n / 2 + half) - 1);
-  return [s[lo], s[hi]];
+function processInterval(perProcess: number[][]): [number, number] {
+  let seed = 0x2545f491;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const medians: number[] = [];
+  for (let b = 0; b < RESAMPLES; b++) {
+    const pooled: number[] = [];
+    for (let i = 0; i < perProcess.length; i++) pooled.push(...perProcess[Math.floor(random() * perProcess.length)]);
+    medians.push(median(pooled));
+  }
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(0.025 * (RESAMPLES - 1))], medians[Math.ceil(0.975 * (RESAMPLES - 1))]];
 }
+const RESAMPLES = 2000;
 
-const results = new Map<string, { logRatio: number[]; cpu: number[]; onRate: number[]; offRate: number[]; perProcess: number[]; windows: Window[][] }>(
+const results = new Map<string, { logRatio: number[][]; cpu: number[]; onRate: number[]; offRate: number[]; perProcess: number[]; windows: Window[][] }>(
   VARIANTS.map((v) => [v, { logRatio: [], cpu: [], onRate: [], offRate: [], perProcess: [], windows: [] }]),
 );
 // copies of the variants interleaved: a slow spell of the host falls on several variants, not all
@@ -113,7 +123,7 @@ for (let c = 0; c < COPIES; c++) {
     const ws = await run(v);
     const r = results.get(v)!;
     const { logRatio, cpu } = compare(ws);
-    r.logRatio.push(...logRatio);
+    r.logRatio.push(logRatio);
     r.cpu.push(...cpu);
     const loss = lossPct(median(logRatio));
     r.perProcess.push(loss);
@@ -125,8 +135,9 @@ for (let c = 0; c < COPIES; c++) {
 
 const rows = VARIANTS.map((v) => {
   const r = results.get(v)!;
-  const [lo, hi] = medianInterval(r.logRatio);
-  return { variant: v, lossPct: lossPct(median(r.logRatio)), interval: [lossPct(hi), lossPct(lo)], extraCpuUs: median(r.cpu), onRps: median(r.onRate), offRps: median(r.offRate), perProcessLossPct: r.perProcess, comparisons: r.logRatio.length, windows: r.windows };
+  const [lo, hi] = processInterval(r.logRatio);
+  const all = r.logRatio.flat();
+  return { variant: v, lossPct: lossPct(median(all)), interval: [lossPct(hi), lossPct(lo)], extraCpuUs: median(r.cpu), onRps: median(r.onRate), offRps: median(r.offRate), perProcessLossPct: r.perProcess, comparisons: all.length, windows: r.windows };
 });
 save('middleware-toggle', { window: 'one major-GC cycle', seconds: SECONDS, warmupSeconds: WARMUP, processesPerVariant: COPIES, loadGenerator: 'wrk -t1 -c50', rows, targetLossPct: 3 });
 const names: Record<string, string> = {
@@ -143,7 +154,7 @@ console.log(
 );
 console.log(
   table(
-    ['Express hello world', 'req/s on', 'req/s off', 'throughput loss (median at the switches)', '95% interval of the median', 'added CPU µs/request', 'loss per process', 'comparisons'],
+    ['Express hello world', 'req/s on', 'req/s off', 'throughput loss (median at the switches)', '95% interval (processes resampled)', 'added CPU µs/request', 'loss per process', 'comparisons'],
     rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.onRps).toLocaleString(), Math.round(r.offRps).toLocaleString(), `${fmt(r.lossPct, 2)}%`, `${fmt(r.interval[0], 2)}% … ${fmt(r.interval[1], 2)}%`, fmt(r.extraCpuUs, 2), r.perProcessLossPct.map((x) => `${fmt(x, 2)}%`).join(', '), r.comparisons]),
   ),
 );

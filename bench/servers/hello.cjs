@@ -1,11 +1,17 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
-//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|solemate-off|optimizer-idle|prom-bundle|otel>
+//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|solemate-off|optimizer-idle|prom-bundle|otel>[@build]
 // (any other name, e.g. none-b: uninstrumented too — a second baseline, to see what a run resolves)
+// A variant of ours loads the build in dist/, or with "@dir" the one in dir (relative to the working
+// directory): a copy of dist/ from before a change, to measure both in one run
+// (solemate-dc@scratch/dist-before,solemate-dc).
 // BENCH_TOGGLE=1 (bench/middleware-toggle.ts): the process switches its instrumentation off and on,
 // once per major GC, and counts the requests it answers in each state (below, toggle()).
 'use strict';
-const variant = process.argv[2] ?? 'none';
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const [variant, build] = (process.argv[2] ?? 'none').split('@');
+const dist = (module) => pathToFileURL(path.resolve(build ?? path.join(__dirname, '../../dist'), module)).href;
 const TOGGLE = process.env.BENCH_TOGGLE === '1';
 
 // In toggle mode, every diagnostics-channel subscription the variant holds is noted, to be undone
@@ -48,11 +54,11 @@ async function main() {
   const express = require('express');
   if (variant === 'solemate') {
     const recorder = await sdkRecorder();
-    const { expressMetrics } = await import('../../dist/instrument/express.js');
+    const { expressMetrics } = await import(dist('instrument/express.js'));
     middleware = expressMetrics(recorder);
   } else if (variant === 'solemate-dc' || variant === 'solemate-off') {
     const recorder = await sdkRecorder();
-    const { instrumentHttpServer } = await import('../../dist/instrument/node-http.js');
+    const { instrumentHttpServer } = await import(dist('instrument/node-http.js'));
     const undo = instrumentHttpServer(recorder);
     // solemate-off: the SDK loaded and the recorder running, the instrumentation undone at once —
     // what a process pays for loading it, without any per-request work (bench/middleware-toggle.ts
@@ -64,7 +70,7 @@ async function main() {
     dc.subscribe('http.server.response.finish', () => {});
   } else if (variant === 'optimizer-idle') {
     // the optimization middleware mounted, with no settings applied (what every app pays for it)
-    const { optimizationMiddleware } = await import('../../dist/optimize/middleware.js');
+    const { optimizationMiddleware } = await import(dist('optimize/middleware.js'));
     middleware = optimizationMiddleware({ source: { get: async () => ({ version: 0, entries: [] }), intervalMs: 1000 } });
   } else if (variant === 'noop') {
     middleware = (req, res, next) => next(); // the cost of one Express middleware layer alone
@@ -86,7 +92,7 @@ async function main() {
 
 /** The SDK's recorder from its own modules, as an app imports them (solemate-performance/sdk), not the server's; with the delta snapshot the SDK takes. */
 async function sdkRecorder() {
-  const { Recorder } = await import('../../dist/sdk/recorder.js');
+  const { Recorder } = await import(dist('sdk/recorder.js'));
   const recorder = new Recorder({ onWarning: () => {} });
   setInterval(() => recorder.collect(), 10_000).unref();
   return recorder;
