@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Handle } from '../sdk/recorder.js';
 import type { RequestContext, Tracer } from '../sdk/tracing.js';
-import { expressRoute, own, recorderOf, tracerOf, type ExpressRequest, type Source } from './source.js';
+import { expressRoute, read, recorderOf, tracerOf, type ExpressRequest, type Source } from './source.js';
 import { ATTR_ERROR_TYPE, ATTR_METHOD, ATTR_ROUTE, ATTR_STATUS, HTTP_SERVER_ACTIVE, HTTP_SERVER_DURATION, HTTP_SERVER_REQUEST_SIZE, HTTP_SERVER_RESPONSE_SIZE } from '../semconv.js';
 
 export interface HttpInstrumentationOptions {
@@ -93,7 +93,7 @@ export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | und
       const route = expressRoute(req);
       const method = req.method ?? 'GET';
       metrics.finished(method, route, status, (performance.now() - start) / 1000, req.headers['content-length'], res && getHeader.call(res, 'content-length'));
-      if (ctx) tracer!.endRequest(ctx, method, route, status, undefined, own(req, 'originalUrl') ?? own(req, 'url'));
+      if (ctx) tracer!.endRequest(ctx, method, route, status, undefined, read(req, 'originalUrl') ?? read(req, 'url'));
     } catch {
       // monitoring never breaks a response
     }
@@ -101,7 +101,7 @@ export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | und
 }
 
 // Node's own, not looked up on res: Express gives every response a hidden class of its own, and a
-// lookup on one misses V8's caches (see own() in source.ts)
+// lookup on one misses V8's caches (see read() in source.ts)
 const getHeader = OutgoingMessage.prototype.getHeader;
 
 export type RequestFinisher = (req: ExpressRequest, res: ServerResponse | undefined, start: number, ctx: RequestContext | undefined, status: number) => void;
@@ -186,7 +186,7 @@ export class OpenRequests {
   readonly onFinish = (message: unknown): void => {
     const { request, response, socket } = message as { request: ExpressRequest; response: ServerResponse; socket: Socket };
     const o = this.end(socket, request);
-    if (o) this.finish(request, response, o.start, o.ctx, own(response, 'statusCode'));
+    if (o) this.finish(request, response, o.start, o.ctx, read(response, 'statusCode'));
   };
 
   begin(socket: Socket, req: IncomingMessage, start: number, ctx: RequestContext | undefined): void {

@@ -14,18 +14,14 @@ export const tracerOf = (s: Source, explicit?: Tracer): Tracer | undefined => ex
 /** A request as Express leaves it: the matched route, the mount path, the URL before routers cut it. */
 export type ExpressRequest = IncomingMessage & { baseUrl?: string; originalUrl?: string; route?: { path?: unknown } };
 
-const ownDescriptor = Object.getOwnPropertyDescriptor;
-
 /**
- * `o[key]` for a property the object holds itself, read without a property lookup: Express gives
- * every request and response a hidden class of its own (its prototype swap), so a lookup on one
- * misses V8's caches every time — ~300 ns; reading the own property's descriptor costs a fifth of
- * that (docs/decisions.md). Anything else (an accessor, a property of the prototype) is looked up.
+ * `o[key]`, read without V8's inline caches: Express gives every request and response a hidden
+ * class of its own (its prototype swap), so a property access on one misses those caches every time
+ * and falls back to a runtime lookup (~350 ns); Reflect.get looks the key up in the object's own
+ * layout directly (~20 ns, bench/own-property.ts; docs/decisions.md). Own properties, inherited ones
+ * and accessors read as they would with `o[key]`.
  */
-export function own<T extends object, K extends keyof T & string>(o: T, key: K): T[K] {
-  const d = ownDescriptor(o, key);
-  return d !== undefined && 'value' in d ? (d.value as T[K]) : o[key];
-}
+export const read = Reflect.get as <T extends object, K extends keyof T & string>(o: T, key: K) => T[K];
 
 /**
  * Express's route template once its router matched: the mount paths of the routers and sub-apps
@@ -34,9 +30,9 @@ export function own<T extends object, K extends keyof T & string>(o: T, key: K):
  * paths' templates once and kept (mountTemplates); a base without parameters is its own template.
  */
 export function expressRoute(req: ExpressRequest): string | undefined {
-  const path = own(req, 'route')?.path;
+  const path = read(req, 'route')?.path;
   if (path === undefined) return undefined;
-  const base = own(req, 'baseUrl');
+  const base = read(req, 'baseUrl');
   if (!base) return String(path);
   let template = mountTemplates.get(base);
   if (template === undefined) {
