@@ -52,6 +52,24 @@ export function pinned(core: number, cmd: string, args: string[], options: Spawn
   return PIN ? spawn('taskset', ['-c', String(core), cmd, ...args], o) : spawn(cmd, args, o);
 }
 
+const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
+
+/** User + system CPU of a process (all its threads), ms, from Linux's /proc. */
+export function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** Whether wrk is installed: the HTTP benches' load generator. */
+export const HAS_WRK = !spawnSync('wrk', ['--version']).error;
+
+/** Exits (with `exitCode`) when wrk is not installed, saying how to get it and why no other load generator will do. */
+export function requireWrk(why: string, exitCode = 2): void {
+  if (HAS_WRK) return;
+  console.error(`wrk is not installed (apt-get install -y wrk): ${why}`);
+  process.exit(exitCode);
+}
+
 /**
  * Runs wrk with `args` on core 1: the requests it completed, its req/s and its whole output.
  * Throws when it completed none or got an answer other than 2xx.

@@ -17,19 +17,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { fmt, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
+import { fmt, machine, median, PIN, pinned, requireWrk, save, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 25);
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate']) as readonly string[];
 const COPIES = Math.max(1, Number(process.env.BENCH_COPIES ?? 2));
 const WARMUP = 5;
 
-if (spawnSync('wrk', ['--version']).error) {
-  console.error('wrk is not installed (apt-get install -y wrk): a JavaScript load generator would share the cores it measures');
-  process.exit(2);
-}
+requireWrk('a JavaScript load generator would share the cores it measures');
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string } }[];

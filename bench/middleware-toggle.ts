@@ -19,19 +19,16 @@
 // OpenTelemetry's instrumentations are disabled and enabled, but the wrappers its Express
 // instrumentation put around the app's layers stay and run when "off": its loss here is a lower
 // bound (bench/middleware.ts measures it whole, across processes).
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { fmt, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
+import { fmt, machine, median, PIN, pinned, requireWrk, save, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 30);
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
 const COPIES = Math.max(1, Number(process.env.BENCH_COPIES ?? 3));
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 8);
 
-if (spawnSync('wrk', ['--version']).error) {
-  console.error('wrk is not installed (apt-get install -y wrk): a JavaScript load generator would share the cores it measures');
-  process.exit(2);
-}
+requireWrk('a JavaScript load generator would share the cores it measures');
 
 interface Window {
   on: boolean;

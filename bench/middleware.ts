@@ -6,11 +6,10 @@
 // request (from /proc), which does not depend on the load generator at all.
 //   npm run build && node --import tsx bench/middleware.ts [seconds-per-round] [rounds (default 2 × copies²)]
 //   BENCH_VARIANTS, BENCH_MODE, BENCH_COPIES, BENCH_WARMUP: below
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
-import { fmt, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
+import { cpuMs, fmt, HAS_WRK, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 // BENCH_VARIANTS=none,noop,dc-empty,… measures other variants of bench/servers/hello.cjs
@@ -25,19 +24,11 @@ async function start(variant: string): Promise<{ child: ChildProcess; port: numb
   return { child, port };
 }
 
-const WRK = !spawnSync('wrk', ['--version']).error;
-const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
-
-/** user + system CPU of a process, ms (Linux /proc). */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 /** Drives the server for `seconds`; returns requests completed and req/s. */
 async function load(port: number, seconds: number): Promise<{ requests: number; rps: number }> {
   const url = `http://127.0.0.1:${port}/hello/world`;
-  if (WRK) return wrk(['-t1', '-c50', `-d${seconds}s`, url]);
+  if (HAS_WRK) return wrk(['-t1', '-c50', `-d${seconds}s`, url]);
   return new Promise((resolve, reject) => {
     autocannon({ url, connections: 50, duration: seconds }, (err, r) => (err ? reject(err) : resolve({ requests: r.requests.total, rps: r.requests.average })));
   });
@@ -117,7 +108,7 @@ const rows = VARIANTS.map((v) => ({
   perProcessRps: perCopy.get(v)!.map((xs) => (xs.length ? median(xs) : NaN)),
   samples: samples.get(v)!,
 }));
-save('middleware', { mode: CONCURRENT ? 'concurrent' : 'sequential', loadGenerator: WRK ? 'wrk -t1 -c50' : 'autocannon -c50', seconds: SECONDS, rounds: ROUNDS, processesPerVariant: COPIES, warmupSeconds: WARMUP, rows, pairLoss: Object.fromEntries(pairLoss), targetLossPct: 3 });
+save('middleware', { mode: CONCURRENT ? 'concurrent' : 'sequential', loadGenerator: HAS_WRK ? 'wrk -t1 -c50' : 'autocannon -c50', seconds: SECONDS, rounds: ROUNDS, processesPerVariant: COPIES, warmupSeconds: WARMUP, rows, pairLoss: Object.fromEntries(pairLoss), targetLossPct: 3 });
 const names: Record<string, string> = { none: 'uninstrumented', 'none-b': 'uninstrumented, a second server (what the run resolves)', 'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)', solemate: 'solemate-performance expressMetrics middleware', 'prom-bundle': 'express-prom-bundle 8', otel: 'OpenTelemetry http + express instrumentation (metrics)' };
-console.log(`machine: ${machine()}\n${COPIES} processes per variant, ${ROUNDS} interleaved rounds × ${SECONDS} s after ${WARMUP} s of warm-up each${CONCURRENT ? ', the two servers of a pair loaded at the same time' : ', one server at a time'}${PIN ? ', servers pinned to core 0, load to core 1' : ''}, ${WRK ? 'wrk -t1 -c50' : 'autocannon -c50 (wrk not installed: numbers bounded by the load generator)'}, GET /hello/:name\n`);
+console.log(`machine: ${machine()}\n${COPIES} processes per variant, ${ROUNDS} interleaved rounds × ${SECONDS} s after ${WARMUP} s of warm-up each${CONCURRENT ? ', the two servers of a pair loaded at the same time' : ', one server at a time'}${PIN ? ', servers pinned to core 0, load to core 1' : ''}, ${HAS_WRK ? 'wrk -t1 -c50' : 'autocannon -c50 (wrk not installed: numbers bounded by the load generator)'}, GET /hello/:name\n`);
 console.log(table(['Express hello world', CONCURRENT ? 'median req/s (on half a core)' : 'median req/s', 'throughput loss (median of pairs)', 'pair range', 'server CPU µs/request', 'added CPU µs/request', 'median req/s of each process'], rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.medianRps).toLocaleString(), r.variant === 'none' ? '—' : `${fmt(r.lossPct)}%`, r.variant === 'none' ? '—' : `${fmt(r.lossRange[0])}% … ${fmt(r.lossRange[1])}%`, fmt(r.cpuUsPerRequest), r.variant === 'none' ? '—' : fmt(r.extraCpuUs, 1), r.perProcessRps.map((x) => (Number.isNaN(x) ? '—' : Math.round(x).toLocaleString())).join(', ')])));

@@ -14,14 +14,11 @@ import { loadConfig } from '../src/config/load.js';
 import { createServer } from '../src/server/app.js';
 import { openDatabase, prepare } from '../examples/solemate-shop/src/database.js';
 import { parseFaults } from '../examples/solemate-shop/src/faults.js';
-import { fmt, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
+import { cpuMs, fmt, machine, median, PIN, pinned, requireWrk, save, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 8);
-if (spawnSync('wrk', ['--version']).error) {
-  console.error('bench/shop.ts needs wrk (apt-get install -y wrk): autocannon would compete with the shop for the CPU');
-  process.exit(1);
-}
+requireWrk('bench/shop.ts needs it: autocannon would compete with the shop for the CPU', 1);
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 const db = await openDatabase({ url: process.env.DATABASE_URL, dataDir: '.data/bench-shop-pg', log });
@@ -46,12 +43,6 @@ async function shop(instrument: boolean): Promise<{ child: ChildProcess; url: st
   return { child, url };
 }
 
-const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
-/** CPU of a process and its children threads, ms; the shop runs as a child of taskset → node. */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 const nodePid = (c: ChildProcess) => c.pid!; // taskset execs node in place: same pid
 
 const lua = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wrk-')), 'products.lua');
