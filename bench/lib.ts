@@ -63,11 +63,11 @@ export function cpuMs(pid: number): number {
 /** Whether wrk is installed: the HTTP benches' load generator. */
 export const HAS_WRK = !spawnSync('wrk', ['--version']).error;
 
-/** Exits (with `exitCode`) when wrk is not installed, saying how to get it and why no other load generator will do. */
-export function requireWrk(why: string, exitCode = 2): void {
+/** Exits 2 when wrk is not installed, saying how to get it and why no other load generator will do. */
+export function requireWrk(why: string): void {
   if (HAS_WRK) return;
   console.error(`wrk is not installed (apt-get install -y wrk): ${why}`);
-  process.exit(exitCode);
+  process.exit(2);
 }
 
 /**

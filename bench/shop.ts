@@ -18,7 +18,7 @@ import { cpuMs, fmt, machine, median, PIN, pinned, requireWrk, save, table, wrk 
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 8);
-requireWrk('bench/shop.ts needs it: autocannon would compete with the shop for the CPU', 1);
+requireWrk('autocannon would compete with the shop for the CPU');
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 const db = await openDatabase({ url: process.env.DATABASE_URL, dataDir: '.data/bench-shop-pg', log });
