@@ -9,9 +9,13 @@
 // (its code, the recorder's heap): bench/middleware-instructions.ts measures that, with the
 // solemate-off variant.
 // "Off" is the app as if never instrumented: the middleware's layer out of the router, the
-// diagnostics-channel subscriptions removed. "none" switches nothing: what the method resolves.
+// diagnostics-channel subscriptions removed — except that Node's two HTTP channels keep a no-op
+// subscriber in every variant and state, because a channel losing its last subscriber or gaining
+// its first deoptimizes Node's request code (hello.cjs). So Node builds the two channel messages in
+// both states: what that costs is left out here and measured apart (dc-empty in
+// bench/middleware-instructions.ts). "none" switches nothing: what the method resolves.
 //   npm run build && node --import tsx bench/middleware-toggle.ts [seconds-per-process]
-//   BENCH_VARIANTS (default none,solemate-dc,solemate,prom-bundle,otel; also dc-empty, noop; a
+//   BENCH_VARIANTS (default none,solemate-dc,solemate,prom-bundle,otel; also noop; a
 //   variant of ours with "@dir" loads the build copied to dir, to compare two builds in one run:
 //   cp -r dist scratch/dist-before, change, npm run build, BENCH_VARIANTS=solemate@scratch/dist-before,solemate),
 //   BENCH_COPIES (processes per variant, default 3: the cost of the same code still differs between
@@ -139,7 +143,6 @@ const rows = VARIANTS.map((v) => {
 save('middleware-toggle', { window: 'one major-GC cycle', seconds: SECONDS, warmupSeconds: WARMUP, processesPerVariant: COPIES, loadGenerator: 'wrk -t1 -c50', rows, targetLossPct: 3 });
 const names: Record<string, string> = {
   none: 'uninstrumented, nothing switched (what the method resolves)',
-  'dc-empty': 'empty subscribers on the two HTTP channels',
   noop: 'a no-op Express middleware',
   'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)',
   solemate: 'solemate-performance expressMetrics middleware',
