@@ -1,6 +1,6 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
-//   node bench/servers/hello.cjs <none|noop|dc-empty|solemate|solemate-dc|solemate-off|optimizer-idle|prom-bundle|otel>[@build]
+//   node bench/servers/hello.cjs <none|noop|dc-empty|spin|solemate|solemate-dc|solemate-off|optimizer-idle|prom-bundle|otel>[@build]
 // (any other name, e.g. none-b: uninstrumented too — a second baseline, to see what a run resolves)
 // A variant of ours loads the build in dist/, or with "@dir" the one in dir (relative to the working
 // directory): a copy of dist/ from before a change, to measure both in one run
@@ -72,6 +72,17 @@ async function main() {
     // what a process pays for loading it, without any per-request work (bench/middleware-toggle.ts
     // leaves this out)
     if (variant === 'solemate-off') undo();
+  } else if (variant === 'spin') {
+    // plain CPU, as much per request as ours adds (BENCH_SPIN_US, default 1.5 µs: the added CPU
+    // per request bench/middleware-toggle.ts measured), spent where ours is, on the two channels:
+    // what any such cost does to the whole app's throughput in this set-up
+    const us = Number(process.env.BENCH_SPIN_US ?? 1.5);
+    const { performance } = require('node:perf_hooks');
+    dc.subscribe('http.server.request.start', () => {});
+    dc.subscribe('http.server.response.finish', () => {
+      const until = performance.now() + us / 1000;
+      while (performance.now() < until);
+    });
   } else if (variant === 'dc-empty') {
     // what subscribing to Node's HTTP server channels costs by itself
     dc.subscribe('http.server.request.start', () => {});
