@@ -11,6 +11,7 @@ const BENCHES: [string, string[]][] = [
   ['own-property', []],
   ['middleware', []],
   ['middleware-toggle', []],
+  ['middleware-fresh', []],
   ['middleware-profile', []],
   ['compression', []],
   ['tracing', []],
