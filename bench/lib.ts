@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,6 +52,45 @@ export function pinned(core: number, cmd: string, args: string[], options: Spawn
   const o: SpawnOptions = { stdio: ['ignore', 'pipe', 'inherit'], ...options };
   return PIN ? spawn('taskset', ['-c', String(core), cmd, ...args], o) : spawn(cmd, args, o);
 }
+
+/** A running bench/servers/hello.cjs: the process, its port, its further stdout lines, its exit. */
+export interface Hello {
+  child: ChildProcess;
+  port: number;
+  /** GET /hello/world on it */
+  url: string;
+  lines: AsyncIterator<string>;
+  exited: Promise<unknown>;
+}
+
+/**
+ * Starts the Express hello world (bench/servers/hello.cjs) in `variant` on core 0, with `nodeFlags`
+ * before the script and `env` added to this process's environment; resolves once it prints its port.
+ */
+export async function startHello(variant: string, options: { nodeFlags?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Hello> {
+  const child = pinned(0, process.execPath, [...(options.nodeFlags ?? []), 'bench/servers/hello.cjs', variant], { env: { ...process.env, ...options.env } });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const port = Number((await lines.next()).value);
+  if (!port) {
+    child.kill('SIGTERM');
+    throw new Error(`${variant} did not start`);
+  }
+  return { child, port, url: `http://127.0.0.1:${port}/hello/world`, lines, exited };
+}
+
+/** What the hello world's variants are, for the benches' tables (a bench may say more of one). */
+export const HELLO_VARIANTS: Readonly<Record<string, string>> = {
+  none: 'uninstrumented',
+  'none-b': 'uninstrumented, a second process (what the run resolves)',
+  noop: 'a no-op Express middleware',
+  spin: `${process.env.BENCH_SPIN_US ?? 1.5} µs of plain CPU per request (hello.cjs spin)`,
+  'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)',
+  solemate: 'solemate-performance expressMetrics middleware',
+  'solemate-off': 'solemate-performance loaded, its instrumentation undone',
+  'prom-bundle': 'express-prom-bundle 8',
+  otel: 'OpenTelemetry http + express instrumentation (metrics)',
+};
 
 const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
 

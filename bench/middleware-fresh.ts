@@ -10,8 +10,7 @@
 //   npm run build && node --import tsx bench/middleware-fresh.ts [rounds (default 8)] [seconds (default 15)]
 //   BENCH_VARIANTS (default none,none-b,solemate; also spin: 1.5 µs of plain CPU per request,
 //   BENCH_SPIN_US), BENCH_WARMUP (s, default 10: V8 goes on compiling an Express app for ~10 s)
-import readline from 'node:readline';
-import { fmt, machine, median, PIN, pinned, requireWrk, save, table, wrk } from './lib.js';
+import { fmt, HELLO_VARIANTS, machine, median, PIN, requireWrk, save, startHello, table, wrk } from './lib.js';
 
 const ROUNDS = Number(process.argv[2] ?? 8);
 const SECONDS = Number(process.argv[3] ?? 15);
@@ -26,17 +25,13 @@ if (VARIANTS[0] !== 'none') {
 
 /** One fresh server of `variant`: warmed up, then its req/s over SECONDS. */
 async function measure(variant: string): Promise<number> {
-  const child = pinned(0, process.execPath, ['bench/servers/hello.cjs', variant]);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const hello = await startHello(variant);
   try {
-    const port = Number((await readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()).value);
-    if (!port) throw new Error(`${variant} did not start`);
-    const url = `http://127.0.0.1:${port}/hello/world`;
-    await wrk(['-t1', '-c50', `-d${WARMUP}s`, url]);
-    return (await wrk(['-t1', '-c50', `-d${SECONDS}s`, url])).rps;
+    await wrk(['-t1', '-c50', `-d${WARMUP}s`, hello.url]);
+    return (await wrk(['-t1', '-c50', `-d${SECONDS}s`, hello.url])).rps;
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    hello.child.kill('SIGTERM');
+    await hello.exited;
   }
 }
 
@@ -56,21 +51,12 @@ const rows = VARIANTS.slice(1).map((v) => {
   return { variant: v, lossPct: median(losses), pairs: losses, slower: losses.filter((l) => l > 0).length, rps: median(rps.get(v)!) };
 });
 save('middleware-fresh', { rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP, loadGenerator: 'wrk -t1 -c50', baselineRps: median(base), rows, targetLossPct: 3 });
-const names: Record<string, string> = {
-  'none-b': 'uninstrumented, a second process (A/A: what the run resolves)',
-  spin: `${process.env.BENCH_SPIN_US ?? 1.5} µs of plain CPU per request (hello.cjs spin)`,
-  'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)',
-  solemate: 'solemate-performance expressMetrics middleware',
-  'solemate-off': 'solemate-performance loaded, its instrumentation undone',
-  'prom-bundle': 'express-prom-bundle 8',
-  otel: 'OpenTelemetry http + express instrumentation (metrics)',
-};
 console.log(
   `machine: ${machine()}\n${ROUNDS} rounds, each a fresh process per variant in rotating order, warmed up for ${WARMUP} s then loaded for ${SECONDS} s by wrk -t1 -c50${PIN ? ' (server on core 0, wrk on core 1)' : ''}, GET /hello/:name; uninstrumented: ${Math.round(median(base)).toLocaleString()} req/s (median)\n`,
 );
 console.log(
   table(
     ['Express hello world', 'req/s (median)', 'throughput loss (median of rounds)', 'per round', 'rounds slower than uninstrumented'],
-    rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.rps).toLocaleString(), `${fmt(r.lossPct, 2)}%`, r.pairs.map((l) => `${fmt(l, 1)}%`).join(', '), `${r.slower} of ${ROUNDS}`]),
+    rows.map((r) => [HELLO_VARIANTS[r.variant] ?? r.variant, Math.round(r.rps).toLocaleString(), `${fmt(r.lossPct, 2)}%`, r.pairs.map((l) => `${fmt(l, 1)}%`).join(', '), `${r.slower} of ${ROUNDS}`]),
   ),
 );

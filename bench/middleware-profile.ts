@@ -16,9 +16,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { fmt, machine, median, PIN, pinned, requireWrk, save, table, wrk } from './lib.js';
+import { fmt, machine, median, PIN, requireWrk, save, startHello, table, wrk, type Hello } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 25);
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate']) as readonly string[];
@@ -47,22 +46,18 @@ interface Shares {
 /** One process of a variant, profiled under load: its shares of busy CPU. */
 async function profile(variant: string): Promise<Shares> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'solemate-profile-'));
-  const child = pinned(0, process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '1000', 'bench/servers/hello.cjs', variant]);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let hello: Hello | undefined;
   try {
-    const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const port = Number((await lines.next()).value);
-    if (!port) throw new Error(`${variant} did not start`);
-    const url = `http://127.0.0.1:${port}/hello/world`;
-    await wrk(['-t1', '-c50', `-d${WARMUP}s`, url]);
-    const { rps } = await wrk(['-t1', '-c50', `-d${SECONDS}s`, url]);
-    child.kill('SIGTERM'); // the profile is written as the process exits
-    await exited;
+    hello = await startHello(variant, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '1000'] });
+    await wrk(['-t1', '-c50', `-d${WARMUP}s`, hello.url]);
+    const { rps } = await wrk(['-t1', '-c50', `-d${SECONDS}s`, hello.url]);
+    hello.child.kill('SIGTERM'); // the profile is written as the process exits
+    await hello.exited;
     const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`${variant} wrote no profile`);
     return { rps, ...shares(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile, variant) };
   } finally {
-    child.kill('SIGTERM');
+    hello?.child.kill('SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

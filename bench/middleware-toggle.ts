@@ -23,9 +23,7 @@
 // OpenTelemetry's instrumentations are disabled and enabled, but the wrappers its Express
 // instrumentation put around the app's layers stay and run when "off": its loss here is a lower
 // bound (bench/middleware.ts measures it whole, across processes).
-import type { ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
-import { fmt, machine, median, PIN, pinned, requireWrk, save, table, wrk } from './lib.js';
+import { fmt, HELLO_VARIANTS, machine, median, PIN, requireWrk, save, startHello, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 30);
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
@@ -49,11 +47,8 @@ async function load(port: number, seconds: number): Promise<void> {
 
 /** One process of a variant: warmed up, then loaded for SECONDS; its windows. */
 async function run(variant: string): Promise<Window[]> {
-  const child: ChildProcess = pinned(0, process.execPath, ['bench/servers/hello.cjs', variant], { env: { ...process.env, BENCH_TOGGLE: '1' } });
-  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const { child, port, lines } = await startHello(variant, { env: { BENCH_TOGGLE: '1' } });
   try {
-    const port = Number((await lines.next()).value);
-    if (!port) throw new Error(`${variant} did not start`);
     const windows = async () => {
       child.kill('SIGUSR2');
       return JSON.parse((await lines.next()).value as string) as Window[];
@@ -142,11 +137,8 @@ const rows = VARIANTS.map((v) => {
 });
 save('middleware-toggle', { window: 'one major-GC cycle', seconds: SECONDS, warmupSeconds: WARMUP, processesPerVariant: COPIES, loadGenerator: 'wrk -t1 -c50', rows, targetLossPct: 3 });
 const names: Record<string, string> = {
+  ...HELLO_VARIANTS,
   none: 'uninstrumented, nothing switched (what the method resolves)',
-  noop: 'a no-op Express middleware',
-  'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)',
-  solemate: 'solemate-performance expressMetrics middleware',
-  'prom-bundle': 'express-prom-bundle 8',
   otel: 'OpenTelemetry http + express instrumentation (metrics; a lower bound: its layer wrappers stay when off)',
 };
 console.log(

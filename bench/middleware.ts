@@ -6,24 +6,12 @@
 // request (from /proc), which does not depend on the load generator at all.
 //   npm run build && node --import tsx bench/middleware.ts [seconds-per-round] [rounds (default 2 × copies²)]
 //   BENCH_VARIANTS, BENCH_MODE, BENCH_COPIES, BENCH_WARMUP: below
-import type { ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
 import autocannon from 'autocannon';
-import { cpuMs, fmt, HAS_WRK, machine, median, PIN, pinned, save, table, wrk } from './lib.js';
+import { cpuMs, fmt, HAS_WRK, HELLO_VARIANTS, machine, median, PIN, save, startHello, table, wrk, type Hello } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 // BENCH_VARIANTS=none,noop,dc-empty,… measures other variants of bench/servers/hello.cjs
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'none-b', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
-
-async function start(variant: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = pinned(0, process.execPath, ['bench/servers/hello.cjs', variant]);
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (c) => reject(new Error(`${variant} exited ${c}`)));
-    readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l)));
-  });
-  return { child, port };
-}
-
 
 /** Drives the server for `seconds`; returns requests completed and req/s. */
 async function load(port: number, seconds: number): Promise<{ requests: number; rps: number }> {
@@ -54,10 +42,10 @@ const CONCURRENT = (process.env.BENCH_MODE ?? 'concurrent') === 'concurrent';
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 const COPIES = Math.max(1, Number(process.env.BENCH_COPIES ?? 3));
 const ROUNDS = Number(process.argv[3] ?? 2 * COPIES * COPIES);
-const servers = new Map<string, { child: ChildProcess; port: number }[]>();
+const servers = new Map<string, Hello[]>();
 for (const v of VARIANTS) {
   const copies = [];
-  for (let c = 0; c < COPIES; c++) copies.push(await start(v));
+  for (let c = 0; c < COPIES; c++) copies.push(await startHello(v));
   servers.set(v, copies);
 }
 for (const v of VARIANTS) for (const s of servers.get(v)!) await load(s.port, WARMUP);
@@ -109,6 +97,6 @@ const rows = VARIANTS.map((v) => ({
   samples: samples.get(v)!,
 }));
 save('middleware', { mode: CONCURRENT ? 'concurrent' : 'sequential', loadGenerator: HAS_WRK ? 'wrk -t1 -c50' : 'autocannon -c50', seconds: SECONDS, rounds: ROUNDS, processesPerVariant: COPIES, warmupSeconds: WARMUP, rows, pairLoss: Object.fromEntries(pairLoss), targetLossPct: 3 });
-const names: Record<string, string> = { none: 'uninstrumented', 'none-b': 'uninstrumented, a second server (what the run resolves)', 'solemate-dc': 'solemate-performance instrumentHttpServer (no middleware)', solemate: 'solemate-performance expressMetrics middleware', 'prom-bundle': 'express-prom-bundle 8', otel: 'OpenTelemetry http + express instrumentation (metrics)' };
+const names: Record<string, string> = { ...HELLO_VARIANTS, 'none-b': 'uninstrumented, a second server (what the run resolves)' };
 console.log(`machine: ${machine()}\n${COPIES} processes per variant, ${ROUNDS} interleaved rounds × ${SECONDS} s after ${WARMUP} s of warm-up each${CONCURRENT ? ', the two servers of a pair loaded at the same time' : ', one server at a time'}${PIN ? ', servers pinned to core 0, load to core 1' : ''}, ${HAS_WRK ? 'wrk -t1 -c50' : 'autocannon -c50 (wrk not installed: numbers bounded by the load generator)'}, GET /hello/:name\n`);
 console.log(table(['Express hello world', CONCURRENT ? 'median req/s (on half a core)' : 'median req/s', 'throughput loss (median of pairs)', 'pair range', 'server CPU µs/request', 'added CPU µs/request', 'median req/s of each process'], rows.map((r) => [names[r.variant] ?? r.variant, Math.round(r.medianRps).toLocaleString(), r.variant === 'none' ? '—' : `${fmt(r.lossPct)}%`, r.variant === 'none' ? '—' : `${fmt(r.lossRange[0])}% … ${fmt(r.lossRange[1])}%`, fmt(r.cpuUsPerRequest), r.variant === 'none' ? '—' : fmt(r.extraCpuUs, 1), r.perProcessRps.map((x) => (Number.isNaN(x) ? '—' : Math.round(x).toLocaleString())).join(', ')])));
