@@ -1,11 +1,12 @@
 // Express middleware (4 and 5): app.use(expressMetrics(perf)) first, before the routes.
-// Per request: one timestamp kept with the connection (OpenRequests), and at the response's finish —
-// Node's http.server.response.finish channel, one subscriber per middleware (removed when the
-// middleware is garbage-collected) rather than a listener and a closure per response — two Map
-// lookups plus three records. With tracing on (a PerformanceService with monitoring.tracing, or
-// options.tracer) the rest of the request runs in its request context (sdk/tracing.ts). It never
-// adds a property to req or res: Express swaps their prototypes per request, and a property added
-// after that costs V8 more than all of our work (bench/middleware-instructions.ts).
+// Per request: a timestamp, the method and the request's size kept with the connection
+// (OpenRequests), and at the response's finish — Node's http.server.response.finish channel, one
+// subscriber per middleware (removed when the middleware is garbage-collected) rather than a
+// listener and a closure per response — the route and status, and three records. With tracing on
+// (a PerformanceService with monitoring.tracing, or options.tracer) the rest of the request runs in
+// its request context (sdk/tracing.ts). It never adds a property to req or res: Express swaps their
+// prototypes per request, and a property added after that costs V8 more than all of our work
+// (bench/middleware-instructions.ts).
 //
 // Hand-off: a router layer by itself — a middleware that only calls next() — costs 2–5% of an
 // Express hello world's instructions, more than all of our own work. So when the first request

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
 import type { Recorder } from '../sdk/recorder.js';
 import type { PerformanceService } from '../sdk/performance-service.js';
-import { HttpServerMetrics, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
+import { HttpServerMetrics, methodIndex, tracerFor, type HttpInstrumentationOptions } from './http-server.js';
 import type { RequestContext } from '../sdk/tracing.js';
 
 const COUNTED = Symbol('solemate.counted');
@@ -34,7 +34,7 @@ export function fastifyMetrics(source: Recorder | PerformanceService, options: H
       if (!r[COUNTED]) return;
       r[COUNTED] = false;
       try {
-        metrics.finished(req.method, req.routeOptions?.url, status, seconds, req.headers['content-length'], responseBytes);
+        metrics.finished(methodIndex(req.method), req.routeOptions?.url, status, seconds, Number(req.headers['content-length']), responseBytes);
         const ctx = contexts.get(req);
         if (ctx) tracer!.endRequest(ctx, req.method, req.routeOptions?.url, status, undefined, req.url);
       } catch {

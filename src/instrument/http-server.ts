@@ -1,6 +1,9 @@
 // What Express and Fastify instrumentation share: the OpenTelemetry HTTP server instruments and a
-// cache of bound handles per (method, route, status), so a request costs two Map lookups and three
-// records. Routes are templates ("/products/:id"), never raw URLs, so cardinality stays bounded.
+// cache of bound handles per (method, route, status) — the last used first, then two Map lookups —
+// so a request costs a few comparisons and three records. Routes are templates ("/products/:id"),
+// never raw URLs, so cardinality stays bounded. At an app's request rate our state is out of the
+// CPU's caches from one request to the next, so what a request costs us is mostly how many places
+// in memory it touches (docs/benchmarks.md, "Where its CPU goes"): few objects, read once.
 import { OutgoingMessage, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -24,7 +27,48 @@ export function tracerFor(source: Source, options: HttpInstrumentationOptions): 
 
 /** Methods kept as they are, by index; anything else is recorded as _OTHER (semconv, index 0), so junk methods cannot add series. */
 const METHODS = ['_OTHER', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
-const METHOD_INDEX = new Map(METHODS.slice(1).map((m, i) => [m, i + 1]));
+
+/** The method's index in METHODS; Node's parser hands out its method names as constants, so this compares pointers and reads no table. */
+export function methodIndex(method: unknown): number {
+  switch (method) {
+    case 'GET':
+      return 1;
+    case 'HEAD':
+      return 2;
+    case 'POST':
+      return 3;
+    case 'PUT':
+      return 4;
+    case 'DELETE':
+      return 5;
+    case 'CONNECT':
+      return 6;
+    case 'OPTIONS':
+      return 7;
+    case 'TRACE':
+      return 8;
+    case 'PATCH':
+      return 9;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * The request's Content-Length from its raw headers, or -1: read when it starts, before anything
+ * builds req.headers (Node builds that object on first use; a plain http app may never use it).
+ */
+export function requestContentLength(req: IncomingMessage): number {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i];
+    if (k.length === 14 && k.toLowerCase() === 'content-length') {
+      const n = Number(raw[i + 1]);
+      return n >= 0 ? n : -1;
+    }
+  }
+  return -1;
+}
 
 interface Handles {
   duration: Handle;
@@ -36,6 +80,11 @@ export class HttpServerMetrics {
   // route → (status × 16 + method index) → handles: no key string is built per request
   private readonly handles = new Map<string | undefined, Map<number, Handles>>();
   private cached = 0;
+  // the handles used last, and for what: most requests repeat the one before (and a hello world
+  // always does), so they skip the two Map lookups, whose tables are often out of the CPU's caches
+  private lastRoute: string | undefined = undefined;
+  private lastKey = -1;
+  private last: Handles | undefined = undefined;
   private inflight = 0;
   private readonly active: Handle;
   private readonly duration;
@@ -55,14 +104,31 @@ export class HttpServerMetrics {
   }
 
   /**
-   * @param seconds request duration
+   * @param mi the method's index (methodIndex)
    * @param route route template, or undefined when no route matched
+   * @param seconds request duration
+   * @param requestBytes the request's Content-Length, recorded when above 0
+   * @param responseBytes the response's Content-Length header, as set
    */
-  finished(method: string, route: string | undefined, status: number, seconds: number, requestBytes: unknown, responseBytes: unknown): void {
+  finished(mi: number, route: string | undefined, status: number, seconds: number, requestBytes: number, responseBytes: unknown): void {
     this.active.record(--this.inflight);
-    const mi = METHOD_INDEX.get(method) ?? 0;
+    const key = status * 16 + mi;
+    let h = this.last;
+    if (key !== this.lastKey || route !== this.lastRoute || h === undefined) {
+      h = this.lookUp(route, key, mi, status);
+      this.last = h;
+      this.lastKey = key;
+      this.lastRoute = route;
+    }
+    h.duration.record(seconds);
+    if (requestBytes > 0) h.requestSize.record(requestBytes);
+    const rs = Number(responseBytes);
+    if (rs >= 0 && responseBytes !== undefined) h.responseSize.record(rs);
+  }
+
+  private lookUp(route: string | undefined, key: number, mi: number, status: number): Handles {
     let perRoute = this.handles.get(route);
-    let h = perRoute?.get(status * 16 + mi);
+    let h = perRoute?.get(key);
     if (!h) {
       const attrs: Record<string, string> = { [ATTR_METHOD]: METHODS[mi], [ATTR_STATUS]: String(status) };
       if (route !== undefined) attrs[ATTR_ROUTE] = route;
@@ -72,14 +138,10 @@ export class HttpServerMetrics {
       if (this.cached < 4096) {
         this.cached++;
         if (!perRoute) this.handles.set(route, (perRoute = new Map()));
-        perRoute.set(status * 16 + mi, h);
+        perRoute.set(key, h);
       }
     }
-    h.duration.record(seconds);
-    const rq = Number(requestBytes);
-    if (rq > 0) h.requestSize.record(rq);
-    const rs = Number(responseBytes);
-    if (rs >= 0 && responseBytes !== undefined) h.responseSize.record(rs);
+    return h;
   }
 }
 
@@ -88,12 +150,11 @@ export class HttpServerMetrics {
  * matched (a mounted router leaves req.baseUrl set while its handler answers, so it is the full one).
  */
 export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | undefined): RequestFinisher {
-  return (req, res, start, ctx, status) => {
+  return (req, res, o, status) => {
     try {
       const route = expressRoute(req);
-      const method = req.method ?? 'GET';
-      metrics.finished(method, route, status, (performance.now() - start) / 1000, req.headers['content-length'], res && getHeader.call(res, 'content-length'));
-      if (ctx) tracer!.endRequest(ctx, method, route, status, undefined, read(req, 'originalUrl') ?? read(req, 'url'));
+      metrics.finished(o.method, route, status, (performance.now() - o.start) / 1000, o.bytes, res && getHeader.call(res, 'content-length'));
+      if (o.ctx) tracer!.endRequest(o.ctx, read(req, 'method') ?? 'GET', route, status, undefined, read(req, 'originalUrl') ?? read(req, 'url'));
     } catch {
       // monitoring never breaks a response
     }
@@ -104,21 +165,25 @@ export function requestFinisher(metrics: HttpServerMetrics, tracer: Tracer | und
 // lookup on one misses V8's caches (see read() in source.ts)
 const getHeader = OutgoingMessage.prototype.getHeader;
 
-export type RequestFinisher = (req: ExpressRequest, res: ServerResponse | undefined, start: number, ctx: RequestContext | undefined, status: number) => void;
+/** Finishes a request with what was kept of it when it started (read `o` at once: it is reused). */
+export type RequestFinisher = (req: ExpressRequest, res: ServerResponse | undefined, o: Readonly<OpenRequest>, status: number) => void;
 
 /** Begins a request: returns its trace context (not entered), or undefined without a tracer. */
 export type RequestBeginner = (socket: Socket, req: IncomingMessage, res: ServerResponse) => RequestContext | undefined;
 
 /**
- * How the middleware and the request.start channel begin a request: its start time, its trace, its
- * place on the connection (OpenRequests), the in-flight gauge, and `Server-Timing` when asked for.
+ * How the middleware and the request.start channel begin a request: its start time, method and
+ * size, its trace, its place on the connection (OpenRequests), the in-flight gauge, and
+ * `Server-Timing` when asked for.
  */
 export function requestBeginner(metrics: HttpServerMetrics, tracer: Tracer | undefined, open: OpenRequests, options: HttpInstrumentationOptions): RequestBeginner {
   const serverTiming = options.serverTiming === true;
   return (socket, req, res) => {
     const start = performance.now();
     const ctx = tracer?.startRequest('HTTP', req.headers.traceparent);
-    open.begin(socket, req, start, ctx);
+    // the method and size are read now: from the request.start channel, req is still Node's own
+    // object, whose reads V8 has cached (Express's, at the finish, each have a hidden class of their own)
+    open.begin(socket, req, start, methodIndex(req.method), requestContentLength(req), ctx);
     metrics.started();
     if (serverTiming) addServerTiming(res, start);
     return ctx;
@@ -152,92 +217,91 @@ function addServerTiming(res: ServerResponse, start: number): void {
   } as ServerResponse['writeHead'];
 }
 
-/** A request between its start and its finish: when it started, and its trace context. */
-export interface OpenRequest {
-  req: IncomingMessage | undefined;
-  start: number;
-  ctx: RequestContext | undefined;
-}
+/**
+ * A request between its start and its finish, as kept on its connection: what was read of it when
+ * it started. The same class holds a connection's current request and the ones pipelined behind it.
+ */
+export class OpenRequest {
+  req: IncomingMessage | undefined = undefined;
+  /** performance.now() at its start; -1 when the slot holds no request */
+  start = -1;
+  /** its method's index (methodIndex) */
+  method = 0;
+  /** its Content-Length, -1 without one */
+  bytes = -1;
+  ctx: RequestContext | undefined = undefined;
+  /** on a connection's slot: the requests pipelined behind this one */
+  queued: OpenRequest[] | undefined = undefined;
 
-/** What one connection carries: the request being answered, and any pipelined behind it. */
-interface Connection {
-  head: OpenRequest;
-  queued: OpenRequest[] | undefined;
+  hold(req: IncomingMessage | undefined, start: number, method: number, bytes: number, ctx: RequestContext | undefined): this {
+    this.req = req;
+    this.start = start;
+    this.method = method;
+    this.bytes = bytes;
+    this.ctx = ctx;
+    return this;
+  }
 }
 
 /**
  * Requests in flight, kept per connection on the socket — whose prototype nobody swaps, unlike
  * Express's req and res, where a property added costs V8 more than all of our work
  * (bench/middleware-instructions.ts). One object per connection whose fields are rewritten per
- * request: no allocation, no map lookup. HTTP/1.1 answers pipelined requests in order, so a queue
- * matches starts to finishes; a request that was not begun here (an excluded path) matches nothing.
- * Each request is handed to `finish` once: from `onFinish` (subscribe it to Node's
- * http.server.response.finish channel) with the response's status, or — a client that went away
- * mid-request — as 499 when its connection closes (one listener per connection, not per request).
+ * request: no allocation, no map lookup, and one object's fields to read at the finish. HTTP/1.1
+ * answers pipelined requests in order, so a queue matches starts to finishes; a request that was
+ * not begun here (an excluded path) matches nothing. Each request is handed to `finish` once: from
+ * `onFinish` (subscribe it to Node's http.server.response.finish channel) with the response's
+ * status, or — a client that went away mid-request — as 499 when its connection closes (one
+ * listener per connection, not per request).
  */
 export class OpenRequests {
   // one symbol per instance, so two instrumentations (two recorders) keep their own state
   private readonly key = Symbol('solemate.http.connection');
-  private readonly found: OpenRequest = { req: undefined, start: 0, ctx: undefined };
 
   constructor(private readonly finish: RequestFinisher) {}
 
   /** The http.server.response.finish subscriber: a request begun here is finished with its status. */
   readonly onFinish = (message: unknown): void => {
     const { request, response, socket } = message as { request: ExpressRequest; response: ServerResponse; socket: Socket };
-    const o = this.end(socket, request);
-    if (o) this.finish(request, response, o.start, o.ctx, read(response, 'statusCode'));
+    const c = this.connection(socket);
+    if (c === undefined) return;
+    if (c.start >= 0 && c.req === request) {
+      this.finish(request, response, c, read(response, 'statusCode'));
+      // the next pipelined request moves up; an idle connection keeps no finished request alive
+      const next = c.queued?.shift();
+      if (next) c.hold(next.req, next.start, next.method, next.bytes, next.ctx);
+      else c.hold(undefined, -1, 0, -1, undefined);
+      return;
+    }
+    const i = c.queued?.findIndex((o) => o.req === request) ?? -1;
+    if (i >= 0) this.finish(request, response, c.queued!.splice(i, 1)[0], read(response, 'statusCode'));
   };
 
-  begin(socket: Socket, req: IncomingMessage, start: number, ctx: RequestContext | undefined): void {
-    const s = socket as Socket & Record<symbol, Connection | undefined>;
-    let c = s[this.key];
+  begin(socket: Socket, req: IncomingMessage, start: number, method: number, bytes: number, ctx: RequestContext | undefined): void {
+    let c = this.connection(socket);
     if (c === undefined) {
-      const conn: Connection = (c = { head: { req, start: -1, ctx: undefined }, queued: undefined });
-      s[this.key] = conn;
+      const conn = (c = new OpenRequest());
+      (socket as Socket & Record<symbol, OpenRequest | undefined>)[this.key] = conn;
       socket.once('close', () => this.closed(socket, conn));
     }
-    if (c.head.start < 0) {
-      c.head.req = req;
-      c.head.start = start;
-      c.head.ctx = ctx;
-    } else (c.queued ??= []).push({ req, start, ctx });
+    if (c.start < 0) c.hold(req, start, method, bytes, ctx);
+    else (c.queued ??= []).push(new OpenRequest().hold(req, start, method, bytes, ctx));
   }
 
   /** Whether this request was begun here and has not finished. */
   has(socket: Socket, req: IncomingMessage): boolean {
-    const c = (socket as Socket & Record<symbol, Connection | undefined>)[this.key];
-    return c !== undefined && ((c.head.start >= 0 && c.head.req === req) || (c.queued?.some((o) => o.req === req) ?? false));
+    const c = this.connection(socket);
+    return c !== undefined && ((c.start >= 0 && c.req === req) || (c.queued?.some((o) => o.req === req) ?? false));
   }
 
-  /**
-   * The request's start and context, once; undefined when it was not begun here. The object returned
-   * is reused by the next call: read it at once.
-   */
-  private end(socket: Socket, req: IncomingMessage): Readonly<OpenRequest> | undefined {
-    const c = (socket as Socket & Record<symbol, Connection | undefined>)[this.key];
-    if (c === undefined) return undefined;
-    const head = c.head;
-    if (head.start >= 0 && head.req === req) {
-      const found = this.found; // its req stays undefined: a finished request is not kept alive here
-      found.start = head.start;
-      found.ctx = head.ctx;
-      const next = c.queued?.shift();
-      head.start = next ? next.start : -1;
-      head.ctx = next?.ctx;
-      head.req = next?.req; // an idle connection keeps no finished request alive
-      return found;
-    }
-    const i = c.queued?.findIndex((o) => o.req === req) ?? -1;
-    return i < 0 ? undefined : c.queued!.splice(i, 1)[0];
+  private connection(socket: Socket): OpenRequest | undefined {
+    return (socket as Socket & Record<symbol, OpenRequest | undefined>)[this.key];
   }
 
-  private closed(socket: Socket, c: Connection): void {
+  private closed(socket: Socket, c: OpenRequest): void {
     // pipelined requests queued behind it are not counted: their handlers may not have run
-    if (c.head.start >= 0) this.finish(c.head.req as ExpressRequest, (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined, c.head.start, c.head.ctx, 499);
-    c.head.start = -1;
-    c.head.ctx = undefined;
-    c.head.req = undefined;
+    if (c.start >= 0) this.finish(c.req as ExpressRequest, (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined, c, 499);
+    c.hold(undefined, -1, 0, -1, undefined);
     c.queued = undefined;
   }
 }

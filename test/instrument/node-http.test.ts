@@ -120,6 +120,30 @@ test('each request keeps its own method and sizes, also pipelined; response size
   assert.equal(responses.DELETE, expected[2] === undefined ? undefined : Number(expected[2]));
 });
 
+test('a method outside the semantic conventions is _OTHER; the request size is found in the raw headers whatever their case', async () => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end(req.url === '/last' ? 'last' : 'ok'));
+  });
+  const own = new Recorder({ onWarning: () => {} });
+  const stop = instrumentHttpServer(own, { servers: [server] });
+  const url = await listen(server);
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  socket.write('PURGE /a HTTP/1.1\r\nHost: x\r\nX-Content-Lengths: 99\r\nCONTENT-LENGTH: 4\r\n\r\nabcdPATCH /b HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\n\r\n');
+  let text = '';
+  for await (const chunk of socket) {
+    text += chunk;
+    if (text.endsWith('last')) break;
+  }
+  socket.destroy();
+  stop();
+  server.close();
+  const points = own.collect();
+  const of = (metric: string) => Object.fromEntries(points.filter((p) => p.metric === metric).map((p) => [p.attributes['http.request.method'], p.sum]));
+  assert.deepEqual(Object.keys(of('http.server.request.duration')).sort(), ['GET', 'PATCH', '_OTHER']);
+  assert.deepEqual(of('http.server.request.body.size'), { _OTHER: 4 }, 'the Content-Length in capitals; an empty body and none are not recorded');
+});
+
 test('servers: only the listed servers are measured', async () => {
   const mine = http.createServer((_q, r) => r.end('mine'));
   const theirs = http.createServer((_q, r) => r.end('theirs'));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Recorder, OVERFLOW_ATTRIBUTE } from '../../src/sdk/recorder.js';
+import { ExpHistogram } from '../../src/sdk/histogram.js';
 
 function quiet(limit?: number) {
   const warnings: string[] = [];
@@ -36,6 +37,32 @@ test('collect returns deltas and resets; idle series yield no point', () => {
   assert.equal(points[0].sum, 1);
   assert.equal(points[0].startTime, 2000);
   assert.equal(points[0].time, 3000);
+});
+
+test("a histogram series reports what an ExpHistogram fed the same values reports: growing either way, past its widest range, and again after a collect", () => {
+  const { r } = quiet();
+  const handle = r.histogram('op.duration', { unit: 's' }).bind();
+  // seeded, so a failure repeats
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rounds: number[][] = [
+    [0.05, 0.04, 0.2, 0, 0.001, 3, 0.0001, 0.05], // starts in the middle, grows down and up, a zero
+    Array.from({ length: 5000 }, () => Math.exp(rand() * 8 - 4)), // spans ~3.5 decades
+    [1e-9, 5, 1e9, 2e-9, 0, 7e5], // 18 decades: past MAX_BUCKETS at scale 6, so it downscales
+    [1.5, 1.5, 2.5], // after the wide interval: back to the compact block
+  ];
+  for (const values of rounds) {
+    const expected = new ExpHistogram();
+    for (const v of values) {
+      handle.record(v);
+      expected.record(v);
+    }
+    const [p] = r.collect();
+    assert.equal(p.count, values.length);
+    assert.deepEqual([p.sum, p.min, p.max], [expected.sum, expected.min, expected.max]);
+    assert.deepEqual(p.hist, expected.toData(), `buckets of ${values.length} values from ${Math.min(...values)} to ${Math.max(...values)}`);
+  }
+  assert.equal(r.collect().length, 0, 'nothing recorded, nothing reported');
 });
 
 test('gauge keeps last, min, max, sum and count', () => {
