@@ -1,5 +1,5 @@
 // Where the instrumentation's CPU goes, by V8's sampling profiler. The Express hello world
-// (bench/servers/hello.cjs) runs under `node --cpu-prof` (a sample every ms) at saturation,
+// (bench/servers/hello.cjs) runs under `node --cpu-prof` (a sample every ms by default) at saturation,
 // `wrk -t1 -c50`. Of the samples in which the process was busy (not idle), it reports the share
 // spent in four places:
 //   - our own compiled modules (dist/, or the build a variant names with "@dir");
@@ -12,7 +12,8 @@
 // the app (~3× fewer req/s), but the shares are of the app's own busy time.
 //   npm run build && node --import tsx bench/middleware-profile.ts [seconds per process]
 //   BENCH_VARIANTS (default none,solemate-dc,solemate; solemate@scratch/dist-before: the build
-//   copied there), BENCH_COPIES (processes per variant, default 2)
+//   copied there), BENCH_COPIES (processes per variant, default 2), BENCH_INTERVAL_US (the
+//   profiler's sample interval, default 1000; 100 gives ten times the samples, at a larger slowdown)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,7 @@ const SECONDS = Number(process.argv[2] ?? 25);
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate']) as readonly string[];
 const COPIES = Math.max(1, Number(process.env.BENCH_COPIES ?? 2));
 const WARMUP = 5;
+const INTERVAL_US = Math.max(10, Number(process.env.BENCH_INTERVAL_US ?? 1000));
 
 requireWrk('a JavaScript load generator would share the cores it measures');
 
@@ -48,7 +50,7 @@ async function profile(variant: string): Promise<Shares> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'solemate-profile-'));
   let hello: Hello | undefined;
   try {
-    hello = await startHello(variant, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '1000'] });
+    hello = await startHello(variant, { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', String(INTERVAL_US)] });
     await wrk(['-t1', '-c50', `-d${WARMUP}s`, hello.url]);
     const { rps } = await wrk(['-t1', '-c50', `-d${SECONDS}s`, hello.url]);
     hello.child.kill('SIGTERM'); // the profile is written as the process exits
@@ -99,9 +101,9 @@ const rows = VARIANTS.map((v) => {
   const m = (k: 'rps' | 'ours' | 'clock' | 'channel' | 'gc') => median(runs.map((r) => r[k]));
   return { variant: v, rps: m('rps'), ours: m('ours'), clock: m('clock'), channel: m('channel'), gc: m('gc'), perProcess: runs };
 });
-save('middleware-profile', { seconds: SECONDS, processesPerVariant: COPIES, sampleIntervalUs: 1000, loadGenerator: 'wrk -t1 -c50', rows });
+save('middleware-profile', { seconds: SECONDS, processesPerVariant: COPIES, sampleIntervalUs: INTERVAL_US, loadGenerator: 'wrk -t1 -c50', rows });
 console.log(
-  `machine: ${machine()}\n${COPIES} process(es) per variant under node --cpu-prof (1 ms samples), ${SECONDS} s of wrk -t1 -c50${PIN ? ' (server on core 0, wrk on core 1)' : ''} after ${WARMUP} s of warm-up, GET /hello/:name; % of the busy samples, median over processes\n`,
+  `machine: ${machine()}\n${COPIES} process(es) per variant under node --cpu-prof (a sample every ${INTERVAL_US} µs), ${SECONDS} s of wrk -t1 -c50${PIN ? ' (server on core 0, wrk on core 1)' : ''} after ${WARMUP} s of warm-up, GET /hello/:name; % of the busy samples, median over processes\n`,
 );
 console.log(
   table(

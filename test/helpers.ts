@@ -88,12 +88,17 @@ export async function json(res: Response | Promise<Response>): Promise<Json> {
  * came and the text ends with the last one's body; returns what was read.
  */
 export async function pipelined(url: string, paths: string[], lastBody: string): Promise<string> {
+  return exchange(url, paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''), lastBody, paths.length);
+}
+
+/** Writes `raw` on a new connection to `url`; resolves with what came back once `responses` answers have and the last ends with `lastBody`. */
+export async function exchange(url: string, raw: string, lastBody: string, responses: number): Promise<string> {
   const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
-  socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  socket.write(raw);
   let text = '';
   for await (const chunk of socket) {
     text += chunk;
-    if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length === paths.length && text.endsWith(lastBody)) break;
+    if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length === responses && text.endsWith(lastBody)) break;
   }
   socket.destroy();
   return text;

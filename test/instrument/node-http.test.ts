@@ -3,14 +3,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { instrumentHttpServer } from '../../src/instrument/node-http.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { currentContext, Tracer, urlKey, type TraceRecord } from '../../src/sdk/tracing.js';
 import type { MetricPoint } from '../../src/model.js';
-import { pipelined } from '../helpers.js';
+import { exchange, pipelined } from '../helpers.js';
 
 const recorder = new Recorder({ onWarning: () => {} });
 const kept: TraceRecord[] = [];
@@ -98,14 +97,7 @@ test('each request keeps its own method and sizes, also pipelined; response size
   const own = new Recorder({ onWarning: () => {} });
   const stop = instrumentHttpServer(own, { servers: [server] });
   const url = await listen(server);
-  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
-  socket.write('POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcPUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n');
-  let text = '';
-  for await (const chunk of socket) {
-    text += chunk;
-    if (text.endsWith('done')) break;
-  }
-  socket.destroy();
+  await exchange(url, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcPUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n', 'done', 3);
   stop();
   server.close();
   const points = own.collect();
@@ -128,14 +120,7 @@ test('a method outside the semantic conventions is _OTHER; the request size is f
   const own = new Recorder({ onWarning: () => {} });
   const stop = instrumentHttpServer(own, { servers: [server] });
   const url = await listen(server);
-  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
-  socket.write('PURGE /a HTTP/1.1\r\nHost: x\r\nX-Content-Lengths: 99\r\nCONTENT-LENGTH: 4\r\n\r\nabcdPATCH /b HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\n\r\n');
-  let text = '';
-  for await (const chunk of socket) {
-    text += chunk;
-    if (text.endsWith('last')) break;
-  }
-  socket.destroy();
+  await exchange(url, 'PURGE /a HTTP/1.1\r\nHost: x\r\nX-Content-Lengths: 99\r\nCONTENT-LENGTH: 4\r\n\r\nabcdPATCH /b HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\n\r\n', 'last', 3);
   stop();
   server.close();
   const points = own.collect();
