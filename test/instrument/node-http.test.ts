@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { instrumentHttpServer } from '../../src/instrument/node-http.js';
+import { requestContentLength } from '../../src/instrument/http-server.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { currentContext, Tracer, urlKey, type TraceRecord } from '../../src/sdk/tracing.js';
 import type { MetricPoint } from '../../src/model.js';
@@ -127,6 +128,12 @@ test('a method outside the semantic conventions is _OTHER; the request size is f
   const of = (metric: string) => Object.fromEntries(points.filter((p) => p.metric === metric).map((p) => [p.attributes['http.request.method'], p.sum]));
   assert.deepEqual(Object.keys(of('http.server.request.duration')).sort(), ['GET', 'PATCH', '_OTHER']);
   assert.deepEqual(of('http.server.request.body.size'), { _OTHER: 4 }, 'the Content-Length in capitals; an empty body and none are not recorded');
+});
+
+test('a stand-in request without raw headers has no size, and does not throw', () => {
+  assert.equal(requestContentLength({} as http.IncomingMessage), -1);
+  assert.equal(requestContentLength({ rawHeaders: ['Host', 'x', 'Content-Length', '12'] } as http.IncomingMessage), 12);
+  assert.equal(requestContentLength({ rawHeaders: ['content-length', 'twelve'] } as unknown as http.IncomingMessage), -1);
 });
 
 test('servers: only the listed servers are measured', async () => {
