@@ -177,16 +177,7 @@ export class ExpHistogram {
   }
 
   toData(): HistogramData {
-    let first = 0;
-    let last = this.used - 1;
-    while (first <= last && this.counts[first] === 0) first++;
-    while (last >= first && this.counts[last] === 0) last--;
-    return {
-      scale: this.scale,
-      zeroCount: this.zeroCount,
-      offset: this.offset + first,
-      counts: last >= first ? Array.from(this.counts.subarray(first, last + 1)) : [],
-    };
+    return histogramData(this.counts.subarray(0, this.used), this.offset, this.scale, this.zeroCount);
   }
 
   /**
@@ -226,6 +217,15 @@ export class ExpHistogram {
     h.merge(s);
     return h;
   }
+}
+
+/** The data of buckets in use (`buckets[0]` is bucket `offset`), without the empty ones at either end. */
+export function histogramData(buckets: Float64Array, offset: number, scale: number, zeroCount: number): HistogramData {
+  let first = 0;
+  let last = buckets.length - 1;
+  while (first <= last && buckets[first] === 0) first++;
+  while (last >= first && buckets[last] === 0) last--;
+  return { scale, zeroCount, offset: offset + first, counts: last >= first ? Array.from(buckets.subarray(first, last + 1)) : [] };
 }
 
 /** Histogram data plus its summary statistics: what a stored point carries. */

@@ -1,7 +1,7 @@
 // The hot path. Work happens at configuration time: an instrument resolves a tag set to a series
 // once, a bound handle is that series, and record() is a range check plus a few additions.
 // Nothing here throws into the app: bad values, names and tags are dropped, counted, warned once.
-import { ExpHistogram, MAX_BUCKETS, MAX_SCALE, type HistogramData } from './histogram.js';
+import { ExpHistogram, histogramData, MAX_BUCKETS, MAX_SCALE } from './histogram.js';
 import type { Attributes, MetricKind, MetricPoint } from '../model.js';
 
 export type DropReason = 'invalid_value' | 'invalid_name' | 'invalid_tag' | 'kind_conflict' | 'export_buffer_full' | 'export_failed';
@@ -134,11 +134,7 @@ class HistogramSeries extends Series {
       p = { ...base, attributes: this.attributes, count: w.count, sum: w.sum, min: w.min, max: w.max, last: 0, hist: w.toData() };
       this.wide = undefined;
     } else if (d[COUNT] > 0) {
-      let first = 0;
-      let last = this.used - 1;
-      while (first <= last && d[HEAD + first] === 0) first++;
-      while (last >= first && d[HEAD + last] === 0) last--;
-      const hist: HistogramData = { scale: MAX_SCALE, zeroCount: d[ZERO], offset: this.offset + first, counts: last >= first ? Array.from(d.subarray(HEAD + first, HEAD + last + 1)) : [] };
+      const hist = histogramData(d.subarray(HEAD, HEAD + this.used), this.offset, MAX_SCALE, d[ZERO]);
       p = { ...base, attributes: this.attributes, count: d[COUNT], sum: d[SUM], min: d[MIN], max: d[MAX], last: 0, hist };
     } else return undefined;
     // the block is kept for the next interval: a steady series allocates nothing

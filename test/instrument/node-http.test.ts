@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { instrumentHttpServer } from '../../src/instrument/node-http.js';
-import { requestContentLength } from '../../src/instrument/http-server.js';
+import { METHODS, methodIndex, requestContentLength } from '../../src/instrument/http-server.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { currentContext, Tracer, urlKey, type TraceRecord } from '../../src/sdk/tracing.js';
 import type { MetricPoint } from '../../src/model.js';
@@ -128,6 +128,11 @@ test('a method outside the semantic conventions is _OTHER; the request size is f
   const of = (metric: string) => Object.fromEntries(points.filter((p) => p.metric === metric).map((p) => [p.attributes['http.request.method'], p.sum]));
   assert.deepEqual(Object.keys(of('http.server.request.duration')).sort(), ['GET', 'PATCH', '_OTHER']);
   assert.deepEqual(of('http.server.request.body.size'), { _OTHER: 4 }, 'the Content-Length in capitals; an empty body and none are not recorded');
+});
+
+test('methodIndex and METHODS agree: each kept method is its own index, anything else _OTHER', () => {
+  METHODS.forEach((m, i) => assert.equal(methodIndex(m), m === '_OTHER' ? 0 : i, m));
+  for (const other of ['get', 'PURGE', '', undefined]) assert.equal(methodIndex(other), 0);
 });
 
 test('a stand-in request without raw headers has no size, and does not throw', () => {
