@@ -12,6 +12,26 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * A 95% interval for the median of samples that come in groups, by resampling groups (a group is
+ * what varies as a whole: a process, a round of processes): each of 2000 draws takes as many groups
+ * as there are, with replacement, and the median of their pooled samples; the interval is the 2.5th
+ * and 97.5th percentiles of those medians. A fixed seed, so the same samples give the same interval.
+ */
+export function intervalOfMedian(groups: number[][]): [number, number] {
+  const RESAMPLES = 2000;
+  let seed = 0x2545f491;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const medians: number[] = [];
+  for (let b = 0; b < RESAMPLES; b++) {
+    const pooled: number[] = [];
+    for (let i = 0; i < groups.length; i++) pooled.push(...groups[Math.floor(random() * groups.length)]);
+    medians.push(median(pooled));
+  }
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(0.025 * (RESAMPLES - 1))], medians[Math.ceil(0.975 * (RESAMPLES - 1))]];
+}
+
 /** ns per call of fn(i), median over rounds; the loop body is what fn does. */
 export function nsPerOp(fn: (i: number) => void, iterations: number, rounds: number): number {
   for (let i = 0; i < iterations; i++) fn(i); // warm up: let the JIT settle

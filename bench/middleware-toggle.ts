@@ -23,7 +23,7 @@
 // OpenTelemetry's instrumentations are disabled and enabled, but the wrappers its Express
 // instrumentation put around the app's layers stay and run when "off": its loss here is a lower
 // bound (bench/middleware.ts measures it whole, across processes).
-import { fmt, HELLO_VARIANTS, machine, median, PIN, requireWrk, save, startHello, table, wrk } from './lib.js';
+import { fmt, HELLO_VARIANTS, intervalOfMedian, machine, median, PIN, requireWrk, save, startHello, table, wrk } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 30);
 const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'solemate-dc', 'solemate', 'prom-bundle', 'otel']) as readonly string[];
@@ -87,28 +87,6 @@ function compare(ws: Window[]): { logRatio: number[]; cpu: number[] } {
 /** Throughput loss in % for a log-ratio of rates. */
 const lossPct = (logRatio: number) => (1 - Math.exp(logRatio)) * 100;
 
-/**
- * A 95% interval for the loss, by resampling processes: the same code costs one process more than
- * another (where its code and heap landed), so a process, not a switch, is the unit sampled. Each of
- * RESAMPLES draws as many processes as were run, with replacement, and takes the median of their
- * switches' log-ratios; the interval is the 2.5th and 97.5th percentiles of those medians. With the
- * default three processes it is coarse (ten distinct draws): BENCH_COPIES=10 for a close reading.
- * A fixed seed, so the same windows give the same interval.
- */
-function processInterval(perProcess: number[][]): [number, number] {
-  let seed = 0x2545f491;
-  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const medians: number[] = [];
-  for (let b = 0; b < RESAMPLES; b++) {
-    const pooled: number[] = [];
-    for (let i = 0; i < perProcess.length; i++) pooled.push(...perProcess[Math.floor(random() * perProcess.length)]);
-    medians.push(median(pooled));
-  }
-  medians.sort((a, b) => a - b);
-  return [medians[Math.floor(0.025 * (RESAMPLES - 1))], medians[Math.ceil(0.975 * (RESAMPLES - 1))]];
-}
-const RESAMPLES = 2000;
-
 const results = new Map<string, { logRatio: number[][]; cpu: number[]; onRate: number[]; offRate: number[]; perProcess: number[]; windows: Window[][] }>(
   VARIANTS.map((v) => [v, { logRatio: [], cpu: [], onRate: [], offRate: [], perProcess: [], windows: [] }]),
 );
@@ -131,7 +109,10 @@ for (let c = 0; c < COPIES; c++) {
 
 const rows = VARIANTS.map((v) => {
   const r = results.get(v)!;
-  const [lo, hi] = processInterval(r.logRatio);
+  // a 95% interval, by resampling processes: the same code costs one process more than another
+  // (where its code and heap landed), so a process, not a switch, is the unit sampled; with the
+  // default three processes it is coarse (ten distinct draws): BENCH_COPIES=10 for a close reading
+  const [lo, hi] = intervalOfMedian(r.logRatio);
   const all = r.logRatio.flat();
   return { variant: v, lossPct: lossPct(median(all)), interval: [lossPct(hi), lossPct(lo)], extraCpuUs: median(r.cpu), onRps: median(r.onRate), offRps: median(r.offRate), perProcessLossPct: r.perProcess, comparisons: all.length, windows: r.windows };
 });
