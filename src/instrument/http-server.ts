@@ -242,6 +242,11 @@ export class OpenRequest {
     this.ctx = ctx;
     return this;
   }
+
+  /** Empties the slot: it holds no request, and keeps no finished one alive. */
+  clear(): this {
+    return this.hold(undefined, -1, 0, -1, undefined);
+  }
 }
 
 /**
@@ -271,7 +276,7 @@ export class OpenRequests {
       // the next pipelined request moves up; an idle connection keeps no finished request alive
       const next = c.queued?.shift();
       if (next) c.hold(next.req, next.start, next.method, next.bytes, next.ctx);
-      else c.hold(undefined, -1, 0, -1, undefined);
+      else c.clear();
       return;
     }
     const i = c.queued?.findIndex((o) => o.req === request) ?? -1;
@@ -302,7 +307,7 @@ export class OpenRequests {
   private closed(socket: Socket, c: OpenRequest): void {
     // pipelined requests queued behind it are not counted: their handlers may not have run
     if (c.start >= 0) this.finish(c.req as ExpressRequest, (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined, c, 499);
-    c.hold(undefined, -1, 0, -1, undefined);
+    c.clear();
     c.queued = undefined;
   }
 }
