@@ -2,7 +2,7 @@
 // beside the OpenTelemetry SDK's default exponential histogram (max 160 buckets, scale chosen by the SDK).
 //   node --import tsx bench/accuracy.ts
 import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality, AggregationType, DataPointType, type ExponentialHistogram } from '@opentelemetry/sdk-metrics';
-import { ExpHistogram, bucketRepresentative } from '../src/sdk/histogram.js';
+import { ExpHistogram, bucketRepresentative } from '../src/model/histogram.js';
 import { exactQuantile, logNormal } from '../test/helpers.js';
 import { fmt, machine, save, table } from './lib.js';
 

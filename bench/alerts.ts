@@ -8,8 +8,8 @@ import path from 'node:path';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import { validateConfig } from '../src/config/load.js';
 import { QueryEngine } from '../src/query/engine.js';
-import { ExpHistogram } from '../src/sdk/histogram.js';
-import type { MetricPoint } from '../src/model.js';
+import { ExpHistogram } from '../src/model/histogram.js';
+import type { MetricPoint } from '../src/model/metrics.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { fmt, machine, median, save, table } from './lib.js';
 

@@ -15,8 +15,8 @@ import * as chromeLauncher from 'chrome-launcher';
 import { createServer } from '../src/server/app.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { loadConfig } from '../src/config/load.js';
-import { ExpHistogram } from '../src/sdk/histogram.js';
-import type { MetricPoint } from '../src/model.js';
+import { ExpHistogram } from '../src/model/histogram.js';
+import type { MetricPoint } from '../src/model/metrics.js';
 import { fmt, machine, median, save, table } from './lib.js';
 
 const RUNS = Number(process.argv[2] ?? 3);

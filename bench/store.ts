@@ -8,8 +8,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { QueryEngine } from '../src/query/engine.js';
 import { encodeHistogram } from '../src/store/codec.js';
-import { ExpHistogram } from '../src/sdk/histogram.js';
-import type { MetricPoint } from '../src/model.js';
+import { ExpHistogram } from '../src/model/histogram.js';
+import type { MetricPoint } from '../src/model/metrics.js';
 import { testConfig, tmpDir } from '../test/helpers.js';
 import { fmt, machine, median, save, table } from './lib.js';
 

@@ -1,12 +1,15 @@
 // Public API. Named exports only; everything else is internal. Apps import the lighter
 // `solemate-performance/sdk` (src/sdk.ts); this entry adds the server, store and query engine.
 export { PerformanceService, createPerformanceService, type PerformanceServiceOptions } from './sdk/performance-service.js';
-export { Recorder, OVERFLOW_ATTRIBUTE, type RecorderOptions, type Handle, type MetricInstrument } from './sdk/recorder.js';
-export { ExpHistogram, relativeErrorBound, type HistogramData } from './sdk/histogram.js';
+export { Recorder, type RecorderOptions } from './sdk/recorder.js';
+export { OVERFLOW_ATTRIBUTE, type MetricInstrument } from './sdk/instruments.js';
+export type { Handle } from './sdk/series.js';
+export { ExpHistogram, relativeErrorBound, type HistogramData } from './model/histogram.js';
 export { startRuntimeSampler } from './sdk/runtime.js';
 export { PerformanceMonitoringService, type PerformanceAlertState, type PerformanceDashboard } from './sdk/monitoring-service.js';
 export type { PerformanceAlert } from './alerts/rules.js';
-export { Tracer, TailSampler, RequestContext, currentContext, parseTraceparent, formatTraceparent, type SpanData, type TraceRecord, type TracerOptions } from './sdk/tracing.js';
+export { Tracer, TailSampler, RequestContext, currentContext, parseTraceparent, formatTraceparent, type TracerOptions } from './sdk/tracing.js';
+export type { SpanData, TraceRecord } from './model/spans.js';
 export { instrumentPg, type PgInstrumentationOptions } from './instrument/pg.js';
 export { instrumentIoredis, Cache, type CacheOptions } from './instrument/ioredis.js';
 export { instrumentHttpClient } from './instrument/http-client.js';
@@ -29,4 +32,4 @@ export type { PerformanceMetrics } from './query/metrics.js';
 export type { PerformanceTrend } from './query/trends.js';
 export type { PerformanceStatus } from './query/status.js';
 export { PerfError, type PerfErrorCode } from './errors.js';
-export type { MetricPoint, MetricKind, Attributes } from './model.js';
+export type { MetricPoint, MetricKind, Attributes } from './model/metrics.js';

@@ -21,7 +21,7 @@ import { loadScenario } from '../../src/loadtest/scenario.js';
 import { createServer } from '../../src/server/app.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { OptimizationService } from '../../src/optimize/service.js';
-import { p95Text } from '../../src/optimize/workflow.js';
+import { p95Text } from '../../src/optimize/measure.js';
 import { parseFaults } from './src/faults.js';
 import { startShop } from './src/shop.js';
 

@@ -3,8 +3,8 @@
 // labels). A rule that PromQL over classic histograms cannot express (min/max/last of a histogram,
 // a quantile of a gauge) is left out and listed with the reason.
 import { stringify } from 'yaml';
-import { promName, snake } from '../server/prometheus.js';
-import type { MetricKind } from '../model.js';
+import { promName, snake } from '../model/prometheus.js';
+import type { MetricKind } from '../model/metrics.js';
 import { formatValue, type AlertRule } from './rules.js';
 
 /** Kind and unit of the metrics the shipped rules use; others are looked up in the store. */

@@ -4,7 +4,7 @@
 import type { QueryEngine } from '../query/engine.js';
 import { matchSeries } from '../query/filters.js';
 import { isErrorSeries, mergeRows } from '../query/metrics.js';
-import { ExpHistogram, MAX_SCALE } from '../sdk/histogram.js';
+import { ExpHistogram, MAX_SCALE } from '../model/histogram.js';
 import type { Row } from '../store/rows.js';
 import type { SeriesRow } from '../store/store.js';
 import { toMillis } from '../semconv.js';

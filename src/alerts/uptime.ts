@@ -3,8 +3,8 @@
 // stored like any metric — solemate.uptime.checks{check, result=success|failure} and
 // solemate.uptime.duration{check} — so uptime % per endpoint and window comes from the store, rules
 // can alert on failures, and the uptime SLO counts them.
-import type { MetricPoint } from '../model.js';
-import { ExpHistogram } from '../sdk/histogram.js';
+import type { MetricPoint } from '../model/metrics.js';
+import { ExpHistogram } from '../model/histogram.js';
 import type { Store } from '../store/store.js';
 import { UPTIME_METRIC } from './slo.js';
 import type { UptimeCheck } from '../config/schema.js';

@@ -16,7 +16,7 @@
 // manual one: a cache whose answers may be a TTL out of date after writes, for a person to accept.
 import { ATTR_URL_KEY } from '../semconv.js';
 import { entryRoute, spansOf, type TraceDetail } from '../query/traces.js';
-import { TTL_JITTER } from '../optimize/settings.js';
+import { TTL_JITTER } from '../model/settings.js';
 import type { Analyzer } from './types.js';
 
 const WRITE = /^(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)$/i;

@@ -4,11 +4,11 @@
 // exponential backoff and full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter").
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import type { MetricPoint } from '../model.js';
+import type { MetricPoint } from '../model/metrics.js';
 import { buildMetricsRequest } from '../otlp/build.js';
 import { encodeMetricsRequest, encodeTracesRequest } from '../otlp/proto.js';
 import { buildTracesRequest } from '../otlp/traces.js';
-import type { TraceRecord } from '../sdk/tracing.js';
+import type { TraceRecord } from '../model/spans.js';
 
 /** What differs between the signals: the path, and how a batch becomes an OTLP request. */
 export interface OtlpSignal<T> {

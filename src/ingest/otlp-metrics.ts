@@ -2,8 +2,8 @@
 // Cumulative senders (the OpenTelemetry SDK's default) are turned into deltas by remembering the
 // previous point of each stream, like the collector's cumulativetodelta processor; the first point
 // of a stream counts everything since its start time.
-import { ExpHistogram, fromExplicitBuckets, MAX_SCALE, type HistogramData } from '../sdk/histogram.js';
-import { seriesKey, type Attributes, type MetricPoint } from '../model.js';
+import { ExpHistogram, fromExplicitBuckets, MAX_SCALE, type HistogramData } from '../model/histogram.js';
+import { seriesKey, type Attributes, type MetricPoint } from '../model/metrics.js';
 
 const CUMULATIVE = 2;
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;

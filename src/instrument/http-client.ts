@@ -8,7 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { recorderOf, tracerOf, type Source } from './source.js';
-import { currentContext, endSpan, errorType, formatTraceparent, type RequestContext, type SpanData, type Tracer } from '../sdk/tracing.js';
+import type { SpanData } from '../model/spans.js';
+import { currentContext, endSpan, errorType, formatTraceparent, type RequestContext, type Tracer } from '../sdk/tracing.js';
 import { HTTP_CLIENT_DURATION } from '../semconv.js';
 
 

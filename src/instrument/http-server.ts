@@ -7,7 +7,7 @@
 import { OutgoingMessage, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Handle } from '../sdk/recorder.js';
+import type { Handle } from '../sdk/series.js';
 import type { RequestContext, Tracer } from '../sdk/tracing.js';
 import { expressRoute, read, recorderOf, tracerOf, type ExpressRequest, type Source } from './source.js';
 import { ATTR_ERROR_TYPE, ATTR_METHOD, ATTR_ROUTE, ATTR_STATUS, HTTP_SERVER_ACTIVE, HTTP_SERVER_DURATION, HTTP_SERVER_REQUEST_SIZE, HTTP_SERVER_RESPONSE_SIZE } from '../semconv.js';

@@ -6,7 +6,7 @@
 // Command results are untouched: the command's own resolve/reject are wrapped, so no handler is
 // added to the promise the app receives (a rejection it never handles stays unhandled).
 import { performance } from 'node:perf_hooks';
-import type { Handle } from '../sdk/recorder.js';
+import type { Handle } from '../sdk/series.js';
 import { recorderOf, tracerOf, type Source } from './source.js';
 import { currentContext, endSpan, errorType, type Tracer } from '../sdk/tracing.js';
 import { CACHE_REQUESTS, DB_OPERATION_DURATION } from '../semconv.js';

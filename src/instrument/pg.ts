@@ -9,7 +9,7 @@
 // untouched: a callback is called with exactly its arguments, a promise resolves or rejects with
 // exactly its value, and a rejection nobody handles stays unhandled.
 import { performance } from 'node:perf_hooks';
-import type { Handle } from '../sdk/recorder.js';
+import type { Handle } from '../sdk/series.js';
 import { recorderOf, tracerOf, type Source } from './source.js';
 import { bindContext, currentContext, endSpan, errorType, type Tracer } from '../sdk/tracing.js';
 import { BoundedCache, fingerprint, type QueryFingerprint } from './sql.js';

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
-import { ExpHistogram, type HistogramSummary } from '../sdk/histogram.js';
+import { ExpHistogram, type HistogramSummary } from '../model/histogram.js';
 import { drawVariables, fill, fillPath, type Scenario, type ScenarioRequest, type ScenarioRoute } from './scenario.js';
 import { withExpectedInterval } from './statistics.js';
 

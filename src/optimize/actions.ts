@@ -5,7 +5,8 @@
 import crypto from 'node:crypto';
 import { PerfError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { readSettings, updateSettings, type CacheHeadersParams, type CompressionParams, type PoolSizeParams, type RouteCacheParams, type SettingEntry } from './settings.js';
+import type { CacheHeadersParams, CompressionParams, PoolSizeParams, RouteCacheParams, SettingEntry } from '../model/settings.js';
+import { readSettings, updateSettings } from './settings.js';
 
 export type ActionSpec =
   | { type: 'create-index'; table: string; columns: string[]; include?: string[] }

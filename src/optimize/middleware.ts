@@ -1,5 +1,5 @@
 // The optimization middleware (PRD optimization.middleware.ts): mounted first in the app, it applies
-// the optimizer's runtime settings (settings.ts) as it reads them from the performance server —
+// the optimizer's runtime settings (src/model/settings.ts) as it reads them from the performance server —
 // response caching per route (in-memory LRU or Redis, TTL with jitter, emptied by writes to the
 // same resource), brotli/gzip compression above a size threshold, Cache-Control on static paths,
 // pool sizes. With no settings it only calls next(). Responses are buffered only where a setting
@@ -9,7 +9,7 @@
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TTL_JITTER, writeSpec, type OptimizationSettings, type RouteCacheParams, type SettingEntry } from './settings.js';
+import { TTL_JITTER, writeSpec, type OptimizationSettings, type RouteCacheParams, type SettingEntry } from '../model/settings.js';
 
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);

@@ -10,7 +10,7 @@ import { parseDuration } from '../query/filters.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { Store } from '../store/store.js';
 import { OptimizationService } from './service.js';
-import type { OptimizationRecord } from './workflow.js';
+import type { OptimizationRecord } from './tracking.js';
 
 export interface OptimizerSchedule {
   /** one run now (also what the timer does); undefined when a run is still going */

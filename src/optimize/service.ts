@@ -12,7 +12,9 @@ import type { Store } from '../store/store.js';
 import type { Scenario } from '../loadtest/scenario.js';
 import { precheck, rollback, type ActionSpec, type Db } from './actions.js';
 import { recommend, type OptimizationRecommendation } from './recommendations.js';
-import { getOptimization, listOptimizations, MEASURE_DEFAULTS, recoverInterrupted, runOptimization, successRate, track, withOptimizerLock, type MeasureOptions, type OptimizationRecord } from './workflow.js';
+import { runOptimization } from './workflow.js';
+import { getOptimization, listOptimizations, recoverInterrupted, successRate, track, withOptimizerLock, type OptimizationRecord } from './tracking.js';
+import { MEASURE_DEFAULTS, type MeasureOptions } from './measure.js';
 
 export interface PerformanceAnalysis {
   at: string;

@@ -1,6 +1,6 @@
 // MetricPoint[] → ExportMetricsServiceRequest in the OTLP/JSON shape (delta temporality).
 // The same object is sent as JSON or encoded to protobuf, so both encodings carry the same data.
-import type { MetricPoint } from '../model.js';
+import type { MetricPoint } from '../model/metrics.js';
 
 const SCOPE = { name: 'solemate-performance', version: '0.1.0' };
 const DELTA = 1;

@@ -1,5 +1,5 @@
 // Kept traces → ExportTraceServiceRequest in the OTLP/JSON shape (hex ids, nanosecond strings).
-import type { SpanAttributes, SpanKind, TraceRecord } from '../sdk/tracing.js';
+import type { SpanAttributes, SpanKind, TraceRecord } from '../model/spans.js';
 
 const SCOPE = { name: 'solemate-performance', version: '0.1.0' };
 export const SPAN_KIND: Record<SpanKind, number> = { internal: 1, server: 2, client: 3 };

@@ -1,7 +1,7 @@
 // The I/O shell around the pure query functions: picks series and resolution, reads rows from the
 // store, hands them to metrics / trends / status.
 import type { PerformanceConfig } from '../config/schema.js';
-import type { MetricKind } from '../model.js';
+import type { MetricKind } from '../model/metrics.js';
 import { HOUR, MINUTE, type Row } from '../store/rows.js';
 import type { SeriesRow, Store } from '../store/store.js';
 import { FILESYSTEM_UTILIZATION, HTTP_SERVER_DURATION, PROCESS_CPU_UTILIZATION, PROCESS_MEMORY_UTILIZATION } from '../semconv.js';

@@ -1,6 +1,6 @@
 // The PRD's PerformanceMetrics, computed from stored rollups. Percentiles come from merged
 // histograms (never an average of percentiles); rates divide by the time the data covers.
-import { ExpHistogram, relativeErrorBound, MAX_SCALE } from '../sdk/histogram.js';
+import { ExpHistogram, relativeErrorBound, MAX_SCALE } from '../model/histogram.js';
 import type { Row } from '../store/rows.js';
 import type { SeriesRow } from '../store/store.js';
 import { ATTR_ERROR_TYPE, ATTR_STATUS, toMillis } from '../semconv.js';

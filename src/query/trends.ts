@@ -1,6 +1,6 @@
 // The PRD's PerformanceTrend: a series bucketed over the period, a Theil–Sen fit and a Mann–Kendall
 // test. "improving"/"degrading" only when the trend is significant at α = 0.05; otherwise "stable".
-import type { MetricKind } from '../model.js';
+import type { MetricKind } from '../model/metrics.js';
 import type { Row } from '../store/rows.js';
 import { mergeRows, round } from './metrics.js';
 import { theilSenMannKendall } from './stats.js';

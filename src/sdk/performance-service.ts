@@ -5,14 +5,16 @@ import { loadConfig, validateConfig } from '../config/load.js';
 import type { PerformanceConfig, PerformanceConfigInput } from '../config/schema.js';
 import { PerfError } from '../errors.js';
 import { OtlpHttpExporter, TRACES } from '../exporters/otlp.js';
-import type { MetricPoint } from '../model.js';
+import type { MetricPoint } from '../model/metrics.js';
+import type { TraceRecord } from '../model/spans.js';
 import type { PerformanceFilters } from '../query/filters.js';
 import type { PerformanceMetrics } from '../query/metrics.js';
 import type { PerformanceStatus } from '../query/status.js';
 import type { PerformanceTrend } from '../query/trends.js';
-import { Recorder, type MetricInstrument } from './recorder.js';
+import type { MetricInstrument } from './instruments.js';
+import { Recorder } from './recorder.js';
 import { startRuntimeSampler, type RuntimeSampler } from './runtime.js';
-import { Tracer, type TraceRecord } from './tracing.js';
+import { Tracer } from './tracing.js';
 
 export interface PerformanceServiceOptions {
   /** full or partial PerformanceConfig; default: loadConfig() (SOLEMATE_PERF_CONFIG file + env) */

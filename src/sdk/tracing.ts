@@ -11,32 +11,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ATTR_URL_KEY } from '../semconv.js';
-import type { Handle, Recorder } from './recorder.js';
-
-export type SpanKind = 'internal' | 'server' | 'client';
-export type SpanAttributes = Record<string, string | number | boolean>;
-
-export interface SpanData {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: SpanKind;
-  /** ms since the Unix epoch, sub-millisecond precision */
-  start: number;
-  /** ms; -1 while the span is open */
-  duration: number;
-  attributes: SpanAttributes;
-  status: 'unset' | 'ok' | 'error';
-  statusMessage?: string;
-}
-
-/** A kept request: its spans (root first) and the resource it came from. */
-export interface TraceRecord {
-  service: string;
-  instance: string;
-  spans: SpanData[];
-}
+import type { SpanAttributes, SpanData, SpanKind, TraceRecord } from '../model/spans.js';
+import type { Recorder } from './recorder.js';
+import type { Handle } from './series.js';
 
 /** What one request accumulates while it is served. */
 export class RequestContext {

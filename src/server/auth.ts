@@ -47,6 +47,15 @@ export function authorize(req: FastifyRequest, access: Access): Role {
   throw new PerfError('PERF_ERR_UNAUTHORIZED', 'missing or wrong token: send "Authorization: Bearer <admin token>"');
 }
 
+/** GET /api/session: the caller's role and what it may do (the dashboard asks for a token from this). */
+export interface Session {
+  role: Role;
+  canRead: boolean;
+  canWrite: boolean;
+  readNeedsToken: boolean;
+  writeNeedsToken: boolean;
+}
+
 /**
  * Guards every /api route (a hook on the root instance, so every plugin's routes are covered);
  * GET /api/session says which role a token has and what needs one.
@@ -56,7 +65,7 @@ export function installAuth(app: FastifyInstance, access: Access): void {
     if (!req.url.startsWith('/api/') || req.url.startsWith('/api/session')) return;
     authorize(req, access);
   });
-  app.get('/api/session', async (req) => {
+  app.get('/api/session', async (req): Promise<Session> => {
     const role = roleOf(req, access);
     const canRead = access.viewer === undefined || role === 'admin' || role === 'viewer';
     const canWrite = access.admin === undefined || role === 'admin';

@@ -10,7 +10,7 @@ import { OptimizationService } from '../optimize/service.js';
 import { optimizationDatabaseUrl, scheduledOptions } from '../optimize/schedule.js';
 import { readSettings } from '../optimize/settings.js';
 import type { OptimizationRecommendation } from '../optimize/recommendations.js';
-import { getOptimization, listOptimizations, successRate } from '../optimize/workflow.js';
+import { getOptimization, listOptimizations, successRate } from '../optimize/tracking.js';
 import { parseDuration } from '../query/filters.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { Store } from '../store/store.js';

@@ -1,6 +1,6 @@
 // Compact binary form of a histogram for the store: version, scale, zero count, offset, counts —
 // all varints (zigzag for signed). A typical latency histogram (200–900 buckets) packs to < 1 KB.
-import type { HistogramData } from '../sdk/histogram.js';
+import type { HistogramData } from '../model/histogram.js';
 
 const VERSION = 1;
 

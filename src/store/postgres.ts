@@ -2,7 +2,7 @@
 // with transaction-scoped advisory locks (taken in sorted order, so never deadlock), merge in JS with
 // the same rule as SQLite (rows.ts), and upsert. Every statement is parameterised.
 import pg from 'pg';
-import { seriesKey, type MetricPoint } from '../model.js';
+import { seriesKey, type MetricPoint } from '../model/metrics.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeRow, toRow, type Row } from './rows.js';
 import type { AlertEventRow, LoadTestRun, Resolution, StoredAlert, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';

@@ -1,7 +1,7 @@
 // Rollup rows and how two of them merge. Both backends keep exactly these columns, so the merge
 // rule lives here once: counts and sums add, min/max widen, last follows the latest, histograms merge.
-import { ExpHistogram, MAX_SCALE, type HistogramData } from '../sdk/histogram.js';
-import type { MetricPoint } from '../model.js';
+import { ExpHistogram, MAX_SCALE, type HistogramData } from '../model/histogram.js';
+import type { MetricPoint } from '../model/metrics.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 // The one storage interface. Every backend passes the same contract suite (test/store/contract.ts).
-import type { Attributes, MetricKind, MetricPoint } from '../model.js';
+import type { Attributes, MetricKind, MetricPoint } from '../model/metrics.js';
 import type { Row } from './rows.js';
 
 export type Resolution = 'minute' | 'hour';

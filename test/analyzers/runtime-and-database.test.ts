@@ -20,7 +20,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import type { PerformanceTrend } from '../../src/query/trends.js';
 import { freshDatabase, testConfig } from '../helpers.js';
 import { histPoint } from '../store/contract.js';
-import type { MetricPoint } from '../../src/model.js';
+import type { MetricPoint } from '../../src/model/metrics.js';
 
 const gauge = (metric: string, attributes: Record<string, string>, time: number, v: number, unit: string): MetricPoint => ({ metric, kind: 'gauge', unit, service: 'shop', instance: 'a', attributes, startTime: time - 10_000, time, count: 1, sum: v, min: v, max: v, last: v });
 const run = async (a: unknown, inputs: Partial<Inputs>) => (await runAnalyzers(Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, async () => v])), { analyzers: [a as Analyzer] }))[0];

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { main } from '../../src/cli/cli.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { readSettings, updateSettings } from '../../src/optimize/settings.js';
-import { track, type OptimizationRecord } from '../../src/optimize/workflow.js';
+import { track, type OptimizationRecord } from '../../src/optimize/tracking.js';
 import { histPoint } from '../store/contract.js';
 import { tmpDir } from '../helpers.js';
 

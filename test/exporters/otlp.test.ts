@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { OtlpHttpExporter } from '../../src/exporters/otlp.js';
 import { decodeMetricsRequest } from '../../src/otlp/proto.js';
-import type { MetricPoint } from '../../src/model.js';
+import type { MetricPoint } from '../../src/model/metrics.js';
 import { Json } from '../helpers.js';
 
 interface Received {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OtlpMetricsReader } from '../../src/ingest/otlp-metrics.js';
-import { ExpHistogram } from '../../src/sdk/histogram.js';
+import { ExpHistogram } from '../../src/model/histogram.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const ns = (ms: number) => String(BigInt(ms) * 1_000_000n);

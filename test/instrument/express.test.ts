@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { expressMetrics } from '../../src/instrument/express.js';
 import { Recorder } from '../../src/sdk/recorder.js';
-import type { MetricPoint } from '../../src/model.js';
+import type { MetricPoint } from '../../src/model/metrics.js';
 import { pipelined } from '../helpers.js';
 
 // Express 4 beside 5 (devDependency express4 = express@4): the hand-off finds the router elsewhere
@@ -213,7 +213,7 @@ test('instrumentation does not change responses', async () => {
 test('with a tracer: handlers run in the request context, the caller’s trace continues, the trace is kept — before and after the hand-off', async () => {
   const { Tracer, currentContext, formatTraceparent, urlKey } = await import('../../src/sdk/tracing.js');
   const recorder = new Recorder({ onWarning: () => {} });
-  const kept: import('../../src/sdk/tracing.js').TraceRecord[] = [];
+  const kept: import('../../src/model/spans.js').TraceRecord[] = [];
   const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
   const app = express();
   const middleware = expressMetrics(recorder, { tracer });

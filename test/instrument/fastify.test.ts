@@ -38,7 +38,7 @@ test('fastify plugin records route templates from every encapsulated context, st
 test('with a tracer: handlers (also after body parsing) run in the request context; traces kept per route', async () => {
   const { Tracer, currentContext, formatTraceparent, urlKey } = await import('../../src/sdk/tracing.js');
   const recorder = new Recorder({ onWarning: () => {} });
-  const kept: import('../../src/sdk/tracing.js').TraceRecord[] = [];
+  const kept: import('../../src/model/spans.js').TraceRecord[] = [];
   const tracer = new Tracer({ recorder, onTrace: (t) => kept.push(t) });
   const app = Fastify();
   await app.register(fastifyMetrics(recorder, { tracer }));

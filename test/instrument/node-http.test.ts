@@ -8,8 +8,9 @@ import express from 'express';
 import { instrumentHttpServer } from '../../src/instrument/node-http.js';
 import { METHODS, methodIndex, requestContentLength } from '../../src/instrument/http-server.js';
 import { Recorder } from '../../src/sdk/recorder.js';
-import { currentContext, Tracer, urlKey, type TraceRecord } from '../../src/sdk/tracing.js';
-import type { MetricPoint } from '../../src/model.js';
+import type { TraceRecord } from '../../src/model/spans.js';
+import { currentContext, Tracer, urlKey } from '../../src/sdk/tracing.js';
+import type { MetricPoint } from '../../src/model/metrics.js';
 import { exchange, pipelined } from '../helpers.js';
 
 const recorder = new Recorder({ onWarning: () => {} });

@@ -6,7 +6,7 @@ import { instrumentPg } from '../../src/instrument/pg.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { currentContext, Tracer } from '../../src/sdk/tracing.js';
 import { spawnSync } from 'node:child_process';
-import type { MetricPoint } from '../../src/model.js';
+import type { MetricPoint } from '../../src/model/metrics.js';
 import { freshDatabase } from '../helpers.js';
 
 const db = await freshDatabase();

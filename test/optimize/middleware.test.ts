@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { optimizationMiddleware, templateMatcher } from '../../src/optimize/middleware.js';
-import type { OptimizationSettings, SettingEntry } from '../../src/optimize/settings.js';
+import type { OptimizationSettings, SettingEntry } from '../../src/model/settings.js';
 import { redisOrSkip } from '../helpers.js';
 
 const BIG = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `shoe ${i}` })) });

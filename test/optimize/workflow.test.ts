@@ -15,8 +15,10 @@ import { optimizationMiddleware } from '../../src/optimize/middleware.js';
 import { parseScenario } from '../../src/loadtest/scenario.js';
 import { indexName, type ActionSpec } from '../../src/optimize/actions.js';
 import { readSettings, updateSettings } from '../../src/optimize/settings.js';
-import { MEASURE_DEFAULTS, listOptimizations, p95Text, recoverInterrupted, roundGains, roundP95Factors, runOptimization, settingNoise, successRate, track, withOptimizerLock, type MeasureOptions, type OptimizationRecord } from '../../src/optimize/workflow.js';
-import { ExpHistogram } from '../../src/sdk/histogram.js';
+import { runOptimization } from '../../src/optimize/workflow.js';
+import { listOptimizations, recoverInterrupted, successRate, track, withOptimizerLock, type OptimizationRecord } from '../../src/optimize/tracking.js';
+import { MEASURE_DEFAULTS, p95Text, roundGains, roundP95Factors, settingNoise, type MeasureOptions } from '../../src/optimize/measure.js';
+import { ExpHistogram } from '../../src/model/histogram.js';
 import type { PhaseResult } from '../../src/loadtest/runner.js';
 import { freshDatabase, testConfig } from '../helpers.js';
 

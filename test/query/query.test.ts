@@ -6,8 +6,8 @@ import { computePerformanceMetrics } from '../../src/query/metrics.js';
 import { parseDuration, parseTime } from '../../src/query/filters.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { MINUTE } from '../../src/store/rows.js';
-import { ExpHistogram } from '../../src/sdk/histogram.js';
-import type { MetricPoint } from '../../src/model.js';
+import { ExpHistogram } from '../../src/model/histogram.js';
+import type { MetricPoint } from '../../src/model/metrics.js';
 import { testConfig } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Recorder, OVERFLOW_ATTRIBUTE } from '../../src/sdk/recorder.js';
-import { ExpHistogram } from '../../src/sdk/histogram.js';
+import { OVERFLOW_ATTRIBUTE } from '../../src/sdk/instruments.js';
+import { Recorder } from '../../src/sdk/recorder.js';
+import { ExpHistogram } from '../../src/model/histogram.js';
 
 function quiet(limit?: number) {
   const warnings: string[] = [];

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Recorder } from '../../src/sdk/recorder.js';
-import { currentContext, endSpan, formatTraceparent, parseTraceparent, REQUEST_DB_QUERIES, REQUEST_DB_TIME_SHARE, TailSampler, Tracer, type TraceRecord } from '../../src/sdk/tracing.js';
+import type { TraceRecord } from '../../src/model/spans.js';
+import { currentContext, endSpan, formatTraceparent, parseTraceparent, REQUEST_DB_QUERIES, REQUEST_DB_TIME_SHARE, TailSampler, Tracer } from '../../src/sdk/tracing.js';
 
 test('traceparent: valid headers parse, invalid ones are ignored', () => {
   const tid = '4bf92f3577b34da6a3ce929d0e0e4736';

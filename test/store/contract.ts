@@ -1,8 +1,8 @@
 // ONE contract for every Store backend: sqlite.test.ts and postgres.test.ts run it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExpHistogram } from '../../src/sdk/histogram.js';
-import type { MetricPoint } from '../../src/model.js';
+import { ExpHistogram } from '../../src/model/histogram.js';
+import type { MetricPoint } from '../../src/model/metrics.js';
 import { HOUR, MINUTE } from '../../src/store/rows.js';
 import type { SpanRow, Store } from '../../src/store/store.js';
 

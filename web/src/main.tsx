@@ -6,15 +6,8 @@ import { api, setToken, Tick, token, headers } from './api';
 import { connectLive, type LiveState } from './live';
 import { linkTo, navigate, RANGES, setParams, useLocation, withQuery } from './url';
 import { Overview } from './pages/overview';
+import type { Session } from './types';
 import './styles.css';
-
-export interface Session {
-  role: string;
-  canRead: boolean;
-  canWrite: boolean;
-  readNeedsToken: boolean;
-  writeNeedsToken: boolean;
-}
 
 type PageProps = { session: Session; name?: string };
 

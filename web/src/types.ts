@@ -13,11 +13,12 @@ export type { Silence } from '../../src/alerts/dispatcher.js';
 export type { RangeSeries } from '../../src/dashboards/evaluate.js';
 export type { Dashboard } from '../../src/dashboards/dashboards.js';
 export type { Comparison } from '../../src/loadtest/statistics.js';
-export type { OptimizationRecord } from '../../src/optimize/workflow.js';
+export type { OptimizationRecord } from '../../src/optimize/tracking.js';
 export type { ListedRecommendation as Recommendation } from '../../src/server/optimizations.js';
 export type { RouteRow, HeatmapAnswer } from '../../src/server/views.js';
 export type { TraceSummary } from '../../src/store/store.js';
 export type { TraceDetail, SpanNode as Span } from '../../src/query/traces.js';
+export type { Session } from '../../src/server/auth.js';
 
 /** GET /api/alerts adds the fingerprint and the acknowledgement to each active alert */
 export type AlertInstance = ServerAlert & { fingerprint?: string; acknowledged?: { by: string; comment: string; at: number } | null };

@@ -1,6 +1,6 @@
 // solemate-perf optimizations: every optimization this product applied or tried, with its verdict,
 // before/after numbers and the success rate (kept / applied).
-import { p95Text } from '../../optimize/workflow.js';
+import { p95Text } from '../../optimize/measure.js';
 import type { Command, CommandSpec, Io } from '../command.js';
 import { openOptimizer } from '../optimize/open.js';
 

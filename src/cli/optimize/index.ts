@@ -5,7 +5,8 @@
 // an apply failed, 2 bad usage.
 import { PerfError } from '../../errors.js';
 import { describeAction, type ActionSpec } from '../../optimize/actions.js';
-import { p95Text, type OptimizationRecord } from '../../optimize/workflow.js';
+import { p95Text } from '../../optimize/measure.js';
+import type { OptimizationRecord } from '../../optimize/tracking.js';
 import type { Command, CommandSpec, Io } from '../command.js';
 import { openOptimizer, OPTIMIZER_HELP, OPTIMIZER_OPTIONS } from './open.js';
 

@@ -4,8 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, useApi } from '../api';
 import { Badge, Confirm, ErrorBox, Panel, SortTable } from '../components';
 import { num, SEVERITY_TONE, time } from '../format';
-import type { Session } from '../main';
-import type { AlertInstance, Silence } from '../types';
+import type { AlertInstance, Session, Silence } from '../types';
 
 interface Rule {
   id: string;

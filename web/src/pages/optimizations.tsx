@@ -5,8 +5,7 @@ import { useState } from 'preact/hooks';
 import { api, useApi } from '../api';
 import { Badge, Confirm, Panel, Stat } from '../components';
 import { ms, num, pct, pv, SEVERITY_TONE, time } from '../format';
-import type { Session } from '../main';
-import type { OptimizationRecord, Recommendation } from '../types';
+import type { OptimizationRecord, Recommendation, Session } from '../types';
 
 interface History {
   optimizations: OptimizationRecord[];

@@ -1,6 +1,6 @@
 // The data model every layer shares: what the recorder collects, the wire carries, the store keeps.
 // It is OpenTelemetry's model (counter, gauge, histogram with attributes) reduced to what we query.
-import type { HistogramData } from './sdk/histogram.js';
+import type { HistogramData } from './histogram.js';
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 export type Attributes = Record<string, string>;

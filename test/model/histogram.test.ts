@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExpHistogram, fromExplicitBuckets, MAX_BUCKETS, relativeErrorBound } from '../../src/sdk/histogram.js';
+import { ExpHistogram, fromExplicitBuckets, MAX_BUCKETS, relativeErrorBound } from '../../src/model/histogram.js';
 import { exactQuantile, logNormal } from '../helpers.js';
 
 const QS = [0.5, 0.9, 0.99, 0.999];
