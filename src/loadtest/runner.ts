@@ -4,7 +4,6 @@
 // a reservoir of corrected samples feeds the baseline comparison. With workers > 1 the phase runs
 // in that many worker threads (one autocannon each) and their results are merged.
 import { Worker } from 'node:worker_threads';
-import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
 import { ExpHistogram, type HistogramSummary } from '../model/histogram.js';
 import { drawVariables, fill, fillPath, type Scenario, type ScenarioRequest, type ScenarioRoute } from './scenario.js';
@@ -117,7 +116,9 @@ export function requestKey(route: ScenarioRoute, step: ScenarioRequest): string 
 const hdata = (h: ExpHistogram): HistogramSummary => ({ hist: h.toData(), count: h.count, sum: h.sum, min: h.count ? h.min : 0, max: h.count ? h.max : 0 });
 
 /** Runs one phase in this thread. */
-export function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
+export async function runPhaseHere(o: PhaseOptions): Promise<PhaseResult> {
+  // loaded on first use: ~130 ms that `solemate-perf start` and the package root need not pay
+  const { default: autocannon } = await import('autocannon');
   const routes = o.scenario.routes;
   const total = routes.reduce((s, r) => s + r.weight, 0);
   const flows = routes.some((r) => r.steps.length > 1);
