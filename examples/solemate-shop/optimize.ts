@@ -30,7 +30,6 @@ const log = (m: string) => console.error(`[optimize] ${m}`);
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 
 const dir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'solemate-optimize-'));
-fs.chmodSync(dir, 0o711); // as root the embedded PostgreSQL runs as "postgres", which must reach shop-pg inside
 const config = loadConfig({ env: {}, overrides: { server: { port: 0 }, store: { path: path.join(dir, 'perf.db') }, monitoring: { interval: 2000 } } });
 const server = await createServer({ config, env: {}, logLevel: 'warn' });
 const faults = parseFaults(process.env.SHOP_FAULTS);

