@@ -1,171 +1,306 @@
 // Sends delta snapshots to any OTLP/HTTP receiver (our server, an OpenTelemetry collector).
-// Never blocks the app: enqueue() only appends to a bounded buffer (oldest points dropped and
-// counted); a single background pump sends gzip'd batches, retrying retryable failures with
-// exponential backoff and full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter").
+// Never the app's problem, whatever the receiver does (refuses, hangs, answers 5xx or 429):
+// - enqueue() only appends to a buffer bounded by items (maxBufferedPoints, in flight included);
+//   past it the oldest queued items are dropped and counted (onDrop), so memory stays flat;
+// - one background pump, so at most one request in flight per exporter, each one aborted after
+//   timeoutMs, on one socket of its own (transport.ts): a hanging receiver holds one socket;
+// - retries (retry.ts) follow the OTLP/HTTP spec's statuses, with exponential backoff and full
+//   jitter, never before a Retry-After (capped at maxRetryAfterMs);
+// - a batch is encoded once, a slice at a time, yielding to the event loop between slices, and
+//   gzip runs off the main thread; nothing here throws into the caller or rejects unhandled.
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { MetricPoint } from '../model/metrics.js';
 import { buildMetricsRequest } from '../otlp/build.js';
-import { encodeMetricsRequest, encodeTracesRequest } from '../otlp/proto.js';
+import { encodeMetricsRequest, encodeTracesRequest, ExportMetricsServiceResponse, ExportTraceServiceResponse } from '../otlp/proto.js';
 import { buildTracesRequest } from '../otlp/traces.js';
 import type { TraceRecord } from '../model/spans.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter, RETRYABLE_STATUSES, retryDelayMs } from './retry.js';
+import { Transport } from './transport.js';
 
 /** What differs between the signals: the path, and how a batch becomes an OTLP request. */
 export interface OtlpSignal<T> {
   path: '/v1/metrics' | '/v1/traces';
   build(batch: T[]): object;
   encode(request: object): Uint8Array;
+  /** items the receiver rejected in a 2xx answer (OTLP partial success) */
+  rejected?(response: Uint8Array, json: boolean): number;
 }
-export const METRICS: OtlpSignal<MetricPoint> = { path: '/v1/metrics', build: buildMetricsRequest, encode: encodeMetricsRequest };
+
+type Decoder = typeof ExportMetricsServiceResponse;
+function partialSuccess(type: Decoder, field: 'rejectedDataPoints' | 'rejectedSpans') {
+  return (bytes: Uint8Array, json: boolean): number => {
+    if (bytes.length === 0) return 0;
+    const o = (json ? JSON.parse(Buffer.from(bytes).toString('utf8')) : type.toObject(type.decode(bytes), { longs: Number })) as { partialSuccess?: Record<string, unknown> };
+    const n = Number(o?.partialSuccess?.[field] ?? 0);
+    return Number.isFinite(n) && n > 0 ? n : 0;
+  };
+}
+
+export const METRICS: OtlpSignal<MetricPoint> = { path: '/v1/metrics', build: buildMetricsRequest, encode: encodeMetricsRequest, rejected: partialSuccess(ExportMetricsServiceResponse, 'rejectedDataPoints') };
 /** items are kept traces (a request's span tree each) */
-export const TRACES: OtlpSignal<TraceRecord> = { path: '/v1/traces', build: buildTracesRequest, encode: encodeTracesRequest };
+export const TRACES: OtlpSignal<TraceRecord> = { path: '/v1/traces', build: buildTracesRequest, encode: encodeTracesRequest, rejected: partialSuccess(ExportTraceServiceResponse, 'rejectedSpans') };
 
 const gzip = promisify(zlib.gzip);
+/** a gzip'd request body */
+type Body = Awaited<ReturnType<typeof gzip>>;
 
-export interface OtlpExporterOptions {
+/**
+ * Why items were dropped: the buffer was full; the receiver refused them (a non-retryable status,
+ * or a partial success); every attempt failed; or the exporter was shut down with them unsent.
+ */
+export type ExportDropReason = 'buffer_full' | 'rejected' | 'retries_exhausted' | 'shutdown';
+
+export interface OtlpExporterOptions<T = MetricPoint> {
   /** base URL; the signal's path (/v1/metrics, /v1/traces) is appended unless the URL already ends with it */
   endpoint: string;
   protocol?: 'http/protobuf' | 'http/json';
   headers?: Record<string, string>;
+  /** items held, queued and in flight (default 50 000); past it the oldest queued are dropped */
   maxBufferedPoints?: number;
+  /** items per request (default 5 000; never more than maxBufferedPoints) */
   maxBatchPoints?: number;
+  /** per request, from connecting to the end of the answer (default 10 000 ms) */
   timeoutMs?: number;
-  /** attempts per batch before it is dropped (counted) */
+  /** attempts per batch before it is dropped (default 8) */
   maxAttempts?: number;
+  /** backoff before attempt n is random in [0, min(maxBackoffMs, baseBackoffMs·2^(n-1))] (defaults 500, 30 000 ms) */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
-  onDrop?: (points: number, reason: 'buffer_full' | 'rejected' | 'retries_exhausted') => void;
+  /** longest wait a Retry-After can impose (default 300 000 ms) */
+  maxRetryAfterMs?: number;
+  /** `items` are the dropped items themselves when known (empty for a partial success) */
+  onDrop?: (count: number, reason: ExportDropReason, items: readonly T[]) => void;
 }
 
 export interface ExporterStats {
   sentPoints: number;
   droppedPoints: number;
   failedAttempts: number;
+  /** items queued or in flight; never above maxBufferedPoints */
   bufferedPoints: number;
+  /** requests on the wire now: 0 or 1 */
+  inFlight: number;
   lastError?: string;
 }
 
-/** HTTP statuses the OTLP spec calls retryable. */
-const RETRYABLE = new Set([408, 429, 502, 503, 504]);
+/**
+ * Encoding yields to the event loop once it has run this long: thousands of histogram points take
+ * hundreds of milliseconds to build and encode (protobufjs converts every bucket count), which an
+ * app would feel as one long stall per export.
+ */
+const YIELD_AFTER_MS = 4;
+/** Items built and encoded between checks of the clock. */
+const SLICE = 32;
+
+type Attempt = { ok: true; rejected: number } | { ok: false; retryable: boolean; retryAfterMs?: number; error: string };
 
 /** Sends items of one signal (metric points by default; traces with `TRACES`). */
 export class OtlpHttpExporter<T = MetricPoint> {
   readonly url: string;
+  readonly stats: ExporterStats = { sentPoints: 0, droppedPoints: 0, failedAttempts: 0, bufferedPoints: 0, inFlight: 0 };
   private readonly signal: OtlpSignal<T>;
+  private readonly o: Required<Omit<OtlpExporterOptions<T>, 'onDrop' | 'headers'>> & Pick<OtlpExporterOptions<T>, 'onDrop' | 'headers'>;
+  /** chunks of at most maxBatchPoints, oldest first, none of them in flight */
   private readonly queue: T[][] = [];
   private buffered = 0;
-  private pumping: Promise<void> | undefined;
+  private running = false;
+  private pumping: Promise<void> = Promise.resolve();
   private closed = false;
-  private wake: (() => void) | undefined;
-  readonly stats: ExporterStats = { sentPoints: 0, droppedPoints: 0, failedAttempts: 0, bufferedPoints: 0 };
-  private readonly o: Required<Omit<OtlpExporterOptions, 'onDrop' | 'headers'>> & Pick<OtlpExporterOptions, 'onDrop' | 'headers'>;
+  private wake: { done: () => void; cuttable: boolean } | undefined;
+  private readonly transport: Transport;
 
-  constructor(options: OtlpExporterOptions, signal: OtlpSignal<T> = METRICS as unknown as OtlpSignal<T>) {
-    this.o = { protocol: 'http/protobuf', maxBufferedPoints: 50_000, maxBatchPoints: 5_000, timeoutMs: 10_000, maxAttempts: 8, baseBackoffMs: 500, maxBackoffMs: 30_000, ...options };
+  constructor(options: OtlpExporterOptions<T>, signal: OtlpSignal<T> = METRICS as unknown as OtlpSignal<T>) {
+    this.o = { protocol: 'http/protobuf', maxBufferedPoints: 50_000, maxBatchPoints: 5_000, timeoutMs: 10_000, maxAttempts: 8, baseBackoffMs: 500, maxBackoffMs: 30_000, maxRetryAfterMs: MAX_RETRY_AFTER_MS, ...options };
+    this.o.maxBufferedPoints = Math.max(1, Math.floor(this.o.maxBufferedPoints));
+    this.o.maxBatchPoints = Math.max(1, Math.min(Math.floor(this.o.maxBatchPoints), this.o.maxBufferedPoints));
     this.signal = signal;
     const base = options.endpoint.replace(/\/+$/, '');
     this.url = base.endsWith(signal.path) ? base : `${base.replace(/\/v1\/(metrics|traces)$/, '')}${signal.path}`;
+    this.transport = new Transport(this.url);
   }
 
-  enqueue(points: T[]): void {
-    if (points.length === 0 || this.closed) return;
-    for (let i = 0; i < points.length; i += this.o.maxBatchPoints) {
-      const batch = points.slice(i, i + this.o.maxBatchPoints);
-      this.queue.push(batch);
-      this.buffered += batch.length;
+  /** Queues items for the background pump; O(items), never waits, never throws. */
+  enqueue(items: T[]): void {
+    try {
+      if (items.length === 0) return;
+      if (this.closed) return this.drop(items.length, 'shutdown', items);
+      let last = this.queue[this.queue.length - 1];
+      for (const item of items) {
+        if (!last || last.length >= this.o.maxBatchPoints) this.queue.push((last = []));
+        last.push(item);
+      }
+      this.buffered += items.length;
+      this.evict();
+      this.stats.bufferedPoints = this.buffered;
+      if (!this.running) {
+        this.running = true;
+        this.pumping = this.pump();
+      }
+    } catch (e) {
+      this.stats.lastError = `enqueue: ${(e as Error).message}`;
     }
-    // the oldest batch not already in flight goes first
-    while (this.buffered > this.o.maxBufferedPoints && this.queue.length > 1) {
-      const [old] = this.queue.splice(this.pumping ? 1 : 0, 1);
-      this.buffered -= old.length;
-      this.drop(old.length, 'buffer_full');
-    }
-    this.stats.bufferedPoints = this.buffered;
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
   }
 
-  /** Resolves when everything buffered so far has been sent or dropped, or after timeoutMs. */
+  /** Resolves when everything buffered so far has been sent or dropped, or after timeoutMs. A backoff is cut short; a Retry-After is not. */
   async flush(timeoutMs = this.o.timeoutMs): Promise<void> {
-    this.wake?.();
-    if (!this.pumping) return;
+    if (this.wake?.cuttable) this.wake.done();
+    if (!this.running) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.pumping, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
   }
 
+  /** Flushes for up to timeoutMs, then aborts the request in flight and drops (counts) what is left. */
   async shutdown(timeoutMs = this.o.timeoutMs): Promise<void> {
     await this.flush(timeoutMs);
     this.closed = true;
+    this.transport.abort();
+    this.wake?.done();
+    while (this.queue.length > 0) {
+      const chunk = this.queue.shift()!;
+      this.buffered -= chunk.length;
+      this.drop(chunk.length, 'shutdown', chunk);
+    }
+    this.stats.bufferedPoints = this.buffered;
+    await this.pumping;
+    this.transport.close();
   }
 
-  private drop(n: number, reason: 'buffer_full' | 'rejected' | 'retries_exhausted'): void {
+  /** Drops the oldest queued items until the buffer is back under its cap (the batch in flight stays). */
+  private evict(): void {
+    let excess = this.buffered - this.o.maxBufferedPoints;
+    while (excess > 0 && this.queue.length > 0) {
+      const oldest = this.queue[0];
+      const gone = oldest.length <= excess ? this.queue.shift()! : oldest.splice(0, excess);
+      this.buffered -= gone.length;
+      excess -= gone.length;
+      this.drop(gone.length, 'buffer_full', gone);
+    }
+  }
+
+  private drop(n: number, reason: ExportDropReason, items: readonly T[]): void {
     this.stats.droppedPoints += n;
     try {
-      this.o.onDrop?.(n, reason);
+      this.o.onDrop?.(n, reason, items);
     } catch {
       // a drop callback must not stop the pump
     }
   }
 
+  /** The only loop that sends: one batch at a time, so one request in flight at most. Never rejects. */
   private async pump(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue[0];
-      let attempt = 0;
-      while (true) {
-        attempt++;
-        const r = await this.send(batch);
-        if (r.ok) {
-          this.stats.sentPoints += batch.length;
-          break;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const batch = this.queue.shift()!;
+        try {
+          await this.deliver(batch);
+        } finally {
+          this.buffered -= batch.length;
+          this.stats.bufferedPoints = this.buffered;
         }
-        this.stats.failedAttempts++;
-        this.stats.lastError = r.error;
-        if (!r.retryable) {
-          this.drop(batch.length, 'rejected');
-          break;
-        }
-        if (attempt >= this.o.maxAttempts || this.closed) {
-          this.drop(batch.length, 'retries_exhausted');
-          break;
-        }
-        const cap = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** (attempt - 1));
-        await this.sleep(Math.max(r.retryAfterMs ?? 0, Math.random() * cap));
       }
-      this.queue.shift();
-      this.buffered -= batch.length;
-      this.stats.bufferedPoints = this.buffered;
+    } catch (e) {
+      this.stats.lastError = `export: ${(e as Error).message}`;
+    } finally {
+      this.running = false;
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  private async deliver(batch: T[]): Promise<void> {
+    let body: Body;
+    try {
+      body = await this.encode(batch);
+    } catch (e) {
+      // data the encoder cannot take would fail every time: not retried
+      this.stats.lastError = `cannot encode a batch: ${(e as Error).message}`;
+      return this.drop(batch.length, 'rejected', batch);
+    }
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) return this.drop(batch.length, 'shutdown', batch);
+      const r = await this.send(body);
+      if (r.ok) {
+        const rejected = Math.min(r.rejected, batch.length);
+        this.stats.sentPoints += batch.length - rejected;
+        if (rejected > 0) this.drop(rejected, 'rejected', []);
+        return;
+      }
+      // an attempt cut off by shutdown() says nothing about the receiver
+      if (this.closed) return this.drop(batch.length, 'shutdown', batch);
+      this.stats.failedAttempts++;
+      this.stats.lastError = r.error;
+      if (!r.retryable) return this.drop(batch.length, 'rejected', batch);
+      if (attempt >= this.o.maxAttempts) return this.drop(batch.length, 'retries_exhausted', batch);
+      await this.sleep(retryDelayMs(attempt, r.retryAfterMs, this.o), r.retryAfterMs === undefined);
+    }
+  }
+
+  /** Waits; flush() may cut a backoff short, only shutdown() a Retry-After. */
+  private sleep(ms: number, cuttable: boolean): Promise<void> {
     return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
       const t = setTimeout(done, ms);
       t.unref();
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wake = done; // flush() cuts a backoff short so shutdown does not wait it out
+      this.wake = { done, cuttable };
     });
   }
 
-  private async send(batch: T[]): Promise<{ ok: boolean; retryable?: boolean; retryAfterMs?: number; error?: string }> {
-    const request = this.signal.build(batch);
+  /** The gzip'd request body, built a slice at a time so a large batch never holds the event loop for long. */
+  private async encode(batch: T[]): Promise<Body> {
     const json = this.o.protocol === 'http/json';
+    const parts: Uint8Array[] = [];
+    const jsonParts: string[] = [];
+    let key: string | undefined;
+    let since = performance.now();
+    for (let i = 0; i < batch.length; i += SLICE) {
+      const request = this.signal.build(batch.slice(i, i + SLICE)) as Record<string, unknown>;
+      if (!json) {
+        // protobuf messages concatenate: repeated fields (resourceMetrics, resourceSpans) append
+        parts.push(this.signal.encode(request));
+      } else {
+        // every OTLP export request is one repeated field; its JSON arrays join the same way
+        const keys = Object.keys(request);
+        if (keys.length !== 1 || !Array.isArray(request[keys[0]]) || (key !== undefined && key !== keys[0])) throw new Error('unexpected OTLP request shape');
+        key = keys[0];
+        const s = JSON.stringify(request[key]);
+        if (s.length > 2) jsonParts.push(s.slice(1, -1));
+      }
+      if (performance.now() - since > YIELD_AFTER_MS && i + SLICE < batch.length) {
+        await new Promise((r) => setImmediate(r));
+        since = performance.now();
+      }
+    }
+    const raw = json ? Buffer.from(`{${JSON.stringify(key ?? 'resourceMetrics')}:[${jsonParts.join(',')}]}`) : Buffer.concat(parts);
+    return gzip(raw);
+  }
+
+  private async send(body: Body): Promise<Attempt> {
+    const json = this.o.protocol === 'http/json';
+    this.stats.inFlight = 1;
     try {
-      const body = await gzip(json ? Buffer.from(JSON.stringify(request)) : this.signal.encode(request));
-      const res = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': json ? 'application/json' : 'application/x-protobuf', 'content-encoding': 'gzip', ...this.o.headers },
-        body,
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return { ok: true };
-      const retryAfter = Number(res.headers.get('retry-after'));
-      return { ok: false, retryable: RETRYABLE.has(res.status), retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined, error: `HTTP ${res.status} from ${this.url}` };
+      const headers = { 'content-type': json ? 'application/json' : 'application/x-protobuf', 'content-encoding': 'gzip', ...this.o.headers };
+      const res = await this.transport.post(body, headers, this.o.timeoutMs);
+      if (res.status >= 200 && res.status < 300) {
+        let rejected = 0;
+        try {
+          rejected = this.signal.rejected?.(res.body, String(res.headers['content-type'] ?? '').includes('json')) ?? 0;
+        } catch {
+          // an answer we cannot read is still a 2xx: the batch was accepted
+        }
+        return { ok: true, rejected };
+      }
+      const retryable = RETRYABLE_STATUSES.has(res.status);
+      const retryAfter = res.headers['retry-after'];
+      return { ok: false, retryable, retryAfterMs: retryable ? parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) : undefined, error: `HTTP ${res.status} from ${this.url}` };
     } catch (e) {
-      return { ok: false, retryable: true, error: `${(e as Error).name}: ${(e as Error).message} (${this.url})` };
+      const err = e as Error & { code?: string };
+      return { ok: false, retryable: true, error: `${err.name}: ${err.message}${err.code ? ` (${err.code})` : ''} (${this.url})` };
+    } finally {
+      this.stats.inFlight = 0;
     }
   }
 }

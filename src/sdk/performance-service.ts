@@ -4,7 +4,7 @@
 import { loadConfig, validateConfig } from '../config/load.js';
 import type { PerformanceConfig, PerformanceConfigInput } from '../config/schema.js';
 import { PerfError } from '../errors.js';
-import { OtlpHttpExporter, TRACES } from '../exporters/otlp.js';
+import { OtlpHttpExporter, TRACES, type ExportDropReason, type OtlpExporterOptions } from '../exporters/otlp.js';
 import type { MetricPoint } from '../model/metrics.js';
 import type { TraceRecord } from '../model/spans.js';
 import type { PerformanceFilters } from '../query/filters.js';
@@ -27,6 +27,17 @@ export interface PerformanceServiceOptions {
   /** flush on SIGTERM (default true) */
   handleSignals?: boolean;
   onWarning?: (code: string, message: string) => void;
+  /** retry tuning of both exporters (defaults in exporters/otlp.ts); the buffer and timeout come from config.sdk */
+  exporter?: Pick<OtlpExporterOptions, 'maxBatchPoints' | 'maxAttempts' | 'baseBackoffMs' | 'maxBackoffMs' | 'maxRetryAfterMs'>;
+}
+
+const DROPPED = 'solemate.sdk.dropped';
+/** Kept traces held per exporter while the server is slow or down (each is one request's span tree). */
+const MAX_BUFFERED_TRACES = 2_000;
+
+/** Export losses as the recorder's drop reasons. */
+function dropReason(why: ExportDropReason): 'export_buffer_full' | 'export_failed' {
+  return why === 'buffer_full' ? 'export_buffer_full' : 'export_failed';
 }
 
 export class PerformanceService {
@@ -49,18 +60,24 @@ export class PerformanceService {
     const token = process.env.SOLEMATE_PERF_INGEST_TOKEN;
     this.headers = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
     if (!monitoring.enabled) return;
+    const retry = options.exporter ?? {};
     this.exporter = new OtlpHttpExporter({
+      ...retry,
       endpoint: sdk.endpoint,
       protocol: sdk.protocol,
       headers: this.headers,
       maxBufferedPoints: sdk.maxBufferedPoints,
       timeoutMs: sdk.timeoutMs,
-      // export losses surface as solemate.sdk.dropped{reason} in the next snapshot
-      onDrop: (n, why) => (this.recorder.dropped[why === 'buffer_full' ? 'export_buffer_full' : 'export_failed'] += n),
+      // export losses surface as solemate.sdk.dropped{reason} in the next snapshot; a lost batch
+      // may itself carry drop counts, which are carried over so that they still arrive
+      onDrop: (n, why, items) => {
+        this.recorder.dropped[dropReason(why)] += n;
+        for (const p of items) if (p.metric === DROPPED) this.carriedDrops.set(p.attributes.reason, (this.carriedDrops.get(p.attributes.reason) ?? 0) + p.sum);
+      },
     });
     if (monitoring.tracing.enabled) {
       const traces = new OtlpHttpExporter<TraceRecord>(
-        { endpoint: sdk.endpoint, protocol: sdk.protocol, headers: this.headers, maxBufferedPoints: 2_000, maxBatchPoints: 200, timeoutMs: sdk.timeoutMs, onDrop: (n) => (this.recorder.dropped.export_failed += n) },
+        { maxBatchPoints: 200, ...retry, endpoint: sdk.endpoint, protocol: sdk.protocol, headers: this.headers, maxBufferedPoints: MAX_BUFFERED_TRACES, timeoutMs: sdk.timeoutMs, onDrop: (n, why) => (this.recorder.dropped[dropReason(why)] += n) },
         TRACES,
       );
       this.traceExporter = traces;
@@ -69,7 +86,7 @@ export class PerformanceService {
         sampler: { slowestPerRoute: monitoring.tracing.slowestPerRoute, maxPerWindow: monitoring.tracing.maxTracesPerMinute },
         // kept traces wait for the next snapshot, so they travel in one request per interval
         onTrace: (t) => {
-          if (this.pendingTraces.length < 2_000) this.pendingTraces.push(t);
+          if (this.pendingTraces.length < MAX_BUFFERED_TRACES) this.pendingTraces.push(t);
           else this.recorder.dropped.export_buffer_full++;
         },
       });
@@ -90,6 +107,8 @@ export class PerformanceService {
 
   private histograms = new Map<string, MetricInstrument>();
   private pendingTraces: TraceRecord[] = [];
+  /** drop counts whose own report was dropped, by reason: sent again with the next snapshot */
+  private readonly carriedDrops = new Map<string, number>();
 
   /** Gauge: the current value of something (queue length, cache size). */
   recordMetric(metricName: string, value: number, tags?: Record<string, string>): void {
@@ -116,6 +135,7 @@ export class PerformanceService {
     try {
       this.runtime?.sample();
       const points = this.recorder.collect(now);
+      this.carryDrops(points, now);
       this.exporter?.enqueue(points);
       if (this.pendingTraces.length > 0) {
         this.traceExporter?.enqueue(this.pendingTraces);
@@ -127,6 +147,22 @@ export class PerformanceService {
       process.emitWarning(`solemate-performance collection failed: ${(e as Error).message}`, { code: 'PERF_W_COLLECT' });
       return [];
     }
+  }
+
+  /** Adds the carried drop counts to this snapshot's solemate.sdk.dropped points. */
+  private carryDrops(points: MetricPoint[], now: number): void {
+    if (this.carriedDrops.size === 0) return;
+    for (const [reason, n] of this.carriedDrops) {
+      const p = points.find((q) => q.metric === DROPPED && q.attributes.reason === reason);
+      if (p) {
+        p.count += n;
+        p.sum += n;
+      } else {
+        const { service, instance } = this.recorder;
+        points.push({ metric: DROPPED, kind: 'counter', unit: '{record}', service, instance, attributes: { reason }, startTime: now, time: now, count: n, sum: n, min: 0, max: 0, last: 0 });
+      }
+    }
+    this.carriedDrops.clear();
   }
 
   /** Sends everything recorded so far. */
