@@ -12,7 +12,8 @@ export type PerfErrorCode =
   | 'PERF_ERR_USAGE'
   | 'PERF_ERR_UNREACHABLE'
   | 'PERF_ERR_CONFLICT'
-  | 'PERF_ERR_TIMEOUT';
+  | 'PERF_ERR_TIMEOUT'
+  | 'PERF_ERR_BUSY';
 
 const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_CONFIG: 500,
@@ -28,15 +29,19 @@ const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_UNREACHABLE: 502,
   PERF_ERR_CONFLICT: 409,
   PERF_ERR_TIMEOUT: 504,
+  PERF_ERR_BUSY: 429,
 };
 
 export class PerfError extends Error {
   readonly code: PerfErrorCode;
   readonly statusCode: number;
-  constructor(code: PerfErrorCode, message: string, options?: { cause?: unknown }) {
+  /** seconds, sent as Retry-After (429, 503) */
+  readonly retryAfter: number | undefined;
+  constructor(code: PerfErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {
     super(message, options);
     this.name = 'PerfError';
     this.code = code;
     this.statusCode = HTTP_STATUS[code];
+    this.retryAfter = options?.retryAfter;
   }
 }

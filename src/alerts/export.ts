@@ -21,6 +21,7 @@ export const KNOWN_METRICS: Record<string, { kind: MetricKind; unit: string }> =
   'solemate.http.server.db.time_share': { kind: 'histogram', unit: '1' },
   'redis.keyspace.hit_ratio': { kind: 'gauge', unit: '1' },
   'solemate.uptime.checks': { kind: 'counter', unit: '{check}' },
+  'solemate.ingest.series.overflow': { kind: 'counter', unit: '{point}' },
 };
 
 /** {{ $threshold }} is ours: the other formats get the number itself. */

@@ -143,13 +143,46 @@ export const performanceConfigSchema = z
         /** largest request body accepted, compressed (bytes) */
         bodyLimit: z.number().int().positive().default(8 * 1024 * 1024),
         /** largest body after gzip/deflate decompression (bytes) */
-        maxDecompressed: z.number().int().positive().default(64 * 1024 * 1024),
+        maxDecompressed: z.number().int().positive().default(16 * 1024 * 1024),
         /** path of a file holding the ingest token (or set SOLEMATE_PERF_INGEST_TOKEN) */
         ingestTokenFile: z.string().optional(),
         /** file holding the viewer token (or SOLEMATE_PERF_VIEWER_TOKEN): when set, reading the API and the dashboard needs a token */
         viewerTokenFile: z.string().optional(),
         /** file holding the admin token (or SOLEMATE_PERF_ADMIN_TOKEN): when set, changes need it (default: the ingest token) */
         adminTokenFile: z.string().optional(),
+        /** start on a non-loopback host without an admin token (a trusted network only): anyone who can reach the port can change the system */
+        insecure: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    /** What one client may send: the server's limit table (docs/configuration.md#limits). Past each, a clear answer and a counter. */
+    limits: z
+      .object({
+        /** active series of one metric (received a point within seriesWindowMinutes); new ones past it fold into the overflow series */
+        seriesPerMetric: z.number().int().positive().default(10_000),
+        /** active series in all; new series past it are rejected (partial success) */
+        series: z.number().int().positive().default(100_000),
+        /** how long a series stays active after its last point */
+        seriesWindowMinutes: z.number().positive().default(60),
+        /** data points in one OTLP request → 413 beyond */
+        pointsPerRequest: z.number().int().positive().default(20_000),
+        /** spans in one OTLP request → 413 beyond */
+        spansPerRequest: z.number().int().positive().default(20_000),
+        /** spans of one trace in one request; the rest are rejected (partial success) */
+        spansPerTrace: z.number().int().positive().default(5_000),
+        /** attributes of a point, span, event or link: a point with more is rejected (they are its identity); a span's extras are dropped and counted */
+        attributes: z.number().int().positive().default(64),
+        /** attributes of a resource: the extras are dropped and counted, the request is kept */
+        resourceAttributes: z.number().int().positive().default(128),
+        /** characters of an attribute value or a span name: a point with a longer one is rejected, a span's is cut */
+        attributeValueLength: z.number().int().positive().default(1024),
+        /** points and spans older than this, or more than futureMinutes ahead, are rejected */
+        maxAgeDays: z.number().positive().default(400),
+        futureMinutes: z.number().positive().default(60),
+        /** nesting of a JSON body (arrays and objects) → 400 beyond, before it is parsed */
+        jsonDepth: z.number().int().positive().default(64),
+        /** OTLP requests waiting to be stored → 429 with Retry-After beyond */
+        queuedRequests: z.number().int().positive().default(16),
       })
       .strict()
       .default({}),

@@ -7,8 +7,19 @@ import { seriesKey, type Attributes, type MetricPoint } from '../model/metrics.j
 
 const CUMULATIVE = 2;
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
-const MAX_ATTRIBUTES = 64;
-const MAX_ATTRIBUTE_VALUE = 1024;
+/** resource attributes kept whatever the limit: they name the series' service and instance */
+const IDENTITY = ['service.name', 'service.instance.id', 'host.name'];
+
+/** The limit table's share that applies to points (config `limits`; defaults as there). */
+export interface PointLimits {
+  attributes: number;
+  resourceAttributes: number;
+  attributeValueLength: number;
+  maxPastMs: number;
+  maxFutureMs: number;
+}
+
+export const POINT_LIMITS: PointLimits = { attributes: 64, resourceAttributes: 128, attributeValueLength: 1024, maxPastMs: 400 * 86_400_000, maxFutureMs: 3_600_000 };
 
 export interface IngestResult {
   points: MetricPoint[];
@@ -37,9 +48,11 @@ class PointError extends Error {}
 export class OtlpMetricsReader {
   private readonly previous = new Map<string, Previous>();
 
-  constructor(
-    private readonly options: { maxStreams?: number; maxPastMs?: number; maxFutureMs?: number } = {},
-  ) {}
+  private readonly limits: PointLimits;
+
+  constructor(private readonly options: { maxStreams?: number; limits?: Partial<PointLimits> } = {}) {
+    this.limits = { ...POINT_LIMITS, ...options.limits };
+  }
 
   /** Throws only when the request as a whole is not an export request; bad points are rejected one by one. */
   read(body: unknown, now = Date.now()): IngestResult {
@@ -49,7 +62,7 @@ export class OtlpMetricsReader {
     const result: IngestResult = { points: [], rejected: 0, errors: [] };
     for (const rm of rms) {
       if (!isObj(rm)) throw new TypeError('resourceMetrics[] must be objects');
-      const resAttrs = isObj(rm.resource) ? readAttributes(rm.resource.attributes) : {};
+      const resAttrs = isObj(rm.resource) ? this.resource(rm.resource.attributes, result) : {};
       const service = resAttrs['service.name'] ?? 'unknown_service';
       const instance = resAttrs['service.instance.id'] ?? resAttrs['host.name'] ?? 'unknown';
       const sms = rm.scopeMetrics ?? [];
@@ -60,6 +73,29 @@ export class OtlpMetricsReader {
       }
     }
     return result;
+  }
+
+  /**
+   * A resource's attributes within the limits: past the count the extras are dropped (the identity
+   * attributes are kept), a long value is cut; said in the answer, never a lost request.
+   */
+  private resource(list: unknown, result: IngestResult): Attributes {
+    if (!Array.isArray(list)) return {};
+    const { resourceAttributes: max, attributeValueLength: len } = this.limits;
+    const out: Attributes = {};
+    let kept = 0;
+    let cut = 0;
+    for (const kv of list) {
+      if (!isObj(kv) || typeof kv.key !== 'string' || kv.key.length === 0 || kv.key.length > 256) continue;
+      if (kept >= max && !IDENTITY.includes(kv.key)) continue;
+      const v = anyValue(kv.value);
+      if (v.length > len) cut++;
+      out[kv.key] = v.slice(0, len);
+      kept++;
+    }
+    if (list.length > kept) result.errors.push(`resource has ${list.length} attributes; ${list.length - kept} past limits.resourceAttributes (${max}) were dropped`);
+    if (cut > 0) result.errors.push(`${cut} resource attribute values were cut to limits.attributeValueLength (${len})`);
+    return out;
   }
 
   private readMetric(m: unknown, service: string, instance: string, now: number, result: IngestResult): void {
@@ -77,7 +113,7 @@ export class OtlpMetricsReader {
           if (!isObj(dp)) throw new PointError('data point must be an object');
           const p = fn(dp);
           if (p) {
-            if (p.time < now - (this.options.maxPastMs ?? 400 * 86_400_000) || p.time > now + (this.options.maxFutureMs ?? 3_600_000)) {
+            if (p.time < now - this.limits.maxPastMs || p.time > now + this.limits.maxFutureMs) {
               throw new PointError(`timestamp ${new Date(p.time).toISOString()} is outside the accepted range`);
             }
             result.points.push(p);
@@ -110,14 +146,14 @@ export class OtlpMetricsReader {
 
   private gauge(base: Base, dp: Json): MetricPoint {
     const v = numberValue(dp);
-    const { start, time, attributes } = common(dp);
+    const { start, time, attributes } = common(dp, this.limits);
     return { ...base, kind: 'gauge', attributes, startTime: start || time, time, count: 1, sum: v, min: v, max: v, last: v };
   }
 
   private counter(base: Base, dp: Json, cumulative: boolean): MetricPoint | undefined {
     const v = numberValue(dp);
     if (v < 0) throw new PointError('monotonic sum is negative');
-    const { start, time, attributes } = common(dp);
+    const { start, time, attributes } = common(dp, this.limits);
     let delta = v;
     let from = start || time;
     if (cumulative) {
@@ -139,7 +175,7 @@ export class OtlpMetricsReader {
     let max = optNum(dp.max);
     let n = count(dp.count, 'count');
     let sum = optNum(dp.sum) ?? 0;
-    const { start, time, attributes } = common(dp);
+    const { start, time, attributes } = common(dp, this.limits);
     let from = start || time;
     if (cumulative) {
       // Subtract the raw bucket counts first: converting each cumulative point and then subtracting
@@ -171,7 +207,7 @@ export class OtlpMetricsReader {
   }
 
   private histogramPoint(base: Base, dp: Json, hist: HistogramData, cumulative: boolean, min: number | undefined, max: number | undefined): MetricPoint | undefined {
-    const { start, time, attributes } = common(dp);
+    const { start, time, attributes } = common(dp, this.limits);
     let n = count(dp.count, 'count');
     let sum = optNum(dp.sum) ?? 0;
     let from = start || time;
@@ -187,13 +223,14 @@ export class OtlpMetricsReader {
     return this.summarise(base, attributes, from, time, n, sum, delta, min, max);
   }
 
-  /** The point for one delta histogram; the bucket total wins over a disagreeing count field. */
+  /** The point for one delta histogram. A count that its buckets do not add up to is a broken point. */
   private summarise(base: Base, attributes: Attributes, from: number, time: number, n: number, sum: number, hist: HistogramData, min: number | undefined, max: number | undefined): MetricPoint | undefined {
     const h = new ExpHistogram(hist.scale);
     h.mergeBuckets(hist);
     const bucketTotal = h.zeroCount + h.counts.subarray(0, h.used).reduce((a, b) => a + b, 0);
     if (n === 0 && bucketTotal === 0) return undefined;
-    if (bucketTotal !== n && bucketTotal > 0) n = bucketTotal;
+    // no buckets at all (count and sum only) stays allowed: the count is then all there is
+    if (bucketTotal !== n && bucketTotal > 0) throw new PointError(`count ${n} disagrees with its buckets, which hold ${bucketTotal}`);
     const lo = min ?? (h.zeroCount > 0 ? 0 : bounds(h).lo);
     const hi = max ?? bounds(h).hi;
     return { ...base, kind: 'histogram', attributes, startTime: from, time, count: n, sum, min: lo, max: hi, last: 0, hist };
@@ -261,22 +298,23 @@ function subtract(cur: HistogramData, prev: HistogramData): HistogramData | unde
   return out.toData();
 }
 
-function common(dp: Json): { start: number; time: number; attributes: Attributes } {
+function common(dp: Json, limits: PointLimits): { start: number; time: number; attributes: Attributes } {
   const time = nanosToMs(dp.timeUnixNano, 'timeUnixNano');
   if (time === 0) throw new PointError('timeUnixNano is required');
   const start = dp.startTimeUnixNano === undefined ? 0 : nanosToMs(dp.startTimeUnixNano, 'startTimeUnixNano');
-  return { start, time, attributes: readAttributes(dp.attributes) };
+  return { start, time, attributes: readAttributes(dp.attributes, limits) };
 }
 
-function readAttributes(list: unknown): Attributes {
+/** A point's attributes are its series' identity: past a limit the point is rejected, never changed. */
+function readAttributes(list: unknown, limits: PointLimits): Attributes {
   const out: Attributes = {};
   if (list === undefined) return out;
   if (!Array.isArray(list)) throw new PointError('attributes must be an array');
-  if (list.length > MAX_ATTRIBUTES) throw new PointError(`more than ${MAX_ATTRIBUTES} attributes`);
+  if (list.length > limits.attributes) throw new PointError(`more than ${limits.attributes} attributes (limits.attributes)`);
   for (const kv of list) {
     if (!isObj(kv) || typeof kv.key !== 'string' || kv.key.length === 0 || kv.key.length > 256) throw new PointError('attribute keys must be non-empty strings');
     const v = anyValue(kv.value);
-    if (v.length > MAX_ATTRIBUTE_VALUE) throw new PointError(`attribute ${kv.key} is longer than ${MAX_ATTRIBUTE_VALUE} characters`);
+    if (v.length > limits.attributeValueLength) throw new PointError(`attribute ${kv.key} is longer than ${limits.attributeValueLength} characters (limits.attributeValueLength)`);
     out[kv.key] = v;
   }
   return out;

@@ -18,8 +18,9 @@ import { fingerprint, parseChannel } from '../alerts/channels.js';
 import { DEFAULT_SLOS } from '../alerts/slo.js';
 import { UptimeMonitor } from '../alerts/uptime.js';
 import { ingestRoutes, newIngestStats, type IngestStats } from './ingest.js';
-import { PrometheusView } from './prometheus.js';
+import { formatLabels, PrometheusView } from './prometheus.js';
 import { accessFrom, installAuth } from './auth.js';
+import { checkExposure } from './exposure.js';
 import { dashboardRoutes } from './dashboard.js';
 import { EventHub, eventRoutes, relayThroughPostgres } from './events.js';
 import { optimizationRoutes } from './optimizations.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   /** folder of dashboard definitions (default performance/dashboards) */
   dashboards?: string;
+  /** where start-up warnings go (server.insecure); default the server's logger, or process.emitWarning when it is silent */
+  onWarning?: (message: string) => void;
 }
 
 export interface PerformanceServer {
@@ -61,6 +64,8 @@ export interface PerformanceServer {
   hub: EventHub;
   /** the scheduled optimizer (optimization.enabled + autoOptimize), else undefined */
   optimizer: OptimizerSchedule | undefined;
+  /** start-up warnings, also sent to onWarning (e.g. listening beyond loopback with server.insecure) */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -81,12 +86,13 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500 && !(err instanceof PerfError)) req.log.error({ err }, 'request failed');
     const message = status >= 500 && !(err instanceof PerfError) ? 'internal error; see the server log' : err.message;
+    if (err instanceof PerfError && err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
     return reply.status(status).send({ statusCode: status, code: err.code ?? 'PERF_ERR_INTERNAL', message });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ statusCode: 404, code: 'PERF_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }));
 
   installAuth(app, access);
-  await app.register(ingestRoutes, { store, view, token: access.ingest, maxDecompressed: config.server.maxDecompressed, stats, onStored: (points, spans) => hub.ingested(points, spans) });
+  await app.register(ingestRoutes, { store, view, token: access.ingest, config, stats, clock, onStored: (points, spans) => hub.ingested(points, spans) });
   await app.register(apiRoutes, { engine, store });
   await app.register(viewRoutes, { engine, store, clock, dashboards });
   await app.register(eventRoutes, { hub });
@@ -112,11 +118,15 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(view.render(selfMetrics(stats))));
+  // what the limits cost whom: the dashboard shows the overflowing metrics and their likely culprit
+  app.get('/api/limits', async () => ({ limits: config.limits, activeSeries: stats.limiter?.activeSeries ?? 0, queued: stats.queue?.length ?? 0, overflows: [...stats.overflows.values()].reverse() }));
   return { app, engine, stats, alerts, dispatcher, uptime, hub };
 }
 
 export async function createServer(options: ServerOptions): Promise<PerformanceServer> {
   const { config } = options;
+  // before anything is opened: beyond loopback, changes must need a token unless server.insecure
+  const insecure = checkExposure(config, accessFrom(config, options.env ?? process.env));
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(config));
   const clock = options.clock ?? Date.now;
@@ -160,6 +170,9 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const warnings = insecure ? [insecure] : [];
+  const warn = options.onWarning ?? ((m: string) => (app.log.level === 'silent' ? process.emitWarning(m, { code: 'PERF_W_INSECURE' }) : app.log.warn(m)));
+  for (const w of warnings) warn(w);
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   return {
     app,
@@ -174,6 +187,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     evaluateAlerts,
     optimizer,
     hub,
+    warnings,
     async close() {
       clearInterval(timer);
       optimizer?.stop();
@@ -195,5 +209,11 @@ function selfMetrics(stats: IngestStats): string[] {
   lines.push(`solemate_perf_ingest_points_total{result="accepted"} ${stats.acceptedPoints}`, `solemate_perf_ingest_points_total{result="rejected"} ${stats.rejectedPoints}`);
   lines.push('# HELP solemate_perf_ingest_spans_total Spans received, by result', '# TYPE solemate_perf_ingest_spans_total counter');
   lines.push(`solemate_perf_ingest_spans_total{result="accepted"} ${stats.acceptedSpans}`, `solemate_perf_ingest_spans_total{result="rejected"} ${stats.rejectedSpans}`);
+  lines.push('# HELP solemate_perf_ingest_active_series Series that received a point within limits.seriesWindowMinutes', '# TYPE solemate_perf_ingest_active_series gauge', `solemate_perf_ingest_active_series ${stats.limiter?.activeSeries ?? 0}`);
+  lines.push('# HELP solemate_perf_ingest_series_overflow_points_total Points folded into a metric\'s overflow series or rejected by the series limits, by metric', '# TYPE solemate_perf_ingest_series_overflow_points_total counter');
+  for (const o of stats.overflows.values()) lines.push(`solemate_perf_ingest_series_overflow_points_total${formatLabels({ metric: o.metric, reason: o.reason })} ${o.total}`);
+  lines.push('# HELP solemate_perf_ingest_span_attributes_limited_total Span attributes dropped past limits.attributes, and values cut to limits.attributeValueLength', '# TYPE solemate_perf_ingest_span_attributes_limited_total counter');
+  lines.push(`solemate_perf_ingest_span_attributes_limited_total{action="dropped"} ${stats.droppedAttributes}`, `solemate_perf_ingest_span_attributes_limited_total{action="cut"} ${stats.cutValues}`);
+  lines.push('# HELP solemate_perf_ingest_queued_requests OTLP requests waiting to be stored (limits.queuedRequests)', '# TYPE solemate_perf_ingest_queued_requests gauge', `solemate_perf_ingest_queued_requests ${stats.queue?.length ?? 0}`);
   return lines;
 }

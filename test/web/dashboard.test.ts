@@ -269,3 +269,19 @@ test('an API error shows its message in place; tokens: sign in, viewers see no c
   await page.waitForURL(/\/routes/);
   await page.close();
 });
+
+test('the overview names a metric that hit the series limit and its likely culprit attribute', { skip }, async () => {
+  const s = await start({ limits: { seriesPerMetric: 2 } });
+  const r = new Recorder({ service: 'shop', instance: 'i1', onWarning: () => {} });
+  const logins = r.counter('logins');
+  for (let i = 0; i < 5; i++) logins.record(1, { 'user.id': `u${i}` });
+  assert.equal((await ingest(s.url, r)).status, 200);
+  const { page, errors } = await open(`${s.url}/`);
+  const panel = page.locator('section', { has: page.locator('h2', { hasText: 'Series limits reached' }) });
+  await panel.waitFor();
+  const text = await panel.innerText();
+  assert.match(text, /logins/);
+  assert.match(text, /attribute user\.id has 2 distinct values/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -4,6 +4,8 @@
 import type { AlertInstance as ServerAlert } from '../../src/alerts/state.js';
 import type { LoadTestRun as StoredRun } from '../../src/store/store.js';
 import type { LoadTestResult } from '../../src/loadtest/profiles.js';
+import type { OverflowState } from '../../src/server/ingest.js';
+import type { PerformanceConfig } from '../../src/config/schema.js';
 
 export type { PerformanceMetrics as Metrics } from '../../src/query/metrics.js';
 export type { PerformanceStatus as Status } from '../../src/query/status.js';
@@ -19,6 +21,14 @@ export type { RouteRow, HeatmapAnswer } from '../../src/server/views.js';
 export type { TraceSummary } from '../../src/store/store.js';
 export type { TraceDetail, SpanNode as Span } from '../../src/query/traces.js';
 export type { Session } from '../../src/server/auth.js';
+
+/** GET /api/limits */
+export interface Limits {
+  limits: PerformanceConfig['limits'];
+  activeSeries: number;
+  queued: number;
+  overflows: OverflowState[];
+}
 
 /** GET /api/alerts adds the fingerprint and the acknowledgement to each active alert */
 export type AlertInstance = ServerAlert & { fingerprint?: string; acknowledged?: { by: string; comment: string; at: number } | null };

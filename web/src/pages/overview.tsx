@@ -4,7 +4,7 @@ import { useApi } from '../api';
 import { Badge, Panel, Stat } from '../components';
 import { ms, num, pct, SEVERITY_TONE, time } from '../format';
 import { QueryChart } from '../panels';
-import type { AlertInstance, Metrics, Recommendation, Slo, Status } from '../types';
+import type { AlertInstance, Limits, Metrics, Recommendation, Slo, Status } from '../types';
 import { linkTo, rangeQuery, useLocation, withQuery } from '../url';
 
 const HTTP = 'http.server.request.duration';
@@ -29,6 +29,32 @@ function Dashboards() {
   );
 }
 
+/** Shown only when the series limits cost a metric data: which metric, why, and the likely culprit. */
+function SeriesLimits() {
+  const l = useApi<Limits>('/api/limits', false);
+  const over = l.data?.overflows ?? [];
+  if (over.length === 0) return null;
+  return (
+    <Panel title="Series limits reached" wide>
+      <p>
+        These metrics send more distinct attribute sets than the server keeps ({l.data!.limits.seriesPerMetric} active series per metric, {l.data!.limits.series} in all; {l.data!.activeSeries} active now). Their new series are folded into one series marked <code>otel.metric.overflow=true</code>, or rejected past the total.
+      </p>
+      <ul class="list">
+        {over.map((o) => (
+          <li>
+            <Badge tone="warn">{o.reason === 'series_per_metric' ? 'folded' : 'rejected'}</Badge> <strong>{o.metric}</strong> <span class="muted">from {o.service}</span> — {num(o.total, 0)} points, last {time(o.lastAt)}
+            {o.attribute && (
+              <div>
+                attribute <code>{o.attribute}</code> has {num(o.distinct, 0)} distinct values: leave it off this metric
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
 export function Overview() {
   const { params } = useLocation();
   const range = rangeQuery(params);
@@ -41,6 +67,7 @@ export function Overview() {
   return (
     <div class="grid">
       {/* the tiles are there from the start (showing – until the data comes), so nothing moves */}
+      <SeriesLimits />
       <Panel title="Last 15 minutes" wide error={d.error}>
         <div class="stats">
           <Stat label="Status" value={d.data?.status.status ?? '–'} tone={tone(d.data?.status.status)} />
