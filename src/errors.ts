@@ -13,7 +13,8 @@ export type PerfErrorCode =
   | 'PERF_ERR_UNREACHABLE'
   | 'PERF_ERR_CONFLICT'
   | 'PERF_ERR_TIMEOUT'
-  | 'PERF_ERR_BUSY';
+  | 'PERF_ERR_BUSY'
+  | 'PERF_ERR_QUERY_BUDGET';
 
 const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_CONFIG: 500,
@@ -30,6 +31,7 @@ const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_CONFLICT: 409,
   PERF_ERR_TIMEOUT: 504,
   PERF_ERR_BUSY: 429,
+  PERF_ERR_QUERY_BUDGET: 422,
 };
 
 export class PerfError extends Error {

@@ -183,6 +183,14 @@ export const performanceConfigSchema = z
         jsonDepth: z.number().int().positive().default(64),
         /** OTLP requests waiting to be stored → 429 with Retry-After beyond */
         queuedRequests: z.number().int().positive().default(16),
+        /** series one query may read → 422 that says how to narrow it */
+        querySeries: z.number().int().positive().default(20_000),
+        /** rows (a series' minute or hour) one query may read → 422; each costs ~0.3–1 KB while it is answered */
+        queryRows: z.number().int().positive().default(500_000),
+        /** time one query may take reading → 422 */
+        queryTimeMs: z.number().int().positive().default(10_000),
+        /** entries of a list answer (metric names, series, routes) when no limit is asked; at most 10× this */
+        pageSize: z.number().int().positive().default(1_000),
       })
       .strict()
       .default({}),

@@ -1,6 +1,8 @@
 // The I/O shell around the pure query functions: picks series and resolution, reads rows from the
 // store, hands them to metrics / trends / status.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PerformanceConfig } from '../config/schema.js';
+import { PerfError } from '../errors.js';
 import type { MetricKind } from '../model/metrics.js';
 import { HOUR, MINUTE, type Row } from '../store/rows.js';
 import type { SeriesRow, Store } from '../store/store.js';
@@ -15,6 +17,12 @@ export const HOURLY_ABOVE_MS = 6 * HOUR;
 /** Default window of getPerformanceMetrics: "now" means the last five minutes. */
 export const DEFAULT_WINDOW_MS = 5 * MINUTE;
 const TREND_BUCKETS = 60;
+/** Series read per store call: a query over many series reads in steps and lets the event loop run between them. */
+const SERIES_PER_READ = 500;
+
+function budget(what: string): PerfError {
+  return new PerfError('PERF_ERR_QUERY_BUDGET', `${what}: narrow it with service=, instance=, route= or tag.<attribute>=, or a shorter from/to`);
+}
 
 export interface MetricInfo {
   name: string;
@@ -30,34 +38,49 @@ export class QueryEngine {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async listMetrics(): Promise<MetricInfo[]> {
-    const byName = new Map<string, MetricInfo>();
-    for (const s of await this.store.listSeries()) {
-      const m = byName.get(s.metric);
-      if (m) m.series++;
-      else byName.set(s.metric, { name: s.metric, kind: s.kind, unit: s.unit, series: 1 });
-    }
-    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  listMetrics(): Promise<MetricInfo[]> {
+    return this.store.listMetrics();
   }
 
   async series(metric: string, filters: PerformanceFilters = {}): Promise<SeriesRow[]> {
     return (await this.store.listSeries([metric])).filter((s) => matchSeries(s, filters, true));
   }
 
-  /** Hourly rows for whole rolled-up hours inside the range, minute rows for the rest. */
+  /**
+   * Hourly rows for whole rolled-up hours inside the range, minute rows for the rest, ordered by
+   * time. Within the query budget (limits.querySeries, queryRows, queryTimeMs): past it a 422 that
+   * says how to narrow the query, never an answer that takes the server's memory or event loop.
+   */
   async readRange(seriesIds: number[], from: number, to: number): Promise<Row[]> {
     if (seriesIds.length === 0) return [];
-    if (to - from <= HOURLY_ABOVE_MS) return this.store.readRows(seriesIds, Math.floor(from / MINUTE) * MINUTE, to, 'minute');
-    const wm = await this.store.hourWatermark();
+    const started = performance.now();
+    const parts: [number, number, 'minute' | 'hour'][] = [];
+    const minuteFrom = Math.floor(from / MINUTE) * MINUTE;
+    const wm = to - from <= HOURLY_ABOVE_MS ? 0 : await this.store.hourWatermark();
     const hourFrom = Math.ceil(from / HOUR) * HOUR;
     const hourTo = Math.min(wm, Math.floor(to / HOUR) * HOUR);
-    if (hourTo <= hourFrom) return this.store.readRows(seriesIds, Math.floor(from / MINUTE) * MINUTE, to, 'minute');
-    const [head, hours, tail] = await Promise.all([
-      this.store.readRows(seriesIds, Math.floor(from / MINUTE) * MINUTE, hourFrom, 'minute'),
-      this.store.readRows(seriesIds, hourFrom, hourTo, 'hour'),
-      this.store.readRows(seriesIds, hourTo, to, 'minute'),
-    ]);
-    return head.concat(hours, tail);
+    if (hourTo <= hourFrom) parts.push([minuteFrom, to, 'minute']);
+    else parts.push([minuteFrom, hourFrom, 'minute'], [hourFrom, hourTo, 'hour'], [hourTo, to, 'minute']);
+    this.checkBudget(seriesIds.length, parts);
+    const { queryTimeMs } = this.config.limits;
+    const rows: Row[] = [];
+    for (let i = 0; i < seriesIds.length; i += SERIES_PER_READ) {
+      const ids = seriesIds.slice(i, i + SERIES_PER_READ);
+      for (const [a, b, resolution] of parts) if (a < b) for (const r of await this.store.readRows(ids, a, b, resolution)) rows.push(r);
+      if (performance.now() - started > queryTimeMs) throw budget(`reading ${seriesIds.length} series took longer than limits.queryTimeMs (${queryTimeMs} ms)`);
+      if (i + SERIES_PER_READ < seriesIds.length) await yieldToLoop();
+    }
+    // each read is ordered by time, and the parts follow each other; reads of several steps are not
+    if (seriesIds.length > SERIES_PER_READ) rows.sort((a, b) => a.t - b.t);
+    return rows;
+  }
+
+  /** The rows a read may bring, counted before it runs: every series has at most one row per minute (hour). */
+  private checkBudget(series: number, parts: [number, number, 'minute' | 'hour'][]): void {
+    const { querySeries, queryRows } = this.config.limits;
+    if (series > querySeries) throw budget(`this query matches ${series} series; the limit is ${querySeries} (limits.querySeries)`);
+    const steps = parts.reduce((n, [a, b, resolution]) => n + Math.max(0, Math.ceil((b - a) / (resolution === 'hour' ? HOUR : MINUTE))), 0);
+    if (series * steps > queryRows) throw budget(`this query may read ${series} series × ${steps} minutes or hours = ${series * steps} rows; the limit is ${queryRows} (limits.queryRows)`);
   }
 
   window(filters: PerformanceFilters): { from: number; to: number } {

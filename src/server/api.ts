@@ -29,6 +29,25 @@ export function filtersFrom(q: Query): PerformanceFilters {
   return f;
 }
 
+/**
+ * One page of a list answer: `limit` (default limits.pageSize, at most 10×) entries from `offset`,
+ * with the total and the offset of the next page (null on the last), so no list grows an answer
+ * without bound.
+ */
+export function page<T>(items: T[], q: Query, pageSize: number): { items: T[]; total: number; offset: number; next: number | null } {
+  const int = (k: string, fallback: number, max: number) => {
+    const v = q[k];
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (typeof v !== 'string' || !Number.isInteger(n) || n < 0 || n > max) throw new PerfError('PERF_ERR_QUERY', `${k} must be a whole number from 0 to ${max}`);
+    return n;
+  };
+  const limit = int('limit', pageSize, pageSize * 10);
+  const offset = int('offset', 0, Number.MAX_SAFE_INTEGER);
+  const end = offset + limit;
+  return { items: items.slice(offset, end), total: items.length, offset, next: end < items.length ? end : null };
+}
+
 /** RangeErrors from parsing (times, periods, unknown metrics) become 400s with their message. */
 async function asQueryError<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -39,8 +58,8 @@ async function asQueryError<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngine; store: Store }): Promise<void> {
-  const { engine, store } = opts;
+export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngine; store: Store; pageSize: number }): Promise<void> {
+  const { engine, store, pageSize } = opts;
 
   app.get('/api/traces', async (req: FastifyRequest<{ Querystring: Query }>) => {
     for (const [k, v] of Object.entries(req.query)) if (Array.isArray(v)) throw new PerfError('PERF_ERR_QUERY', `${k} may be given once`);
@@ -73,12 +92,16 @@ export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngin
 
   app.get('/api/status', async (req: FastifyRequest<{ Querystring: Query }>) => asQueryError(() => engine.getPerformanceStatus(filtersFrom(req.query))));
 
-  app.get('/api/metrics/names', async () => ({ metrics: await engine.listMetrics() }));
+  app.get('/api/metrics/names', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const { items, ...rest } = page(await engine.listMetrics(), req.query, pageSize);
+    return { metrics: items, ...rest };
+  });
 
   app.get('/api/series', async (req: FastifyRequest<{ Querystring: Query }>) => {
     const metric = req.query.metric;
     if (typeof metric !== 'string' || metric === '') throw new PerfError('PERF_ERR_QUERY', 'metric is required, e.g. /api/series?metric=http.server.request.duration');
-    return { series: await engine.series(metric, filtersFrom(req.query)) };
+    const { items, ...rest } = page(await engine.series(metric, filtersFrom(req.query)), req.query, pageSize);
+    return { series: items, ...rest };
   });
 
   app.get('/api/trends', async (req: FastifyRequest<{ Querystring: Query }>) => {

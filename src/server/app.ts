@@ -93,8 +93,8 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
 
   installAuth(app, access);
   await app.register(ingestRoutes, { store, view, token: access.ingest, config, stats, clock, onStored: (points, spans) => hub.ingested(points, spans) });
-  await app.register(apiRoutes, { engine, store });
-  await app.register(viewRoutes, { engine, store, clock, dashboards });
+  await app.register(apiRoutes, { engine, store, pageSize: config.limits.pageSize });
+  await app.register(viewRoutes, { engine, store, clock, dashboards, pageSize: config.limits.pageSize });
   await app.register(eventRoutes, { hub });
   await app.register(optimizationRoutes, { store, engine, config, env, hub, log: (m) => app.log.info(m) });
   await app.register(dashboardRoutes, {});

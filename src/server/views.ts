@@ -13,7 +13,7 @@ import { mergeRows } from '../query/metrics.js';
 import { toMillis } from '../semconv.js';
 import type { Row } from '../store/rows.js';
 import type { Store } from '../store/store.js';
-import { filtersFrom } from './api.js';
+import { filtersFrom, page } from './api.js';
 
 type Query = Record<string, string | string[] | undefined>;
 const HTTP = 'http.server.request.duration';
@@ -119,7 +119,7 @@ export async function routeHeatmap(engine: QueryEngine, route: string, from: num
   return { step, bins: HEATMAP_BINS, times, counts };
 }
 
-export async function viewRoutes(app: FastifyInstance, opts: { engine: QueryEngine; store: Store; clock: () => number; dashboards: Dashboard[] }): Promise<void> {
+export async function viewRoutes(app: FastifyInstance, opts: { engine: QueryEngine; store: Store; clock: () => number; dashboards: Dashboard[]; pageSize: number }): Promise<void> {
   const { engine, store, clock } = opts;
 
   app.get('/api/query', async (req: FastifyRequest<{ Querystring: Query }>) => {
@@ -134,7 +134,8 @@ export async function viewRoutes(app: FastifyInstance, opts: { engine: QueryEngi
   app.get('/api/routes', async (req: FastifyRequest<{ Querystring: Query }>) => {
     const { from, to } = range(req.query, clock(), 900_000);
     const { from: _f, to: _t, route: _r, status: _s, ...filters } = filtersFrom(req.query);
-    return { from, to, routes: await routeTable(engine, from, to, filters) };
+    const { items, ...rest } = page(await routeTable(engine, from, to, filters), req.query, opts.pageSize);
+    return { from, to, routes: items, ...rest };
   });
 
   app.get('/api/routes/heatmap', async (req: FastifyRequest<{ Querystring: Query }>) => {

@@ -2,7 +2,7 @@
 // with transaction-scoped advisory locks (taken in sorted order, so never deadlock), merge in JS with
 // the same rule as SQLite (rows.ts), and upsert. Every statement is parameterised.
 import pg from 'pg';
-import { seriesKey, type MetricPoint } from '../model/metrics.js';
+import { seriesKey, type MetricKind, type MetricPoint } from '../model/metrics.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeRow, toRow, type Row } from './rows.js';
 import type { AlertEventRow, LoadTestRun, Resolution, StoredAlert, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
@@ -110,6 +110,11 @@ export class PostgresStore implements Store {
     const sql = 'SELECT id, metric, kind, unit, service, instance, attributes FROM perf_series';
     const res = metrics && metrics.length > 0 ? await this.pool.query(`${sql} WHERE metric = ANY($1::text[]) ORDER BY id`, [metrics]) : await this.pool.query(`${sql} ORDER BY id`);
     return res.rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  async listMetrics(): Promise<{ name: string; kind: MetricKind; unit: string; series: number }[]> {
+    const res = await this.pool.query('SELECT metric AS name, kind, unit, count(*)::int AS series FROM perf_series GROUP BY metric, kind, unit ORDER BY metric');
+    return res.rows;
   }
 
   async readRows(seriesIds: number[], from: number, to: number, resolution: Resolution): Promise<Row[]> {

@@ -3,14 +3,19 @@
 // ingest survives SIGKILL and power loss. All calls are synchronous, so a write is one transaction.
 import fs from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { seriesKey, type MetricPoint } from '../model/metrics.js';
+import { seriesKey, type MetricKind, type MetricPoint } from '../model/metrics.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
 import { coalesce, HOUR, mergeHist, toRow, type Row } from './rows.js';
 import type { AlertEventRow, LoadTestRun, Resolution, StoredAlert, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
 import { isEntry, routeOf, spanFromDb, traceLimit, type SpanDbRow } from './spans.js';
 import { encodeSamples, runFromDb, runLimit, type RunDbRow } from './runs.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+
+/** Series rolled up in one step, and rows deleted by one statement: each step a few tens of milliseconds here. */
+const SERIES_PER_STEP = 2_000;
+const ROWS_PER_DELETE = 50_000;
 
 type DbRow = { series_id: number; t: number; count: number; sum: number; min: number; max: number; last: number; last_time: number; hist: Buffer | null };
 
@@ -21,7 +26,13 @@ export class SqliteStore implements Store {
   private watermark = 0;
   private stmts!: ReturnType<SqliteStore['prepare']>;
 
-  constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+  private readonly seriesPerStep: number;
+  private readonly rowsPerDelete: number;
+
+  /** seriesPerStep, rowsPerDelete: the steps of rollup and retention (defaults SERIES_PER_STEP, ROWS_PER_DELETE) */
+  constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL'; seriesPerStep?: number; rowsPerDelete?: number } = {}) {
+    this.seriesPerStep = options.seriesPerStep ?? SERIES_PER_STEP;
+    this.rowsPerDelete = options.rowsPerDelete ?? ROWS_PER_DELETE;
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -102,6 +113,10 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r, attributes: JSON.parse(r.attributes) }));
   }
 
+  async listMetrics(): Promise<{ name: string; kind: MetricKind; unit: string; series: number }[]> {
+    return this.db.prepare('SELECT metric AS name, kind, unit, count(*) AS series FROM series GROUP BY metric, kind, unit ORDER BY metric').all() as { name: string; kind: MetricKind; unit: string; series: number }[];
+  }
+
   async readRows(seriesIds: number[], from: number, to: number, resolution: Resolution): Promise<Row[]> {
     if (seriesIds.length === 0) return [];
     const table = resolution === 'hour' ? 'points_hour' : 'points_minute';
@@ -116,6 +131,13 @@ export class SqliteStore implements Store {
     return this.watermark;
   }
 
+  /**
+   * Rolls each complete hour in steps of SERIES_PER_STEP series, one transaction each, yielding to
+   * the event loop between them: all calls here are synchronous, and an hour of 100k series is
+   * millions of rows (a restart with hours to catch up must not stop the server answering). The
+   * watermark moves once the hour's last step is in; a point arriving for a step already rolled,
+   * more than settleMs after its hour ended, stays in the minute rows only.
+   */
   async rollup(now: number, settleMs = 5 * 60_000): Promise<number> {
     const end = Math.floor((now - settleMs) / HOUR) * HOUR;
     if (this.watermark === 0) {
@@ -124,14 +146,19 @@ export class SqliteStore implements Store {
       this.watermark = Math.floor(first / HOUR) * HOUR;
     }
     let hours = 0;
-    const read = this.db.prepare('SELECT * FROM points_minute WHERE t >= ? AND t < ?');
+    const read = this.db.prepare('SELECT * FROM points_minute WHERE series_id >= ? AND series_id < ? AND t >= ? AND t < ?');
+    const clear = this.db.prepare('DELETE FROM points_hour WHERE series_id >= ? AND series_id < ? AND t = ?');
     for (let h = this.watermark; h < end; h += HOUR) {
-      this.db.transaction(() => {
-        const rows = coalesce((read.all(h, h + HOUR) as DbRow[]).map(fromDb), HOUR);
-        this.db.prepare('DELETE FROM points_hour WHERE t = ?').run(h);
-        for (const r of rows) this.upsert(this.stmts.upsertHour, r);
-        this.stmts.setMeta.run('hour_watermark', String(h + HOUR));
-      })();
+      const last = (this.db.prepare('SELECT max(id) FROM series').pluck().get() as number | null) ?? 0;
+      for (let from = 0; from <= last; from += this.seriesPerStep) {
+        this.db.transaction(() => {
+          const rows = coalesce((read.all(from, from + this.seriesPerStep, h, h + HOUR) as DbRow[]).map(fromDb), HOUR);
+          clear.run(from, from + this.seriesPerStep, h);
+          for (const r of rows) this.upsert(this.stmts.upsertHour, r);
+        })();
+        await yieldToLoop();
+      }
+      this.stmts.setMeta.run('hour_watermark', String(h + HOUR));
       this.watermark = h + HOUR;
       hours++;
     }
@@ -242,10 +269,26 @@ export class SqliteStore implements Store {
   async applyRetention(now: number, policy: RetentionPolicy): Promise<{ minutes: number; hours: number; spans: number }> {
     // minutes are only dropped once their hour has been rolled up
     const minuteCut = Math.min(now - policy.minuteMs, this.watermark);
-    const minutes = this.db.prepare('DELETE FROM points_minute WHERE t < ?').run(minuteCut).changes;
-    const hours = this.db.prepare('DELETE FROM points_hour WHERE t < ?').run(now - policy.hourMs).changes;
-    const spans = this.db.prepare('DELETE FROM spans WHERE start < ?').run(now - policy.minuteMs).changes;
+    const minutes = await this.deleteInSteps('points_minute', 't', minuteCut);
+    const hours = await this.deleteInSteps('points_hour', 't', now - policy.hourMs);
+    const spans = await this.deleteInSteps('spans', 'start', now - policy.minuteMs);
     return { minutes, hours, spans };
+  }
+
+  /** DELETE … WHERE column < cut, about rowsPerDelete rows a statement, yielding between them (see rollup). */
+  private async deleteInSteps(table: 'points_minute' | 'points_hour' | 'spans', column: 't' | 'start', cut: number): Promise<number> {
+    // the tables are WITHOUT ROWID: a step is a range of the time index up to the ROWS_PER_DELETE-th row
+    const nth = this.db.prepare(`SELECT ${column} FROM ${table} WHERE ${column} < ? ORDER BY ${column} LIMIT 1 OFFSET ?`).pluck();
+    const upToCut = this.db.prepare(`DELETE FROM ${table} WHERE ${column} < ?`);
+    // through the step's last time, so that rows sharing one time (a minute of every series) cannot stall it
+    const through = this.db.prepare(`DELETE FROM ${table} WHERE ${column} <= ?`);
+    let total = 0;
+    for (;;) {
+      const upTo = nth.get(cut, this.rowsPerDelete) as number | undefined;
+      if (upTo === undefined) return total + upToCut.run(cut).changes;
+      total += through.run(upTo).changes;
+      await yieldToLoop();
+    }
   }
 
   async close(): Promise<void> {

@@ -99,6 +99,8 @@ export interface Store {
   write(points: MetricPoint[]): Promise<void>;
   /** Series of the given metrics (all when omitted). */
   listSeries(metrics?: string[]): Promise<SeriesRow[]>;
+  /** Each metric with its kind, unit and number of series, by name: counted in the store, not by listing every series. */
+  listMetrics(): Promise<{ name: string; kind: MetricKind; unit: string; series: number }[]>;
   /** Rows with t in [from, to) for these series at the given resolution, ordered by t. */
   readRows(seriesIds: number[], from: number, to: number, resolution: Resolution): Promise<Row[]>;
   /** Hours before this time have complete hourly rows (late writes merge into them too). */

@@ -158,3 +158,61 @@ test('a body over server.bodyLimit with a Content-Length is answered 413 on both
     assert.equal(status, 413, path);
   }
 });
+
+/** `n` http.server.request.duration series (one route each), a point a minute for `minutes` minutes up to now. */
+async function requests(url: string, n: number, minutes = 1) {
+  const now = Date.now();
+  const dataPoints = [];
+  for (let m = 0; m < minutes; m++) {
+    for (let i = 0; i < n; i++) dataPoints.push({ startTimeUnixNano: ns(now - (m + 1) * 60_000), timeUnixNano: ns(now - m * 60_000), count: '1', sum: 0.01, explicitBounds: [0.1], bucketCounts: ['1', '0'], attributes: [attr('http.route', `/r${i}`), attr('http.request.method', 'GET'), attr('http.response.status_code', '200')] });
+  }
+  const body = { resourceMetrics: [{ resource: { attributes: [attr('service.name', 'shop')] }, scopeMetrics: [{ metrics: [{ name: 'http.server.request.duration', unit: 's', histogram: { aggregationTemporality: 1, dataPoints } }] }] }] };
+  assert.equal((await post(url, body)).status, 200);
+}
+
+test('a query past limits.querySeries or queryRows is a 422 that says how to narrow it; a narrower one answers', async () => {
+  const s = await start({}, testConfig({ limits: { querySeries: 3, queryRows: 100 } }));
+  await requests(s.url, 5);
+  const wide = await fetch(`${s.url}/api/metrics?from=-15m`);
+  assert.equal(wide.status, 422);
+  const body = await wide.json();
+  assert.equal(body.code, 'PERF_ERR_QUERY_BUDGET');
+  assert.match(body.message, /matches 5 series; the limit is 3 \(limits.querySeries\): narrow it with service=, instance=, route=/);
+  assert.equal((await fetch(`${s.url}/api/metrics?from=-15m&route=/r1`)).status, 200);
+  const long = await fetch(`${s.url}/api/metrics?from=-6h&route=/r1`);
+  assert.equal(long.status, 422);
+  assert.match((await long.json()).message, /1 series × 36[01] minutes or hours = 36[01] rows; the limit is 100 \(limits.queryRows\)/);
+  assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+});
+
+test('a query that reads longer than limits.queryTimeMs stops with a 422; many series are read in steps', async () => {
+  const s = await start({}, testConfig({ limits: { queryTimeMs: 1 } }));
+  await requests(s.url, 1200, 3);
+  const res = await fetch(`${s.url}/api/metrics?from=-15m`);
+  assert.equal(res.status, 422);
+  assert.match((await res.json()).message, /reading 1200 series took longer than limits.queryTimeMs \(1 ms\)/);
+  const ok = await start();
+  await requests(ok.url, 1200, 3);
+  const m = await json(fetch(`${ok.url}/api/metrics?from=-15m`));
+  assert.equal(m.throughput.requests, 3600, 'every row of three reads of 500, 500 and 200 series');
+});
+
+test('lists are paged: metric names, series and routes answer limit entries from offset, with the total', async () => {
+  const s = await start({}, testConfig({ limits: { pageSize: 2 } }));
+  await requests(s.url, 5);
+  const first = await json(fetch(`${s.url}/api/series?metric=http.server.request.duration`));
+  assert.equal(first.series.length, 2);
+  assert.equal(first.total, 5);
+  assert.equal(first.next, 2);
+  const last = await json(fetch(`${s.url}/api/series?metric=http.server.request.duration&offset=4&limit=20`));
+  assert.equal(last.series.length, 1);
+  assert.equal(last.next, null);
+  const routes = await json(fetch(`${s.url}/api/routes?from=-15m&limit=3`));
+  assert.equal(routes.routes.length, 3);
+  assert.equal(routes.total, 5);
+  const names = await json(fetch(`${s.url}/api/metrics/names?limit=1`));
+  assert.deepEqual(names.metrics.map((m: { name: string }) => m.name), ['http.server.request.duration']);
+  const bad = await fetch(`${s.url}/api/series?metric=http.server.request.duration&limit=21`);
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).message, /limit must be a whole number from 0 to 20/);
+});

@@ -49,6 +49,14 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
     assert.ok(Math.abs(h.quantile(1) - 0.4) / 0.4 < 0.01);
   });
 
+  withStore('listMetrics counts each metric\'s series in the store, by name', async (store) => {
+    await store.write([histPoint('lat', { route: '/a' }, T0, [0.1]), histPoint('lat', { route: '/b' }, T0, [0.1]), gaugePoint('cpu', T0, 0.5)]);
+    assert.deepEqual(await store.listMetrics(), [
+      { name: 'cpu', kind: 'gauge', unit: '1', series: 1 },
+      { name: 'lat', kind: 'histogram', unit: 's', series: 2 },
+    ]);
+  });
+
   withStore('a delta ending on a minute boundary belongs to the minute before', async (store) => {
     await store.write([gaugePoint('g', T0 + MINUTE, 1)]);
     const [s] = await store.listSeries(['g']);
