@@ -70,14 +70,14 @@ function resourceString(attrs: SpanRow['attributes'], key: string, fallback: str
   return typeof v === 'string' && v ? v : fallback;
 }
 
-export function readTraces(body: unknown, limits: SpanLimits = SPAN_LIMITS, now = Date.now()): TraceIngestResult {
+/** `perTrace` carries the spans counted per trace across the slices of one request. */
+export function readTraces(body: unknown, limits: SpanLimits = SPAN_LIMITS, now = Date.now(), perTrace = new Map<string, number>()): TraceIngestResult {
   if (!body || typeof body !== 'object' || (body as Json).resourceSpans === undefined) throw new Error('resourceSpans missing');
   const resourceSpans = (body as Json).resourceSpans;
   if (!Array.isArray(resourceSpans)) throw new Error('resourceSpans is not a list');
   const spans: SpanRow[] = [];
   const errors: string[] = [];
   const tally = { dropped: 0, cut: 0 };
-  const perTrace = new Map<string, number>();
   let rejected = 0;
   for (const rs of resourceSpans as Json[]) {
     const ofResource = { dropped: 0, cut: 0 };

@@ -134,7 +134,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       throw new PerfError('PERF_ERR_BAD_REQUEST', `cannot decode ${isProto ? 'protobuf' : 'JSON'} ${what}: ${(e as Error).message}`);
     }
     if (count > max) throw new PerfError('PERF_ERR_PAYLOAD_TOO_LARGE', `this ${what} holds ${count} ${limitName === 'pointsPerRequest' ? 'data points' : 'spans'}; the limit is ${max} (limits.${limitName}): export in batches of at most ${max} (OpenTelemetry collector: the batch processor's send_batch_max_size)`);
-    return { isProto, slices: guarded(slices, what) };
+    // every slice decoded before anything is read or stored: a bad point late in the request is a
+    // 400 with nothing stored (and the cumulative streams untouched), not half a request
+    const decoded: object[] = [];
+    for (const slice of guarded(slices, what)) {
+      decoded.push(slice);
+      await yieldToLoop();
+    }
+    return { isProto, slices: decoded };
   };
   const durably = async (req: FastifyRequest, write: () => Promise<void>): Promise<void> => {
     try {
@@ -194,10 +201,11 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       let accepted = 0;
       let rejected = 0;
       const errors: string[] = [];
+      const perTrace = new Map<string, number>();
       for (const slice of slices) {
         let read;
         try {
-          read = readTraces(slice, { ...pointLimits, spansPerTrace: limits.spansPerTrace }, clock());
+          read = readTraces(slice, { ...pointLimits, spansPerTrace: limits.spansPerTrace }, clock(), perTrace);
         } catch (e) {
           throw new PerfError('PERF_ERR_BAD_REQUEST', `not an ExportTraceServiceRequest: ${(e as Error).message}`);
         }

@@ -216,3 +216,25 @@ test('lists are paged: metric names, series and routes answer limit entries from
   assert.equal(bad.status, 400);
   assert.match((await bad.json()).message, /limit must be a whole number from 0 to 20/);
 });
+
+test('limits.spansPerTrace holds across the slices of one request; a request that fails to decode late stores nothing', async () => {
+  const s = await start({}, testConfig({ limits: { spansPerTrace: 1500 } }));
+  const now = Date.now();
+  const spans = Array.from({ length: 2500 }, (_, i) => ({ traceId: 'c'.repeat(32), spanId: (i + 1).toString(16).padStart(16, '0'), name: 's', startTimeUnixNano: ns(now), endTimeUnixNano: ns(now + 1) }));
+  const body = await (await post(s.url, { resourceSpans: [{ scopeSpans: [{ spans }] }] }, '/v1/traces')).json();
+  assert.equal(body.partialSuccess.rejectedSpans, '1000', 'three slices of 1000, one trace');
+  assert.match(body.partialSuccess.errorMessage, /more than 1500 spans in this request \(limits.spansPerTrace\)/);
+
+  // 3,000 good points, then a resource whose one gauge point is well framed but not a point (wire
+  // type 7): the count passes, the decode of the last slice fails
+  const good = Buffer.from(encodeMetricsRequest(counters('early', 3000)));
+  const point = [0x07];
+  const gauge = [0x0a, point.length, ...point];
+  const metric = [0x0a, 0x01, 0x78, 0x2a, gauge.length, ...gauge];
+  const scope = [0x12, metric.length, ...metric];
+  const resource = [0x12, scope.length, ...scope];
+  const broken = Buffer.concat([good, Buffer.from([0x0a, resource.length, ...resource])]);
+  const res = await fetch(`${s.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: broken });
+  assert.equal(res.status, 400);
+  assert.equal((await s.store.listSeries(['early'])).length, 0, 'nothing of it was stored');
+});
