@@ -22,6 +22,7 @@ export const KNOWN_METRICS: Record<string, { kind: MetricKind; unit: string }> =
   'redis.keyspace.hit_ratio': { kind: 'gauge', unit: '1' },
   'solemate.uptime.checks': { kind: 'counter', unit: '{check}' },
   'solemate.ingest.series.overflow': { kind: 'counter', unit: '{point}' },
+  'solemate.sdk.series.overflow': { kind: 'counter', unit: '{record}' },
 };
 
 /** {{ $threshold }} is ours: the other formats get the number itself. */

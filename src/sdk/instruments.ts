@@ -5,6 +5,8 @@ import { DroppingSeries, SERIES, type Handle, type Series, type SeriesOwner } fr
 
 /** Attribute key used for the overflow series, as in the OpenTelemetry SDK. */
 export const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
+/** Records that went to a metric's overflow series, per metric: the SDK's side of the server's solemate.ingest.series.overflow. */
+export const SDK_SERIES_OVERFLOW = 'solemate.sdk.series.overflow';
 const TAG_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$/;
 const MAX_TAG_VALUE = 1024;
 
@@ -127,7 +129,10 @@ export class Instrument implements MetricInstrument {
     }
     if (this.overflow) {
       const p = this.overflow.collect(base);
-      if (p) out.push(p);
+      if (p) {
+        out.push(p);
+        out.push({ ...base, metric: SDK_SERIES_OVERFLOW, kind: 'counter', unit: '{record}', description: 'records that went to the overflow series past sdk.cardinalityLimit', attributes: { metric: this.name }, count: 1, sum: p.count, min: 0, max: 0, last: 0 });
+      }
     }
     if (evicted) {
       this.root = {};

@@ -71,7 +71,7 @@ test('alerts command: check exits 2 naming file, line and rule; export writes th
   const bad = await run(['alerts', 'check', dir, 'performance/alerts/monitoring.yml']);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /bad\.yml:5:\d+: groups\[0\]\.rules\[0\] \(Late\)\.expr\.threshold/);
-  assert.match(bad.out, /monitoring\.yml: 6 rules/, 'the good file is still checked');
+  assert.match(bad.out, /monitoring\.yml: 7 rules/, 'the good file is still checked');
   const file = path.join(dir, 'prom.yml');
   const exp = await run(['alerts', 'export', '--format', 'prometheus', '--out', file, '--json']);
   assert.equal(exp.code, 0);

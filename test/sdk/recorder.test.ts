@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OVERFLOW_ATTRIBUTE } from '../../src/sdk/instruments.js';
+import { OVERFLOW_ATTRIBUTE, SDK_SERIES_OVERFLOW } from '../../src/sdk/instruments.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { ExpHistogram } from '../../src/model/histogram.js';
 
@@ -79,11 +79,16 @@ test('cardinality cap sends new tag sets to one overflow series', () => {
   const h = r.histogram('x');
   for (let i = 0; i < 1000; i++) h.record(1, { user: `u${i}` });
   const points = r.collect();
-  assert.equal(points.length, 11);
+  assert.equal(points.length, 12, 'ten series, the overflow series, and the count of what it folded');
   const overflow = points.find((p) => p.attributes[OVERFLOW_ATTRIBUTE] === 'true');
   assert.ok(overflow);
   assert.equal(overflow.count, 990);
   assert.equal(r.overflowed, 990);
+  // reported like the server's own series limit: per metric, as a delta counter
+  const folded = points.find((p) => p.metric === SDK_SERIES_OVERFLOW);
+  assert.deepEqual([folded?.kind, folded?.sum, folded?.attributes], ['counter', 990, { metric: 'x' }]);
+  h.record(1, { user: 'u5' });
+  assert.equal(r.collect().filter((p) => p.metric === SDK_SERIES_OVERFLOW).length, 0, 'an interval with nothing folded reports nothing');
 });
 
 test('bad values are dropped, counted, and warned about once; nothing throws', () => {
