@@ -5,6 +5,7 @@
 // in memory; after a restart a firing alert whose condition no longer holds resolves without
 // waiting out keep_firing_for.) With several server replicas on PostgreSQL only the one holding
 // the advisory lock evaluates; a replica that was locked out reloads the stored state first.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { QueryEngine } from '../query/engine.js';
 import type { Store } from '../store/store.js';
 import { compare, CycleReads, evaluateExpr } from './expr.js';
@@ -158,6 +159,8 @@ export class AlertEvaluator {
       } catch (e) {
         errors[rule.id] = (e as Error).message;
       }
+      // a rule over thousands of series is tens of milliseconds of work: /healthz and ingest go between rules
+      await yieldToLoop();
     }
     // SLO error budgets: the multiwindow, multi-burn-rate alerts
     for (const slo of this.o.slos ?? []) {
@@ -170,6 +173,7 @@ export class AlertEvaluator {
         } catch (e) {
           errors[rule.id] = (e as Error).message;
         }
+        await yieldToLoop();
       }
     }
     // rules that were deleted from their files: their instances go, without a page

@@ -27,8 +27,12 @@ import { countMetricsJson, countMetricsProto, countTracesJson, countTracesProto,
 import type { Store } from '../store/store.js';
 import type { PrometheusView } from './prometheus.js';
 
-/** Points (or spans) decoded and stored between two yields: ~50 µs each here, so ~50 ms a slice (docs/benchmarks.md). */
-const SLICE = 1000;
+/**
+ * Points (or spans) read, limited and stored between two yields. A histogram point costs 50–60 µs
+ * here from decode to commit, so a slice of 500 holds the event loop ~30 ms (docs/benchmarks.md,
+ * Reliability: at 1,000 /healthz waited ~60 ms a probe).
+ */
+const SLICE = 500;
 /** The self-metric that the built-in alert SeriesLimitReached watches. */
 export const SERIES_OVERFLOW_METRIC = 'solemate.ingest.series.overflow';
 /** Overflowing metrics remembered for /api/limits and /metrics (the most recent ones). */

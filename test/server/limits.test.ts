@@ -222,7 +222,7 @@ test('limits.spansPerTrace holds across the slices of one request; a request tha
   const now = Date.now();
   const spans = Array.from({ length: 2500 }, (_, i) => ({ traceId: 'c'.repeat(32), spanId: (i + 1).toString(16).padStart(16, '0'), name: 's', startTimeUnixNano: ns(now), endTimeUnixNano: ns(now + 1) }));
   const body = await (await post(s.url, { resourceSpans: [{ scopeSpans: [{ spans }] }] }, '/v1/traces')).json();
-  assert.equal(body.partialSuccess.rejectedSpans, '1000', 'three slices of 1000, one trace');
+  assert.equal(body.partialSuccess.rejectedSpans, '1000', 'five slices of 500, one trace');
   assert.match(body.partialSuccess.errorMessage, /more than 1500 spans in this request \(limits.spansPerTrace\)/);
 
   // 3,000 good points, then a resource whose one gauge point is well framed but not a point (wire
