@@ -13,8 +13,12 @@ import { isEntry, routeOf, spanFromDb, traceLimit, type SpanDbRow } from './span
 import { encodeSamples, runFromDb, runLimit, type RunDbRow } from './runs.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
-/** Series rolled up in one step, and rows deleted by one statement: each step a few tens of milliseconds here. */
-const SERIES_PER_STEP = 2_000;
+/**
+ * Series rolled up in one step (an hour of each: up to 60 rows a series), and rows deleted by one
+ * statement: each step a few tens of milliseconds here. 2,000 series a step held the event loop
+ * 861 ms in the reliability run (docs/benchmarks.md).
+ */
+const SERIES_PER_STEP = 250;
 const ROWS_PER_DELETE = 50_000;
 
 type DbRow = { series_id: number; t: number; count: number; sum: number; min: number; max: number; last: number; last_time: number; hist: Buffer | null };
