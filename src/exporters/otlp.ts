@@ -135,7 +135,9 @@ export class OtlpHttpExporter<T = MetricPoint> {
       this.stats.bufferedPoints = this.buffered;
       if (!this.running) {
         this.running = true;
-        this.pumping = this.pump();
+        // on a later turn: enqueue() runs inside the app's work (a request's finish, for a kept
+        // trace), and the pump starts by encoding, which is never the app's time to spend
+        this.pumping = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.pump());
       }
     } catch (e) {
       this.stats.lastError = `enqueue: ${(e as Error).message}`;
