@@ -8,7 +8,7 @@ import { seriesKey, type Attributes, type MetricPoint } from '../model/metrics.j
 const CUMULATIVE = 2;
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
 /** resource attributes kept whatever the limit: they name the series' service and instance */
-const IDENTITY = ['service.name', 'service.instance.id', 'host.name'];
+export const IDENTITY = ['service.name', 'service.instance.id', 'host.name'];
 
 /** The limit table's share that applies to points (config `limits`; defaults as there). */
 export interface PointLimits {
@@ -84,16 +84,20 @@ export class OtlpMetricsReader {
     const { resourceAttributes: max, attributeValueLength: len } = this.limits;
     const out: Attributes = {};
     let kept = 0;
+    let dropped = 0;
     let cut = 0;
     for (const kv of list) {
       if (!isObj(kv) || typeof kv.key !== 'string' || kv.key.length === 0 || kv.key.length > 256) continue;
-      if (kept >= max && !IDENTITY.includes(kv.key)) continue;
+      if (kept >= max && !IDENTITY.includes(kv.key)) {
+        dropped++;
+        continue;
+      }
       const v = anyValue(kv.value);
       if (v.length > len) cut++;
       out[kv.key] = v.slice(0, len);
       kept++;
     }
-    if (list.length > kept) result.errors.push(`resource has ${list.length} attributes; ${list.length - kept} past limits.resourceAttributes (${max}) were dropped`);
+    if (dropped > 0) result.errors.push(`resource has ${list.length} attributes; ${dropped} past limits.resourceAttributes (${max}) were dropped`);
     if (cut > 0) result.errors.push(`${cut} resource attribute values were cut to limits.attributeValueLength (${len})`);
     return out;
   }

@@ -4,12 +4,11 @@
 // are the points' (config `limits`), applied as the OpenTelemetry SDK applies its span limits:
 // extra attributes are dropped and long values cut, counted and said, the span kept. Events and
 // links are not stored.
-import { POINT_LIMITS, type PointLimits } from './otlp-metrics.js';
+import { IDENTITY, POINT_LIMITS, type PointLimits } from './otlp-metrics.js';
 import type { SpanRow } from '../store/store.js';
 
 const KINDS: SpanRow['kind'][] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 const STATUSES: SpanRow['status'][] = ['unset', 'ok', 'error'];
-const IDENTITY = ['service.name', 'service.instance.id', 'host.name'];
 
 export type SpanLimits = PointLimits & { spansPerTrace: number };
 export const SPAN_LIMITS: SpanLimits = { ...POINT_LIMITS, spansPerTrace: 5_000 };

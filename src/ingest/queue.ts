@@ -10,7 +10,6 @@ export class IngestQueue {
   private waiting = 0;
   /** moving average of one job's duration (ms), for Retry-After */
   private jobMs = 50;
-  rejected = 0;
 
   constructor(private readonly max: number) {}
 
@@ -21,7 +20,6 @@ export class IngestQueue {
   /** Runs `job` after those queued before it; throws PERF_ERR_BUSY (429) when `max` already wait. */
   run<T>(job: () => Promise<T>): Promise<T> {
     if (this.waiting >= this.max) {
-      this.rejected++;
       throw new PerfError('PERF_ERR_BUSY', `the server is storing ${this.waiting} requests; send this one again after Retry-After`, { retryAfter: this.retryAfter() });
     }
     this.waiting++;

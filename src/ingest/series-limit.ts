@@ -19,6 +19,8 @@ export interface SeriesLimits {
 /** What one metric lost to the limits: the answer's message, the counter, the dashboard's warning. */
 export interface Overflow {
   metric: string;
+  /** the service of the first point that overflowed */
+  service: string;
   reason: 'series_per_metric' | 'series_total';
   /** points folded (per metric) or rejected (total) */
   points: number;
@@ -68,7 +70,7 @@ export class SeriesLimiter {
         p = { ...p, attributes: { [OVERFLOW]: 'true' } };
       }
       if (reason) {
-        const o = lost.get(p.metric) ?? { metric: p.metric, reason, points: 0, attribute: undefined, distinct: 0 };
+        const o = lost.get(p.metric) ?? { metric: p.metric, service: p.service, reason, points: 0, attribute: undefined, distinct: 0 };
         o.points++;
         lost.set(p.metric, o);
       }

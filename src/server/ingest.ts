@@ -39,7 +39,6 @@ export const SERIES_OVERFLOW_METRIC = 'solemate.ingest.series.overflow';
 const MAX_OVERFLOWING = 200;
 
 export interface OverflowState extends Overflow {
-  service: string;
   lastAt: number;
   /** points folded or rejected since the server started */
   total: number;
@@ -165,7 +164,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       let accepted = 0;
       let rejected = 0;
       const errors: string[] = [];
-      const lost = new Map<string, Overflow & { service: string }>();
+      const lost = new Map<string, Overflow>();
       for (const slice of slices) {
         const now = clock();
         let read;
@@ -177,7 +176,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
         const admitted = limiter.admit(read.points, now);
         for (const o of admitted.overflows) {
           const had = lost.get(o.metric);
-          lost.set(o.metric, { ...o, points: o.points + (had?.points ?? 0), service: read.points.find((p) => p.metric === o.metric)?.service ?? 'unknown_service' });
+          lost.set(o.metric, { ...o, points: o.points + (had?.points ?? 0) });
         }
         await durably(req, () => opts.store.write(admitted.points));
         opts.view.add(admitted.points);
@@ -232,7 +231,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
   });
 
   /** Remembered for /api/limits and /metrics, and stored as a counter that the built-in alert reads. */
-  async function recordOverflows(lost: (Overflow & { service: string })[]): Promise<void> {
+  async function recordOverflows(lost: Overflow[]): Promise<void> {
     const now = clock();
     const points: MetricPoint[] = [];
     for (const o of lost) {

@@ -14,7 +14,7 @@ test('past seriesPerMetric, new series fold into one overflow series and the tot
   assert.deepEqual(out.slice(0, 3).map((p) => p.attributes['user.id']), ['u0', 'u1', 'u2']);
   assert.ok(out.slice(3).every((p) => p.attributes[OVERFLOW] === 'true' && Object.keys(p.attributes).length === 1));
   assert.equal(out.reduce((s, p) => s + p.sum, 0), 55, 'nothing lost: the overflow series carries the rest');
-  assert.deepEqual(overflows, [{ metric: 'logins', reason: 'series_per_metric', points: 7, attribute: 'user.id', distinct: 3 }]);
+  assert.deepEqual(overflows, [{ metric: 'logins', service: 's', reason: 'series_per_metric', points: 7, attribute: 'user.id', distinct: 3 }]);
   assert.equal(points[5].attributes['user.id'], 'u5', 'the given points are not changed');
   // a known series keeps being admitted as it is; another metric has its own budget
   const again = limiter.admit([point('logins', { 'user.id': 'u1', region: 'eu' }), point('orders', { shop: 'a' })], 2000);
