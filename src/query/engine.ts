@@ -20,9 +20,6 @@ const TREND_BUCKETS = 60;
 /** Series read per store call: a query over many series reads in steps and lets the event loop run between them. */
 const SERIES_PER_READ = 500;
 
-function budget(what: string): PerfError {
-  return new PerfError('PERF_ERR_QUERY_BUDGET', `${what}: narrow it with service=, instance=, route= or tag.<attribute>=, or a shorter from/to`);
-}
 
 export interface MetricInfo {
   name: string;
@@ -67,7 +64,7 @@ export class QueryEngine {
     for (let i = 0; i < seriesIds.length; i += SERIES_PER_READ) {
       const ids = seriesIds.slice(i, i + SERIES_PER_READ);
       for (const [a, b, resolution] of parts) if (a < b) for (const r of await this.store.readRows(ids, a, b, resolution)) rows.push(r);
-      if (performance.now() - started > queryTimeMs) throw budget(`reading ${seriesIds.length} series took longer than limits.queryTimeMs (${queryTimeMs} ms)`);
+      if (performance.now() - started > queryTimeMs) throw this.overBudget('time', `reading ${seriesIds.length} series took longer than limits.queryTimeMs (${queryTimeMs} ms)`);
       if (i + SERIES_PER_READ < seriesIds.length) await yieldToLoop();
     }
     // each read is ordered by time, and the parts follow each other; reads of several steps are not
@@ -75,12 +72,20 @@ export class QueryEngine {
     return rows;
   }
 
+  /** Queries answered 422 past each budget since the start (exposed on /metrics). */
+  readonly overBudgetCount = { series: 0, rows: 0, time: 0 };
+
+  private overBudget(which: keyof QueryEngine['overBudgetCount'], what: string): PerfError {
+    this.overBudgetCount[which]++;
+    return new PerfError('PERF_ERR_QUERY_BUDGET', `${what}: narrow it with service=, instance=, route= or tag.<attribute>=, or a shorter from/to`);
+  }
+
   /** The rows a read may bring, counted before it runs: every series has at most one row per minute (hour). */
   private checkBudget(series: number, parts: [number, number, 'minute' | 'hour'][]): void {
     const { querySeries, queryRows } = this.config.limits;
-    if (series > querySeries) throw budget(`this query matches ${series} series; the limit is ${querySeries} (limits.querySeries)`);
+    if (series > querySeries) throw this.overBudget('series', `this query matches ${series} series; the limit is ${querySeries} (limits.querySeries)`);
     const steps = parts.reduce((n, [a, b, resolution]) => n + Math.max(0, Math.ceil((b - a) / (resolution === 'hour' ? HOUR : MINUTE))), 0);
-    if (series * steps > queryRows) throw budget(`this query may read ${series} series × ${steps} minutes or hours = ${series * steps} rows; the limit is ${queryRows} (limits.queryRows)`);
+    if (series * steps > queryRows) throw this.overBudget('rows', `this query may read ${series} series × ${steps} minutes or hours = ${series * steps} rows; the limit is ${queryRows} (limits.queryRows)`);
   }
 
   window(filters: PerformanceFilters): { from: number; to: number } {

@@ -117,7 +117,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(view.render(selfMetrics(stats))));
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(view.render(selfMetrics(stats, engine))));
   // what the limits cost whom: the dashboard shows the overflowing metrics and their likely culprit
   app.get('/api/limits', async () => ({ limits: config.limits, activeSeries: stats.limiter?.activeSeries ?? 0, queued: stats.queue?.length ?? 0, overflows: [...stats.overflows.values()].reverse() }));
   return { app, engine, stats, alerts, dispatcher, uptime, hub };
@@ -202,7 +202,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   };
 }
 
-function selfMetrics(stats: IngestStats): string[] {
+function selfMetrics(stats: IngestStats, engine: QueryEngine): string[] {
   const lines = ['# HELP solemate_perf_ingest_requests_total OTLP export requests received, by result', '# TYPE solemate_perf_ingest_requests_total counter'];
   for (const [result, n] of Object.entries(stats.requests)) lines.push(`solemate_perf_ingest_requests_total{result="${result}"} ${n}`);
   lines.push('# HELP solemate_perf_ingest_points_total Data points received, by result', '# TYPE solemate_perf_ingest_points_total counter');
@@ -214,6 +214,8 @@ function selfMetrics(stats: IngestStats): string[] {
   for (const o of stats.overflows.values()) lines.push(`solemate_perf_ingest_series_overflow_points_total${formatLabels({ metric: o.metric, reason: o.reason })} ${o.total}`);
   lines.push('# HELP solemate_perf_ingest_span_attributes_limited_total Span attributes dropped past limits.attributes, and values cut to limits.attributeValueLength', '# TYPE solemate_perf_ingest_span_attributes_limited_total counter');
   lines.push(`solemate_perf_ingest_span_attributes_limited_total{action="dropped"} ${stats.droppedAttributes}`, `solemate_perf_ingest_span_attributes_limited_total{action="cut"} ${stats.cutValues}`);
+  lines.push('# HELP solemate_perf_query_over_budget_total Queries answered 422, by the budget they passed (limits.querySeries, queryRows, queryTimeMs)', '# TYPE solemate_perf_query_over_budget_total counter');
+  for (const [budget, n] of Object.entries(engine.overBudgetCount)) lines.push(`solemate_perf_query_over_budget_total{budget="${budget}"} ${n}`);
   lines.push('# HELP solemate_perf_ingest_queued_requests OTLP requests waiting to be stored (limits.queuedRequests)', '# TYPE solemate_perf_ingest_queued_requests gauge', `solemate_perf_ingest_queued_requests ${stats.queue?.length ?? 0}`);
   return lines;
 }

@@ -182,6 +182,9 @@ test('a query past limits.querySeries or queryRows is a 422 that says how to nar
   const long = await fetch(`${s.url}/api/metrics?from=-6h&route=/r1`);
   assert.equal(long.status, 422);
   assert.match((await long.json()).message, /1 series × 36[01] minutes or hours = 36[01] rows; the limit is 100 \(limits.queryRows\)/);
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(metrics, /^solemate_perf_query_over_budget_total\{budget="series"\} 1$/m);
+  assert.match(metrics, /^solemate_perf_query_over_budget_total\{budget="rows"\} 1$/m);
   assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
 });
 
