@@ -15,16 +15,19 @@ test('end to end: recorded latencies come back from the query API within the sta
   t.after(() => server.close());
   const perf = new PerformanceService({ config: { sdk: { endpoint: server.url }, monitoring: { interval: 60_000 } }, service: 'e2e-shop', handleSignals: false });
   const app = createApp(perf);
-  const truth: number[] = [];
+  const inner: number[] = [];
+  const outer: number[] = [];
   const listener = app.listen(0, '127.0.0.1');
   await new Promise((r) => listener.once('listening', r));
-  // an independent clock around the same requests, as tight around the instrumentation's as two
-  // clocks get: from the server's 'request' event, before the app sees it, to the response's
-  // 'finish', just after Node's finish channel where the instrumentation ends a request ('close'
-  // comes a tick later, by more than a millisecond when many responses finish at once)
+  // two independent clocks around the same requests, from the server's 'request' event (Node emits
+  // it right after the request.start channel where the instrumentation starts): the inner one stops
+  // at the first 'finish' listener, just before Node's finish channel where the instrumentation
+  // ends a request; the outer one at the last, after it — and after the instrumentation's own work
+  // and whatever else the loop did between the two (a collection, on a loaded machine)
   listener.prependListener('request', (_req, res) => {
     const t0 = performance.now();
-    res.once('finish', () => truth.push(performance.now() - t0));
+    res.prependOnceListener('finish', () => inner.push(performance.now() - t0));
+    res.once('finish', () => outer.push(performance.now() - t0));
   });
   const base = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
   const delays = logNormal(300, Math.log(40), 0.6, 3).map((d) => Math.round(d));
@@ -38,11 +41,13 @@ test('end to end: recorded latencies come back from the query API within the sta
 
   const m = await json(fetch(`${server.url}/api/metrics?service=e2e-shop&route=/products/:id`));
   assert.equal(m.throughput.requests, 300);
-  const productTruth = truth.slice(0, 300).sort((a, b) => a - b);
+  const lo = inner.slice(0, 300).sort((a, b) => a - b);
+  const hi = outer.slice(0, 300).sort((a, b) => a - b);
   for (const [q, got] of [[0.95, m.responseTime.p95], [0.99, m.responseTime.p99]] as const) {
-    const exact = exactQuantile(productTruth, q);
-    // 0.54% bucket error plus < 0.3 ms between the two clocks' start and end points
-    assert.ok(Math.abs(got - exact) <= exact * 0.0055 + 0.3, `p${q * 100}: ${got} vs ${exact}`);
+    const [a, b] = [exactQuantile(lo, q), exactQuantile(hi, q)];
+    // within the two clocks, widened by the 0.54% bucket error and 0.3 ms for the start (the
+    // instrumentation's clock starts a few synchronous statements before the 'request' event)
+    assert.ok(got >= a * (1 - 0.0055) - 0.3 && got <= b * (1 + 0.0055) + 0.3, `p${q * 100}: ${got} outside [${a}, ${b}]`);
   }
   const all = await json(fetch(`${server.url}/api/metrics?service=e2e-shop`));
   assert.equal(all.throughput.requests, 304);
