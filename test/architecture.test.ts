@@ -12,7 +12,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** Bottom to top. A path ending in "/" is a folder; a file is named whole. */
 export const LAYERS: [name: string, paths: string[]][] = [
-  ['model', ['src/model/', 'src/errors.ts', 'src/semconv.ts']],
+  ['model', ['src/model/', 'src/errors.ts', 'src/semconv.ts', 'src/threads.ts']],
   ['config', ['src/config/', 'src/yaml.ts']],
   ['otlp', ['src/otlp/']],
   ['store', ['src/store/']],

@@ -3,11 +3,12 @@
 // Latencies go into mergeable exponential histograms, raw and corrected for coordinated omission;
 // a reservoir of corrected samples feeds the baseline comparison. With workers > 1 the phase runs
 // in that many worker threads (one autocannon each) and their results are merged.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { EventEmitter } from 'node:events';
 import { ExpHistogram, type HistogramSummary } from '../model/histogram.js';
 import { drawVariables, fill, fillPath, type Scenario, type ScenarioRequest, type ScenarioRoute } from './scenario.js';
 import { withExpectedInterval } from './statistics.js';
+import { moduleWorker } from '../threads.js';
 
 export interface PhaseOptions {
   target: string;
@@ -308,12 +309,8 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   return mergeResults(results);
 }
 
-/** Compiled: the worker module. From TypeScript sources (tests, tsx): the same, through tsx's loader. */
 function startWorker(part: PhaseOptions): Worker {
-  const workerData = { ...part, onProgress: undefined };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  const url = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData });
+  return moduleWorker(import.meta.url, 'worker', { workerData: { ...part, onProgress: undefined } });
 }
 
 const sum = <T>(xs: T[], k: keyof T) => xs.reduce((s, x) => s + Number(x[k]), 0);

@@ -1,6 +1,7 @@
 // POST /v1/metrics and /v1/traces — OTLP/HTTP (https://opentelemetry.io/docs/specs/otlp/#otlphttp): protobuf or
 // JSON, identity/gzip/deflate. One client's mistake costs its own data, never the server:
-// - the body is capped before and after decompression, a JSON body's nesting before parsing;
+// - the body is capped before and after decompression, a JSON body's nesting before parsing, and a
+//   large JSON body is parsed in a worker thread (ingest/json-parser.ts);
 // - a request holds at most limits.pointsPerRequest points (spansPerRequest spans), counted before
 //   anything is decoded → 413 that says how to batch;
 // - requests wait in a bounded queue and are stored one at a time → 429 + Retry-After past it;
@@ -16,14 +17,15 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PerformanceConfig } from '../config/schema.js';
 import { PerfError } from '../errors.js';
-import { checkJsonDepth, decompress } from '../ingest/body.js';
+import { decompress } from '../ingest/body.js';
+import { JsonParser, type JsonSignal } from '../ingest/json-parser.js';
 import { OtlpMetricsReader, type PointLimits } from '../ingest/otlp-metrics.js';
 import { readTraces } from '../ingest/otlp-traces.js';
 import { IngestQueue } from '../ingest/queue.js';
 import { OVERFLOW, SeriesLimiter, type Overflow } from '../ingest/series-limit.js';
 import type { MetricPoint } from '../model/metrics.js';
 import { encodeMetricsResponse, encodeTracesResponse } from '../otlp/proto.js';
-import { countMetricsJson, countMetricsProto, countTracesJson, countTracesProto, sliceMetricsJson, sliceMetricsProto, sliceTracesJson, sliceTracesProto } from '../otlp/slices.js';
+import { countMetricsProto, countTracesProto, sliceMetricsProto, sliceTracesProto } from '../otlp/slices.js';
 import type { Store } from '../store/store.js';
 import type { PrometheusView } from './prometheus.js';
 
@@ -117,7 +119,9 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
    * Decompressed, counted against `max`, and cut into slices of the OTLP/JSON shape. Nothing of the
    * points is decoded before the count passed.
    */
-  const open = async (req: FastifyRequest, what: string, max: number, limitName: string, proto: { count: (b: Uint8Array) => number; slice: (b: Uint8Array, n: number) => Iterable<object> }, json: { count: (o: unknown) => number; slice: (o: unknown, n: number) => Iterable<object> }) => {
+  const json = new JsonParser({ depth: limits.jsonDepth, slice: SLICE });
+  app.addHook('onClose', () => json.close());
+  const open = async (req: FastifyRequest, what: string, max: number, limitName: string, proto: { count: (b: Uint8Array) => number; slice: (b: Uint8Array, n: number) => Iterable<object> }, signal: JsonSignal) => {
     const isProto = (req.headers['content-type'] ?? '').startsWith('application/x-protobuf');
     const body = await decompress(req.body as Buffer, String(req.headers['content-encoding'] ?? 'identity').toLowerCase(), server.maxDecompressed);
     let count: number;
@@ -127,10 +131,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
         count = proto.count(body);
         slices = proto.slice(body, SLICE);
       } else {
-        checkJsonDepth(body, limits.jsonDepth);
-        const parsed: unknown = JSON.parse(body.toString('utf8'));
-        count = json.count(parsed);
-        slices = json.slice(parsed, SLICE);
+        ({ count, slices } = await json.parse(body, signal, max));
       }
     } catch (e) {
       if (e instanceof PerfError) throw e;
@@ -160,7 +161,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
   app.post('/v1/metrics', async (req: FastifyRequest, reply: FastifyReply) => {
     authorize(req);
     const { isProto, response } = await queued(async () => {
-      const { isProto, slices } = await open(req, 'ExportMetricsServiceRequest', limits.pointsPerRequest, 'pointsPerRequest', { count: countMetricsProto, slice: sliceMetricsProto }, { count: countMetricsJson, slice: sliceMetricsJson });
+      const { isProto, slices } = await open(req, 'ExportMetricsServiceRequest', limits.pointsPerRequest, 'pointsPerRequest', { count: countMetricsProto, slice: sliceMetricsProto }, 'metrics');
       let accepted = 0;
       let rejected = 0;
       const errors: string[] = [];
@@ -200,7 +201,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
   app.post('/v1/traces', async (req: FastifyRequest, reply: FastifyReply) => {
     authorize(req);
     const { isProto, response } = await queued(async () => {
-      const { isProto, slices } = await open(req, 'ExportTraceServiceRequest', limits.spansPerRequest, 'spansPerRequest', { count: countTracesProto, slice: sliceTracesProto }, { count: countTracesJson, slice: sliceTracesJson });
+      const { isProto, slices } = await open(req, 'ExportTraceServiceRequest', limits.spansPerRequest, 'spansPerRequest', { count: countTracesProto, slice: sliceTracesProto }, 'traces');
       let accepted = 0;
       let rejected = 0;
       const errors: string[] = [];
