@@ -2,6 +2,7 @@
 // and the dashboard. createServer accepts port 0 and returns what tests need: { url, port, close, store }.
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { PerformanceConfig } from '../config/schema.js';
 import { PerfError } from '../errors.js';
@@ -117,7 +118,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(view.render(selfMetrics(stats, engine))));
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(Readable.from(view.chunks(selfMetrics(stats, engine, view)), { objectMode: false })));
   // what the limits cost whom: the dashboard shows the overflowing metrics and their likely culprit
   app.get('/api/limits', async () => ({ limits: config.limits, activeSeries: stats.limiter?.activeSeries ?? 0, queued: stats.queue?.length ?? 0, overflows: [...stats.overflows.values()].reverse() }));
   return { app, engine, stats, alerts, dispatcher, uptime, hub };
@@ -202,7 +203,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   };
 }
 
-function selfMetrics(stats: IngestStats, engine: QueryEngine): string[] {
+function selfMetrics(stats: IngestStats, engine: QueryEngine, view: PrometheusView): string[] {
   const lines = ['# HELP solemate_perf_ingest_requests_total OTLP export requests received, by result', '# TYPE solemate_perf_ingest_requests_total counter'];
   for (const [result, n] of Object.entries(stats.requests)) lines.push(`solemate_perf_ingest_requests_total{result="${result}"} ${n}`);
   lines.push('# HELP solemate_perf_ingest_points_total Data points received, by result', '# TYPE solemate_perf_ingest_points_total counter');
@@ -217,5 +218,6 @@ function selfMetrics(stats: IngestStats, engine: QueryEngine): string[] {
   lines.push('# HELP solemate_perf_query_over_budget_total Queries answered 422, by the budget they passed (limits.querySeries, queryRows, queryTimeMs)', '# TYPE solemate_perf_query_over_budget_total counter');
   for (const [budget, n] of Object.entries(engine.overBudgetCount)) lines.push(`solemate_perf_query_over_budget_total{budget="${budget}"} ${n}`);
   lines.push('# HELP solemate_perf_ingest_queued_requests OTLP requests waiting to be stored (limits.queuedRequests)', '# TYPE solemate_perf_ingest_queued_requests gauge', `solemate_perf_ingest_queued_requests ${stats.queue?.length ?? 0}`);
+  lines.push(`# HELP solemate_perf_prometheus_view_dropped_points_total Points of series past the ${view.maxSeries} this page shows (they are stored and queryable; only this page leaves them out)`, '# TYPE solemate_perf_prometheus_view_dropped_points_total counter', `solemate_perf_prometheus_view_dropped_points_total ${view.dropped}`);
   return lines;
 }

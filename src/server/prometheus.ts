@@ -24,8 +24,10 @@ interface Entry {
 export class PrometheusView {
   private readonly families = new Map<string, Family>();
   private size = 0;
+  /** points of series past maxSeries, not shown (solemate_perf_prometheus_view_dropped_points_total) */
+  dropped = 0;
 
-  constructor(private readonly maxSeries = 50_000) {}
+  constructor(readonly maxSeries = 50_000) {}
 
   add(points: MetricPoint[]): void {
     for (const p of points) {
@@ -34,7 +36,10 @@ export class PrometheusView {
       const labels = formatLabels({ service_name: p.service, service_instance_id: p.instance, ...p.attributes });
       let e = fam.series.get(labels);
       if (!e) {
-        if (this.size >= this.maxSeries) continue;
+        if (this.size >= this.maxSeries) {
+          this.dropped++;
+          continue;
+        }
         e = { labels, value: 0 };
         fam.series.set(labels, e);
         this.size++;
@@ -59,13 +64,28 @@ export class PrometheusView {
     return fam;
   }
 
-  /** Text exposition format 0.0.4. `extra` lines (self-metrics) are appended as given. */
+  /** Text exposition format 0.0.4, whole. `extra` lines (self-metrics) are appended as given. */
   render(extra: string[] = []): string {
-    const out: string[] = [];
+    return [...this.chunks(extra)].join('');
+  }
+
+  /**
+   * The same text in pieces of about CHUNK_LINES lines, made as they are read: /metrics streams them,
+   * so 10,000 histogram series (~37 MB of text) never sit in memory as one string, and the event loop
+   * turns between pieces.
+   */
+  *chunks(extra: string[] = []): Generator<string> {
+    let out: string[] = [];
+    const flush = () => {
+      const text = out.join('\n') + '\n';
+      out = [];
+      return text;
+    };
     for (const f of this.families.values()) {
       if (f.series.size === 0) continue;
       out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
       for (const e of f.series.values()) {
+        if (out.length >= CHUNK_LINES) yield flush();
         if (f.type !== 'histogram') {
           out.push(`${f.name}${e.labels} ${num(e.value)}`);
           continue;
@@ -84,10 +104,12 @@ export class PrometheusView {
         out.push(`${f.name}_sum${e.labels} ${num(h.sum * f.scale)}`, `${f.name}_count${e.labels} ${h.count}`);
       }
     }
-    return out.concat(extra).join('\n') + '\n';
+    out.push(...extra);
+    if (out.length) yield flush();
   }
 }
 
+const CHUNK_LINES = 2000;
 
 export function formatLabels(labels: Record<string, string>): string {
   const parts: string[] = [];

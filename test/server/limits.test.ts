@@ -48,6 +48,7 @@ test('past limits.seriesPerMetric a metric folds into its overflow series: total
   const metrics = await (await fetch(`${s.url}/metrics`)).text();
   assert.match(metrics, /^solemate_perf_ingest_series_overflow_points_total\{metric="logins",reason="series_per_metric"\} 7$/m);
   assert.match(metrics, /^solemate_perf_ingest_active_series 4$/m);
+  assert.match(metrics, /^solemate_perf_prometheus_view_dropped_points_total 0$/m);
   const limits = await json(fetch(`${s.url}/api/limits`));
   assert.equal(limits.overflows[0].metric, 'logins');
   assert.equal(limits.overflows[0].attribute, 'user.id');
