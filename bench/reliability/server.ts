@@ -83,7 +83,7 @@ export function killAll(): void {
   for (const c of live) c.kill('SIGKILL');
 }
 
-function statusKb(pid: number, field: string): number {
+export function statusKb(pid: number, field: string): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : NaN;
