@@ -56,20 +56,14 @@ export class OtlpMetricsReader {
 
   /** Throws only when the request as a whole is not an export request; bad points are rejected one by one. */
   read(body: unknown, now = Date.now()): IngestResult {
-    if (!isObj(body)) throw new TypeError('body must be an ExportMetricsServiceRequest object');
-    const rms = body.resourceMetrics ?? [];
-    if (!Array.isArray(rms)) throw new TypeError('resourceMetrics must be an array');
+    checkMetricsRequest(body);
     const result: IngestResult = { points: [], rejected: 0, errors: [] };
-    for (const rm of rms) {
-      if (!isObj(rm)) throw new TypeError('resourceMetrics[] must be objects');
+    for (const rm of ((body as Json).resourceMetrics as Json[] | undefined) ?? []) {
       const resAttrs = isObj(rm.resource) ? this.resource(rm.resource.attributes, result) : {};
       const service = resAttrs['service.name'] ?? 'unknown_service';
       const instance = resAttrs['service.instance.id'] ?? resAttrs['host.name'] ?? 'unknown';
-      const sms = rm.scopeMetrics ?? [];
-      if (!Array.isArray(sms)) throw new TypeError('scopeMetrics must be an array');
-      for (const sm of sms) {
-        if (!isObj(sm) || (sm.metrics !== undefined && !Array.isArray(sm.metrics))) throw new TypeError('scopeMetrics[].metrics must be an array');
-        for (const m of (sm.metrics as unknown[]) ?? []) this.readMetric(m, service, instance, now, result);
+      for (const sm of (rm.scopeMetrics as Json[] | undefined) ?? []) {
+        for (const m of (sm.metrics as unknown[] | undefined) ?? []) this.readMetric(m, service, instance, now, result);
       }
     }
     return result;
@@ -370,6 +364,23 @@ function nanosToMs(v: unknown, field: string): number {
   if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return Number(BigInt(v) / 1_000_000n);
   if (v === undefined) return 0;
   throw new PointError(`${field} must be an unsigned integer (nanoseconds since the epoch)`);
+}
+
+/**
+ * Throws a TypeError when \`body\` is not an export request: its containers (resources, scopes, the
+ * metrics lists) are checked, not the metrics or points. The server checks every slice of a request
+ * before it stores any, so a bad container late in a request stores nothing.
+ */
+export function checkMetricsRequest(body: unknown): void {
+  if (!isObj(body)) throw new TypeError('body must be an ExportMetricsServiceRequest object');
+  const rms = body.resourceMetrics ?? [];
+  if (!Array.isArray(rms)) throw new TypeError('resourceMetrics must be an array');
+  for (const rm of rms) {
+    if (!isObj(rm)) throw new TypeError('resourceMetrics[] must be objects');
+    const sms = rm.scopeMetrics ?? [];
+    if (!Array.isArray(sms)) throw new TypeError('scopeMetrics must be an array');
+    for (const sm of sms) if (!isObj(sm) || (sm.metrics !== undefined && !Array.isArray(sm.metrics))) throw new TypeError('scopeMetrics[].metrics must be an array');
+  }
 }
 
 function countPoints(m: unknown): number {

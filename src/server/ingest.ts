@@ -19,7 +19,7 @@ import type { PerformanceConfig } from '../config/schema.js';
 import { PerfError } from '../errors.js';
 import { decompress } from '../ingest/body.js';
 import { JsonParser, type JsonSignal } from '../ingest/json-parser.js';
-import { OtlpMetricsReader, type PointLimits } from '../ingest/otlp-metrics.js';
+import { checkMetricsRequest, OtlpMetricsReader, type PointLimits } from '../ingest/otlp-metrics.js';
 import { readTraces } from '../ingest/otlp-traces.js';
 import { IngestQueue } from '../ingest/queue.js';
 import { OVERFLOW, SeriesLimiter, type Overflow } from '../ingest/series-limit.js';
@@ -166,13 +166,20 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       let rejected = 0;
       const errors: string[] = [];
       const lost = new Map<string, Overflow>();
+      // a request whose containers are wrong is not stored at all, also when the wrong one is late
+      const notARequest = (e: unknown) => new PerfError('PERF_ERR_BAD_REQUEST', `not an ExportMetricsServiceRequest: ${(e as Error).message}`);
+      try {
+        for (const slice of slices) checkMetricsRequest(slice);
+      } catch (e) {
+        throw notARequest(e);
+      }
       for (const slice of slices) {
         const now = clock();
         let read;
         try {
           read = reader.read(slice, now);
         } catch (e) {
-          throw new PerfError('PERF_ERR_BAD_REQUEST', `not an ExportMetricsServiceRequest: ${(e as Error).message}`);
+          throw notARequest(e);
         }
         const admitted = limiter.admit(read.points, now);
         for (const o of admitted.overflows) {

@@ -221,7 +221,7 @@ test('lists are paged: metric names, series and routes answer limit entries from
   assert.match((await bad.json()).message, /limit must be a whole number from 0 to 20/);
 });
 
-test('limits.spansPerTrace holds across the slices of one request; a request that fails to decode late stores nothing', async () => {
+test('limits.spansPerTrace holds across the slices of one request; a request that fails to decode or is malformed late stores nothing', async () => {
   const s = await start({}, testConfig({ limits: { spansPerTrace: 1500 } }));
   const now = Date.now();
   const spans = Array.from({ length: 2500 }, (_, i) => ({ traceId: 'c'.repeat(32), spanId: (i + 1).toString(16).padStart(16, '0'), name: 's', startTimeUnixNano: ns(now), endTimeUnixNano: ns(now + 1) }));
@@ -241,4 +241,12 @@ test('limits.spansPerTrace holds across the slices of one request; a request tha
   const res = await fetch(`${s.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: broken });
   assert.equal(res.status, 400);
   assert.equal((await s.store.listSeries(['early'])).length, 0, 'nothing of it was stored');
+
+  // JSON: 3,000 good points, then a resource whose container is wrong, in a later slice
+  for (const bad of [5, { scopeMetrics: 'x' }, { scopeMetrics: [{ metrics: 'y' }] }]) {
+    const late = await post(s.url, { resourceMetrics: [...counters('late', 3000).resourceMetrics, bad] });
+    assert.equal(late.status, 400);
+    assert.match((await late.json()).message, /not an ExportMetricsServiceRequest: (resourceMetrics\[\] must be objects|scopeMetrics must be an array|scopeMetrics\[\]\.metrics must be an array)/);
+    assert.equal((await s.store.listSeries(['late'])).length, 0, `nothing of it was stored (${JSON.stringify(bad)})`);
+  }
 });
