@@ -31,13 +31,16 @@ const HOW = 'SOLEMATE_PERF_ADMIN_TOKEN=<secret> (or server.adminTokenFile: <file
  */
 export function checkExposure(config: PerformanceConfig, access: Access): string | undefined {
   const { host, insecure } = config.server;
-  // access.admin is what guards every change (auth.ts); it falls back to the ingest token
-  if (isLoopback(host) || access.admin !== undefined) return undefined;
+  // access.admin is what guards every change (auth.ts). It falls back to the ingest token, which
+  // every instrumented app holds: beyond loopback that is no guard, so an admin token of its own is needed
+  const guarded = access.admin !== undefined && access.admin !== access.ingest;
+  if (isLoopback(host) || guarded) return undefined;
+  const only = access.admin !== undefined ? ' (the ingest token is not enough: every instrumented app holds it)' : '';
   if (insecure) {
-    return `server.insecure: listening on ${host || '(all addresses)'} without an admin token; anyone who can reach this port can change the system (approve optimizations that run DDL on the application's database, edit alert rules, silence alerts). To require a token, set ${HOW}.`;
+    return `server.insecure: listening on ${host || '(all addresses)'} without an admin token${only}; anyone who can reach this port can change the system (approve optimizations that run DDL on the application's database, edit alert rules, silence alerts). To require a token, set ${HOW}.`;
   }
   throw new PerfError(
     'PERF_ERR_CONFIG',
-    `server.host: ${host || '(all addresses)'} is reachable beyond this machine, and without an admin token anyone who can reach it could change the system (approve optimizations that run DDL on the application's database). Set ${HOW}, or bind to 127.0.0.1; on a trusted network, --insecure (server.insecure: true) starts it anyway.`,
+    `server.host: ${host || '(all addresses)'} is reachable beyond this machine, and without an admin token${only} anyone who can reach it could change the system (approve optimizations that run DDL on the application's database). Set ${HOW}, or bind to 127.0.0.1; on a trusted network, --insecure (server.insecure: true) starts it anyway.`,
   );
 }

@@ -66,9 +66,15 @@ test('createServer on 0.0.0.0 with an admin token starts, and changes need the t
   assert.equal((await session(fromFile)).canWrite, false);
   assert.equal((await session(fromFile, 'from-a-file')).canWrite, true);
 
-  // the ingest token is the admin token when none is set (auth.ts), so it guards changes too
-  const ingestOnly = await start({ host: '0.0.0.0' }, { SOLEMATE_PERF_INGEST_TOKEN: 'app-secret' });
-  assert.equal((await session(ingestOnly)).writeNeedsToken, true);
+  // the ingest token is the admin token when none is set (auth.ts), but every instrumented app holds
+  // it: beyond loopback it is not enough, alone or set as the admin token too
+  const data = path.join(tmpDir(), 'perf.db');
+  for (const env of [{ SOLEMATE_PERF_INGEST_TOKEN: 'app-secret' }, { SOLEMATE_PERF_INGEST_TOKEN: 'app-secret', SOLEMATE_PERF_ADMIN_TOKEN: 'app-secret' }]) {
+    await assert.rejects(createServer({ config: testConfig({ server: { host: '0.0.0.0' }, store: { path: data } }), env }), /without an admin token \(the ingest token is not enough: every instrumented app holds it\)/);
+  }
+  const both = await start({ host: '0.0.0.0' }, { SOLEMATE_PERF_INGEST_TOKEN: 'app-secret', SOLEMATE_PERF_ADMIN_TOKEN: 'sesame' });
+  assert.equal((await session(both, 'app-secret')).canWrite, false);
+  assert.equal((await session(both, 'sesame')).canWrite, true);
 });
 
 test('server.insecure starts on 0.0.0.0 without a token, and warns that anyone can change the system', async () => {
