@@ -158,8 +158,10 @@ export const performanceConfigSchema = z
     /** What one client may send: the server's limit table (docs/configuration.md#limits). Past each, a clear answer and a counter. */
     limits: z
       .object({
-        /** active series of one metric (received a point within seriesWindowMinutes); new ones past it fold into the overflow series */
+        /** active series of one metric of one service (received a point within seriesWindowMinutes); new ones past it fold into the overflow series */
         seriesPerMetric: z.number().int().positive().default(10_000),
+        /** active series of one service, all its metrics; new series past it are rejected (partial success) */
+        seriesPerService: z.number().int().positive().default(50_000),
         /** active series in all; new series past it are rejected (partial success) */
         series: z.number().int().positive().default(100_000),
         /** how long a series stays active after its last point */

@@ -1,9 +1,11 @@
 // Active-series limits at ingest, the rule of the OpenTelemetry metrics SDK's cardinality limit
-// (and our own SDK's): past `seriesPerMetric` active series, a metric's new series are folded into
-// one overflow series marked otel.metric.overflow=true, so its totals stay right; past `series` in
-// all, new series are rejected, as Grafana Mimir rejects a tenant's series past its limit. A series
-// is active while it received a point within the window. Memory is bounded by the limits: only
-// admitted series are remembered.
+// (and our own SDK's): past `seriesPerMetric` active series, a service's metric folds its new series
+// into one overflow series marked otel.metric.overflow=true, so its totals stay right; past
+// `seriesPerService` for one service, or `series` in all, new series are rejected, as Grafana Mimir
+// rejects a tenant's series past its limit. The budgets are a service's own: one service flooding a
+// metric costs that service's series, not another's of the same name. A series is active while it
+// received a point within the window. Memory is bounded by the limits: only admitted series are
+// remembered.
 import { seriesKey, type MetricPoint } from '../model/metrics.js';
 
 export const OVERFLOW = 'otel.metric.overflow';
@@ -11,7 +13,10 @@ export const OVERFLOW = 'otel.metric.overflow';
 const CULPRIT_MS = 10_000;
 
 export interface SeriesLimits {
+  /** of one metric of one service */
   seriesPerMetric: number;
+  /** of one service, all its metrics (default: series) */
+  seriesPerService?: number;
   series: number;
   windowMs: number;
 }
@@ -19,9 +24,9 @@ export interface SeriesLimits {
 /** What one metric lost to the limits: the answer's message, the counter, the dashboard's warning. */
 export interface Overflow {
   metric: string;
-  /** the service of the first point that overflowed */
+  /** the service whose series it was */
   service: string;
-  reason: 'series_per_metric' | 'series_total';
+  reason: 'series_per_metric' | 'series_per_service' | 'series_total';
   /** points folded (per metric) or rejected (total) */
   points: number;
   /** the attribute with the most distinct values among the metric's active series: the likely culprit */
@@ -36,11 +41,13 @@ export interface Admitted {
 }
 
 export class SeriesLimiter {
-  /** metric → series key → last point (ms) */
+  /** service and metric (budgetKey) → series key → last point (ms) */
   private readonly active = new Map<string, Map<string, number>>();
+  /** service → its active series */
+  private readonly perService = new Map<string, number>();
   private total = 0;
   private pruned = 0;
-  /** the culprit of each overflowing metric, worked out at most every CULPRIT_MS */
+  /** the culprit of each overflowing metric (by budgetKey), worked out at most every CULPRIT_MS */
   private readonly culprits = new Map<string, { at: number; attribute: string | undefined; distinct: number }>();
 
   constructor(private readonly limits: SeriesLimits) {}
@@ -55,44 +62,49 @@ export class SeriesLimiter {
     const out: MetricPoint[] = [];
     const lost = new Map<string, Overflow>();
     let rejected = 0;
+    const perService = this.limits.seriesPerService ?? this.limits.series;
     for (let p of points) {
-      let series = this.active.get(p.metric);
+      const budget = budgetKey(p.service, p.metric);
+      let series = this.active.get(budget);
       const key = seriesKey(p.metric, p.service, p.instance, p.attributes);
       if (series?.has(key)) {
         series.set(key, now);
         out.push(p);
         continue;
       }
+      const ofService = this.perService.get(p.service) ?? 0;
       let reason: Overflow['reason'] | undefined;
       if (this.total >= this.limits.series) reason = 'series_total';
+      else if (ofService >= perService) reason = 'series_per_service';
       else if ((series?.size ?? 0) >= this.limits.seriesPerMetric && p.attributes[OVERFLOW] === undefined) {
         reason = 'series_per_metric';
         p = { ...p, attributes: { [OVERFLOW]: 'true' } };
       }
       if (reason) {
-        const o = lost.get(p.metric) ?? { metric: p.metric, service: p.service, reason, points: 0, attribute: undefined, distinct: 0 };
+        const o = lost.get(budget) ?? { metric: p.metric, service: p.service, reason, points: 0, attribute: undefined, distinct: 0 };
         o.points++;
-        lost.set(p.metric, o);
+        lost.set(budget, o);
       }
-      if (reason === 'series_total') {
+      if (reason === 'series_total' || reason === 'series_per_service') {
         rejected++;
         continue;
       }
       const foldedKey = reason ? seriesKey(p.metric, p.service, p.instance, p.attributes) : key;
-      if (!series) this.active.set(p.metric, (series = new Map()));
+      if (!series) this.active.set(budget, (series = new Map()));
       if (!series.has(foldedKey)) {
-        if (this.total >= this.limits.series) {
+        if (this.total >= this.limits.series || (this.perService.get(p.service) ?? 0) >= perService) {
           rejected++;
           continue;
         }
         this.total++;
+        this.perService.set(p.service, (this.perService.get(p.service) ?? 0) + 1);
       }
       series.set(foldedKey, now);
       out.push(p);
     }
-    for (const o of lost.values()) {
-      let c = this.culprits.get(o.metric);
-      if (!c || now - c.at > CULPRIT_MS) this.culprits.set(o.metric, (c = { at: now, ...culprit(this.active.get(o.metric)) }));
+    for (const [budget, o] of lost) {
+      let c = this.culprits.get(budget);
+      if (!c || now - c.at > CULPRIT_MS) this.culprits.set(budget, (c = { at: now, ...culprit(this.active.get(budget)) }));
       o.attribute = c.attribute;
       o.distinct = c.distinct;
     }
@@ -101,18 +113,31 @@ export class SeriesLimiter {
 
   private prune(now: number): void {
     const cut = now - this.limits.windowMs;
-    for (const [metric, series] of this.active) {
+    for (const [budget, series] of this.active) {
+      const service = budget.slice(0, budget.lastIndexOf('\u001f'));
+      let gone = 0;
       for (const [key, seen] of series) {
         if (seen < cut) {
           series.delete(key);
-          this.total--;
+          gone++;
         }
       }
-      if (series.size === 0) this.active.delete(metric);
+      if (gone > 0) {
+        this.total -= gone;
+        const left = (this.perService.get(service) ?? 0) - gone;
+        if (left > 0) this.perService.set(service, left);
+        else this.perService.delete(service);
+      }
+      if (series.size === 0) this.active.delete(budget);
     }
-    for (const [metric, c] of this.culprits) if (c.at < cut) this.culprits.delete(metric);
+    for (const [budget, c] of this.culprits) if (c.at < cut) this.culprits.delete(budget);
     this.pruned = now;
   }
+}
+
+/** A service's budget for one metric. */
+export function budgetKey(service: string, metric: string): string {
+  return `${service}\u001f${metric}`;
 }
 
 /** The attribute key with the most distinct values among these series keys (see seriesKey's format). */

@@ -211,8 +211,8 @@ function selfMetrics(stats: IngestStats, engine: QueryEngine, view: PrometheusVi
   lines.push('# HELP solemate_perf_ingest_spans_total Spans received, by result', '# TYPE solemate_perf_ingest_spans_total counter');
   lines.push(`solemate_perf_ingest_spans_total{result="accepted"} ${stats.acceptedSpans}`, `solemate_perf_ingest_spans_total{result="rejected"} ${stats.rejectedSpans}`);
   lines.push('# HELP solemate_perf_ingest_active_series Series that received a point within limits.seriesWindowMinutes', '# TYPE solemate_perf_ingest_active_series gauge', `solemate_perf_ingest_active_series ${stats.limiter?.activeSeries ?? 0}`);
-  lines.push('# HELP solemate_perf_ingest_series_overflow_points_total Points folded into a metric\'s overflow series or rejected by the series limits, by metric', '# TYPE solemate_perf_ingest_series_overflow_points_total counter');
-  for (const o of stats.overflows.values()) lines.push(`solemate_perf_ingest_series_overflow_points_total${formatLabels({ metric: o.metric, reason: o.reason })} ${o.total}`);
+  lines.push('# HELP solemate_perf_ingest_series_overflow_points_total Points folded into a metric\'s overflow series or rejected by the series limits, by metric and service', '# TYPE solemate_perf_ingest_series_overflow_points_total counter');
+  for (const o of stats.overflows.values()) lines.push(`solemate_perf_ingest_series_overflow_points_total${formatLabels({ metric: o.metric, reason: o.reason, service: o.service })} ${o.total}`);
   lines.push('# HELP solemate_perf_ingest_span_attributes_limited_total Span attributes dropped past limits.attributes, and values cut to limits.attributeValueLength', '# TYPE solemate_perf_ingest_span_attributes_limited_total counter');
   lines.push(`solemate_perf_ingest_span_attributes_limited_total{action="dropped"} ${stats.droppedAttributes}`, `solemate_perf_ingest_span_attributes_limited_total{action="cut"} ${stats.cutValues}`);
   lines.push('# HELP solemate_perf_query_over_budget_total Queries answered 422, by the budget they passed (limits.querySeries, queryRows, queryTimeMs)', '# TYPE solemate_perf_query_over_budget_total counter');

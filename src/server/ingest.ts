@@ -7,7 +7,8 @@
 // - requests wait in a bounded queue and are stored one at a time → 429 + Retry-After past it;
 // - a request is decoded, checked and stored in slices of SLICE points, yielding to the event loop
 //   between them, so /healthz and the API stay responsive during the largest accepted request;
-// - active series are limited per metric (overflow series) and in all (docs/configuration.md#limits).
+// - active series are limited per metric of a service (overflow series), per service and in all
+//   (docs/configuration.md#limits).
 // A request is acknowledged only after every slice is committed, so a 200 survives a SIGKILL; a
 // request cut short by a crash may be stored in part, and its retry then stores that part twice
 // (at least once, as OTLP's own retries are).
@@ -22,7 +23,7 @@ import { JsonParser, type JsonSignal } from '../ingest/json-parser.js';
 import { checkMetricsRequest, OtlpMetricsReader, type PointLimits } from '../ingest/otlp-metrics.js';
 import { readTraces } from '../ingest/otlp-traces.js';
 import { IngestQueue } from '../ingest/queue.js';
-import { OVERFLOW, SeriesLimiter, type Overflow } from '../ingest/series-limit.js';
+import { budgetKey, OVERFLOW, SeriesLimiter, type Overflow } from '../ingest/series-limit.js';
 import type { MetricPoint } from '../model/metrics.js';
 import { encodeMetricsResponse, encodeTracesResponse } from '../otlp/proto.js';
 import { countMetricsProto, countTracesProto, sliceMetricsProto, sliceTracesProto } from '../otlp/slices.js';
@@ -55,7 +56,7 @@ export interface IngestStats {
   /** span attributes dropped past limits.attributes, and values or names cut to limits.attributeValueLength */
   droppedAttributes: number;
   cutValues: number;
-  /** metric → what the series limits cost it */
+  /** service and metric (budgetKey) → what the series limits cost it */
   overflows: Map<string, OverflowState>;
   limiter: SeriesLimiter | undefined;
   queue: IngestQueue | undefined;
@@ -81,7 +82,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
   const clock = opts.clock ?? Date.now;
   const pointLimits: PointLimits = { attributes: limits.attributes, resourceAttributes: limits.resourceAttributes, attributeValueLength: limits.attributeValueLength, maxPastMs: limits.maxAgeDays * 86_400_000, maxFutureMs: limits.futureMinutes * 60_000 };
   const reader = new OtlpMetricsReader({ limits: pointLimits });
-  const limiter = new SeriesLimiter({ seriesPerMetric: limits.seriesPerMetric, series: limits.series, windowMs: limits.seriesWindowMinutes * 60_000 });
+  const limiter = new SeriesLimiter({ seriesPerMetric: limits.seriesPerMetric, seriesPerService: limits.seriesPerService, series: limits.series, windowMs: limits.seriesWindowMinutes * 60_000 });
   const queue = new IngestQueue(limits.queuedRequests);
   const stats = opts.stats;
   stats.limiter = limiter;
@@ -183,8 +184,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
         }
         const admitted = limiter.admit(read.points, now);
         for (const o of admitted.overflows) {
-          const had = lost.get(o.metric);
-          lost.set(o.metric, { ...o, points: o.points + (had?.points ?? 0) });
+          const had = lost.get(budgetKey(o.service, o.metric));
+          lost.set(budgetKey(o.service, o.metric), { ...o, points: o.points + (had?.points ?? 0) });
         }
         await durably(req, () => opts.store.write(admitted.points));
         opts.view.add(admitted.points);
@@ -243,9 +244,10 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     const now = clock();
     const points: MetricPoint[] = [];
     for (const o of lost) {
-      const had = stats.overflows.get(o.metric);
-      stats.overflows.delete(o.metric);
-      stats.overflows.set(o.metric, { ...o, lastAt: now, total: (had?.total ?? 0) + o.points });
+      const key = budgetKey(o.service, o.metric);
+      const had = stats.overflows.get(key);
+      stats.overflows.delete(key);
+      stats.overflows.set(key, { ...o, lastAt: now, total: (had?.total ?? 0) + o.points });
       if (stats.overflows.size > MAX_OVERFLOWING) stats.overflows.delete(stats.overflows.keys().next().value as string);
       const attributes = { metric: o.metric, reason: o.reason, 'service.name': o.service, attribute: o.attribute ?? '' };
       points.push({ metric: SERIES_OVERFLOW_METRIC, kind: 'counter', unit: '{point}', description: 'points folded into the overflow series (series_per_metric) or rejected (series_total) by the series limits', service: 'solemate-perf', instance, attributes, startTime: now, time: now, count: 1, sum: o.points, min: 0, max: 0, last: 0 });
@@ -256,9 +258,9 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
 
 function overflowMessage(o: Overflow): string {
   const culprit = o.attribute ? `; attribute "${o.attribute}" has ${o.distinct} distinct values: leave it off this metric (put it on spans instead)` : '';
-  return o.reason === 'series_per_metric'
-    ? `${o.metric}: ${o.points} points of new series past limits.seriesPerMetric were folded into the series ${OVERFLOW}=true${culprit}`
-    : `${o.metric}: ${o.points} points of new series were rejected: the server holds limits.series active series${culprit}`;
+  if (o.reason === 'series_per_metric') return `${o.metric}: ${o.points} points of new series past limits.seriesPerMetric were folded into the series ${OVERFLOW}=true${culprit}`;
+  if (o.reason === 'series_per_service') return `${o.metric}: ${o.points} points of new series were rejected: service ${o.service} holds limits.seriesPerService active series${culprit}`;
+  return `${o.metric}: ${o.points} points of new series were rejected: the server holds limits.series active series${culprit}`;
 }
 
 /** A decoding error in a later slice is still the client's (400), not the server's. */

@@ -36,3 +36,24 @@ test('past the total, new series are rejected; series idle for the window free t
   assert.equal(later.rejected, 1);
   assert.equal(limiter.activeSeries, 4);
 });
+
+test('each service has its own budget per metric, and past seriesPerService its new series are rejected', () => {
+  const limiter = new SeriesLimiter({ seriesPerMetric: 3, seriesPerService: 5, series: 100, windowMs: 60_000 });
+  const from = (service: string, metric: string, user: string): MetricPoint => ({ ...point(metric, { 'user.id': user }), service });
+  // the flooding service folds its own series...
+  const flood = limiter.admit(Array.from({ length: 10 }, (_, i) => from('bad', 'http.duration', `u${i}`)), 1000);
+  assert.deepEqual(flood.overflows.map((o) => [o.service, o.metric, o.reason, o.points]), [['bad', 'http.duration', 'series_per_metric', 7]]);
+  // ...and another service's series of the same metric are its own, not folded
+  const good = limiter.admit([from('good', 'http.duration', 'a'), from('good', 'http.duration', 'b')], 1000);
+  assert.deepEqual(good.overflows, []);
+  assert.deepEqual(good.points.map((p) => p.attributes['user.id']), ['a', 'b']);
+  // 'bad' holds 4 (3 and its overflow series); one more metric's first series is its 5th, then rejected
+  const more = limiter.admit([from('bad', 'other', 'x'), from('bad', 'other', 'y'), from('bad', 'third', 'z')], 2000);
+  assert.equal(more.points.length, 1);
+  assert.equal(more.rejected, 2);
+  assert.deepEqual(more.overflows.map((o) => [o.service, o.metric, o.reason, o.points]), [['bad', 'other', 'series_per_service', 1], ['bad', 'third', 'series_per_service', 1]]);
+  assert.equal(limiter.admit([from('good', 'other', 'x')], 2000).points.length, 1, 'the other service still has room');
+  // idle series free their service's places too
+  assert.equal(limiter.admit([from('bad', 'third', 'z')], 70_000).points.length, 1);
+  assert.equal(limiter.activeSeries, 1);
+});

@@ -46,7 +46,7 @@ test('past limits.seriesPerMetric a metric folds into its overflow series: total
   assert.deepEqual(series.find((r) => r.attributes['otel.metric.overflow'])?.attributes, { 'otel.metric.overflow': 'true' });
 
   const metrics = await (await fetch(`${s.url}/metrics`)).text();
-  assert.match(metrics, /^solemate_perf_ingest_series_overflow_points_total\{metric="logins",reason="series_per_metric"\} 7$/m);
+  assert.match(metrics, /^solemate_perf_ingest_series_overflow_points_total\{metric="logins",reason="series_per_metric",service="shop"\} 7$/m);
   assert.match(metrics, /^solemate_perf_ingest_active_series 4$/m);
   assert.match(metrics, /^solemate_perf_prometheus_view_dropped_points_total 0$/m);
   const limits = await json(fetch(`${s.url}/api/limits`));
@@ -58,6 +58,10 @@ test('past limits.seriesPerMetric a metric folds into its overflow series: total
   assert.ok(fired, `the built-in rule fires: ${JSON.stringify(cycle?.transitions.map((t) => t.instance.alert))}`);
   assert.equal(fired.instance.labels.metric, 'logins');
   assert.equal(fired.instance.labels.attribute, 'user.id');
+  // another service's series of the same metric have their own budget: not folded
+  const other = await (await post(s.url, counters('logins', 3, 0, 'other-shop'))).json();
+  assert.deepEqual(other, {});
+  assert.equal((await s.store.listSeries(['logins'])).length, 7);
 });
 
 test('past limits.series new series are rejected, with the count in the partial success', async () => {

@@ -37,7 +37,7 @@ function SeriesLimits() {
   return (
     <Panel title="Series limits reached" wide>
       <p>
-        These metrics send more distinct attribute sets than the server keeps ({l.data!.limits.seriesPerMetric} active series per metric, {l.data!.limits.series} in all; {l.data!.activeSeries} active now). Their new series are folded into one series marked <code>otel.metric.overflow=true</code>, or rejected past the total.
+        These metrics send more distinct attribute sets than the server keeps ({l.data!.limits.seriesPerMetric} active series per metric of a service, {l.data!.limits.seriesPerService} per service, {l.data!.limits.series} in all; {l.data!.activeSeries} active now). Their new series are folded into one series marked <code>otel.metric.overflow=true</code>, or rejected past a service's or the server's total.
       </p>
       <ul class="list">
         {over.map((o) => (
