@@ -1,6 +1,6 @@
 // Hello-world Express app in one of several instrumentation variants; prints its port when ready.
 // CommonJS so the OpenTelemetry instrumentations can patch http and express before they load.
-//   node bench/servers/hello.cjs <none|noop|dc-empty|spin|solemate|solemate-dc|solemate-off|optimizer-idle|prom-bundle|otel>[@build]
+//   node bench/servers/hello.cjs <none|noop|dc-empty|spin|solemate|solemate-dc|solemate-off|optimizer-idle|sdk|prom-bundle|otel>[@build]
 // (any other name, e.g. none-b: uninstrumented too — a second baseline, to see what a run resolves)
 // A variant of ours loads the build in dist/, or with "@dir" the one in dir (relative to the working
 // directory): a copy of dist/ from before a change, to measure both in one run
@@ -72,6 +72,20 @@ async function main() {
     // what a process pays for loading it, without any per-request work (bench/middleware-toggle.ts
     // leaves this out)
     if (variant === 'solemate-off') undo();
+  } else if (variant === 'sdk') {
+    // the whole SDK as an app runs it (bench/sdk-resilience.ts): PerformanceService exporting every
+    // second to SOLEMATE_PERF_ENDPOINT, the Express middleware, and a counter per request over 500
+    // series, so every export carries ~500 points to a server that may be down, hang, 500 or 429
+    const { createPerformanceService } = await import(dist('sdk/performance-service.js'));
+    const { expressMetrics } = await import(dist('instrument/express.js'));
+    const perf = createPerformanceService({ config: { monitoring: { interval: 1000, tracing: { enabled: false } }, sdk: { endpoint: process.env.SOLEMATE_PERF_ENDPOINT } }, service: 'hello', handleSignals: false, onWarning: () => {} });
+    let n = 0;
+    const count = (req, res, next) => {
+      perf.recordCounter('hello.greeted', 1, { visitor: String(n++ % 500) });
+      next();
+    };
+    const measured = expressMetrics(perf);
+    middleware = (req, res, next) => measured(req, res, () => count(req, res, next));
   } else if (variant === 'spin') {
     // plain CPU, as much per request as ours adds (BENCH_SPIN_US, default 1.5 µs: the added CPU
     // per request bench/middleware-toggle.ts measured), spent where ours is, on the two channels:
