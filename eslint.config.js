@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['scratch/', 'dist/', 'web/dist/', 'build/', 'node_modules/', 'coverage/', '.data/', 'bench/results/'] },
+  { ignores: ['scratch/', 'dist/', 'web/dist/', 'browser/dist/', 'build/', 'node_modules/', 'coverage/', '.data/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

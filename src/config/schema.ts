@@ -208,6 +208,35 @@ export const performanceConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Real-user monitoring: beacons of solemate-performance/browser at POST /v1/rum (docs/frontend.md). */
+    rum: z
+      .object({
+        enabled: z.boolean().default(true),
+        /**
+         * origins whose pages may send beacons ("https://shop.example.com", "https://*.example.com");
+         * the server's own origin and loopback ones always may
+         */
+        origins: z.array(z.string().regex(/^https?:\/\/(\*\.)?[^/*]+$/, 'an origin: scheme://host[:port], optionally *. before the host')).default([]),
+        /** page templates tried first ("/products/:id", "/blog/*"); other paths have their id-like segments taken out */
+        pages: z.array(z.string().regex(/^\//, 'a path template starting with /')).default([]),
+        /** beacons merged in memory are stored this often */
+        flushSeconds: z.number().positive().max(60).default(10),
+        /** largest beacon body (bytes) → 413 */
+        bodyBytes: z.number().int().positive().max(1024 * 1024).default(16 * 1024),
+        /** beacons one client address may send a minute → 429 */
+        beaconsPerClientPerMinute: z.number().int().positive().default(120),
+        /** client addresses the rate limiter remembers (the oldest forgotten first) */
+        clients: z.number().int().positive().default(10_000),
+        metricsPerBeacon: z.number().int().positive().default(50),
+        /** page templates per service; later ones are stored as "(other)" */
+        pagesPerService: z.number().int().positive().default(200),
+        /** services (the beacon's service); later ones are stored as "(other)" */
+        services: z.number().int().positive().default(50),
+        /** attribution targets (LCP element, INP target, CLS source) per page and vital; later ones are "(other)" */
+        targets: z.number().int().positive().default(20),
+      })
+      .strict()
+      .default({}),
     loadtest: z
       .object({
         /** hosts besides loopback that load tests may target */

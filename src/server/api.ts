@@ -5,7 +5,9 @@ import { PerfError } from '../errors.js';
 import type { PerformanceFilters } from '../query/filters.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { TrendStatistic } from '../query/trends.js';
+import { rumReport } from '../query/rum.js';
 import { listTraces, traceTree, type TraceQuery } from '../query/traces.js';
+import { WEB_VITALS, type WebVitalName } from '../model/rum.js';
 import type { Store } from '../store/store.js';
 
 const STATISTICS: TrendStatistic[] = ['p50', 'p90', 'p95', 'p99', 'avg', 'max', 'rate', 'last'];
@@ -102,6 +104,21 @@ export async function apiRoutes(app: FastifyInstance, opts: { engine: QueryEngin
     if (typeof metric !== 'string' || metric === '') throw new PerfError('PERF_ERR_QUERY', 'metric is required, e.g. /api/series?metric=http.server.request.duration');
     const { items, ...rest } = page(await engine.series(metric, filtersFrom(req.query)), req.query, pageSize);
     return { series: items, ...rest };
+  });
+
+  // real-user Web Vitals per page and device (POST /v1/rum); default range the last 24 hours
+  app.get('/api/rum', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const { service, from, to } = filtersFrom(req.query);
+    const one = (k: string, allowed?: readonly string[]) => {
+      const v = req.query[k];
+      if (Array.isArray(v)) throw new PerfError('PERF_ERR_QUERY', `${k} may be given once`);
+      if (v === undefined || v === '') return undefined;
+      if (allowed && !allowed.includes(v)) throw new PerfError('PERF_ERR_QUERY', `${k} must be one of ${allowed.join(', ')}`);
+      return v;
+    };
+    const vital = one('vital', Object.keys(WEB_VITALS)) as WebVitalName | undefined;
+    const device = one('device', ['mobile', 'tablet', 'desktop']);
+    return asQueryError(async () => rumReport(engine, { ...engine.window({ from: from ?? '-24h', to }), service, page: one('page'), device, vital }));
   });
 
   app.get('/api/trends', async (req: FastifyRequest<{ Querystring: Query }>) => {

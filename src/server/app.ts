@@ -26,6 +26,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { EventHub, eventRoutes, relayThroughPostgres } from './events.js';
 import { optimizationRoutes } from './optimizations.js';
 import { viewRoutes } from './views.js';
+import { RumIngest, rumRoutes } from './rum.js';
 import { loadDashboards } from '../dashboards/dashboards.js';
 
 /** Rollup and retention run this often; hours are rolled once they ended 5 minutes ago. */
@@ -65,12 +66,14 @@ export interface PerformanceServer {
   hub: EventHub;
   /** the scheduled optimizer (optimization.enabled + autoOptimize), else undefined */
   optimizer: OptimizerSchedule | undefined;
+  /** real-user beacons: counts by result, and flush() to store what is merged now (also every rum.flushSeconds) */
+  rum: RumIngest;
   /** start-up warnings, also sent to onWarning (e.g. listening beyond loopback with server.insecure) */
   warnings: string[];
   close(): Promise<void>;
 }
 
-export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; uptime: UptimeMonitor | undefined; hub: EventHub }> {
+export async function buildApp(options: ServerOptions & { store: Store }): Promise<{ app: FastifyInstance; engine: QueryEngine; stats: IngestStats; alerts: AlertEvaluator | undefined; dispatcher: Dispatcher | undefined; uptime: UptimeMonitor | undefined; hub: EventHub; rum: RumIngest }> {
   const { config, store } = options;
   const clock = options.clock ?? Date.now;
   const engine = new QueryEngine(store, config, clock);
@@ -99,6 +102,11 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
   await app.register(eventRoutes, { hub });
   await app.register(optimizationRoutes, { store, engine, config, env, hub, log: (m) => app.log.info(m) });
   await app.register(dashboardRoutes, {});
+  const rum = new RumIngest(config.rum, store, clock, (points) => {
+    view.add(points);
+    hub.ingested(points.length, 0);
+  });
+  await app.register(rumRoutes, { rum, config: config.rum });
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;
@@ -118,10 +126,10 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
 
   app.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(fs.readFileSync(OPENAPI)));
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(Readable.from(view.chunks(selfMetrics(stats, engine, view)), { objectMode: false })));
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(Readable.from(view.chunks(selfMetrics(stats, engine, view, rum)), { objectMode: false })));
   // what the limits cost whom: the dashboard shows the overflowing metrics and their likely culprit
   app.get('/api/limits', async () => ({ limits: config.limits, activeSeries: stats.limiter?.activeSeries ?? 0, queued: stats.queue?.length ?? 0, overflows: [...stats.overflows.values()].reverse() }));
-  return { app, engine, stats, alerts, dispatcher, uptime, hub };
+  return { app, engine, stats, alerts, dispatcher, uptime, hub, rum };
 }
 
 export async function createServer(options: ServerOptions): Promise<PerformanceServer> {
@@ -131,7 +139,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(config));
   const clock = options.clock ?? Date.now;
-  const { app, engine, stats, alerts, dispatcher, uptime, hub } = await buildApp({ ...options, store });
+  const { app, engine, stats, alerts, dispatcher, uptime, hub, rum } = await buildApp({ ...options, store });
   // replicas on one PostgreSQL store see each other's live events, as they see each other's data
   const closeRelay = store.kind === 'postgres' && config.store.url ? relayThroughPostgres(hub, config.store.url, (m) => app.log.warn(m)) : undefined;
   uptime?.start();
@@ -188,6 +196,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     evaluateAlerts,
     optimizer,
     hub,
+    rum,
     warnings,
     async close() {
       clearInterval(timer);
@@ -203,7 +212,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   };
 }
 
-function selfMetrics(stats: IngestStats, engine: QueryEngine, view: PrometheusView): string[] {
+function selfMetrics(stats: IngestStats, engine: QueryEngine, view: PrometheusView, rum: RumIngest): string[] {
   const lines = ['# HELP solemate_perf_ingest_requests_total OTLP export requests received, by result', '# TYPE solemate_perf_ingest_requests_total counter'];
   for (const [result, n] of Object.entries(stats.requests)) lines.push(`solemate_perf_ingest_requests_total{result="${result}"} ${n}`);
   lines.push('# HELP solemate_perf_ingest_points_total Data points received, by result', '# TYPE solemate_perf_ingest_points_total counter');
@@ -218,6 +227,10 @@ function selfMetrics(stats: IngestStats, engine: QueryEngine, view: PrometheusVi
   lines.push('# HELP solemate_perf_query_over_budget_total Queries answered 422, by the budget they passed (limits.querySeries, queryRows, queryTimeMs)', '# TYPE solemate_perf_query_over_budget_total counter');
   for (const [budget, n] of Object.entries(engine.overBudgetCount)) lines.push(`solemate_perf_query_over_budget_total{budget="${budget}"} ${n}`);
   lines.push('# HELP solemate_perf_ingest_queued_requests OTLP requests waiting to be stored (limits.queuedRequests)', '# TYPE solemate_perf_ingest_queued_requests gauge', `solemate_perf_ingest_queued_requests ${stats.queue?.length ?? 0}`);
+  lines.push('# HELP solemate_perf_rum_beacons_total Real-user beacons received at /v1/rum, by result', '# TYPE solemate_perf_rum_beacons_total counter');
+  for (const [result, n] of Object.entries(rum.beacons)) lines.push(`solemate_perf_rum_beacons_total{result="${result}"} ${n}`);
+  lines.push('# HELP solemate_perf_rum_other_total Beacons stored under "(other)": past rum.pagesPerService page templates, or past rum.services services', '# TYPE solemate_perf_rum_other_total counter');
+  lines.push(`solemate_perf_rum_other_total{limit="pagesPerService"} ${rum.aggregator.counts.otherPages}`, `solemate_perf_rum_other_total{limit="services"} ${rum.aggregator.counts.otherServices}`);
   lines.push(`# HELP solemate_perf_prometheus_view_dropped_points_total Points of series past the ${view.maxSeries} this page shows (they are stored and queryable; only this page leaves them out)`, '# TYPE solemate_perf_prometheus_view_dropped_points_total counter', `solemate_perf_prometheus_view_dropped_points_total ${view.dropped}`);
   return lines;
 }

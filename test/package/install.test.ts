@@ -62,7 +62,7 @@ test('packed, installed into an empty mode-700 project, it starts, imports, load
     }
   });
 
-  await t.test('the root and /sdk import from ESM and from CommonJS', async () => {
+  await t.test('the root and /sdk import from ESM and from CommonJS; /browser resolves', async () => {
     fs.writeFileSync(
       path.join(app, 'esm.mjs'),
       `import * as root from 'solemate-performance';\nimport * as sdk from 'solemate-performance/sdk';\nconsole.log(JSON.stringify({ createServer: typeof root.createServer, openStore: typeof root.openStore, createPerformanceService: typeof sdk.createPerformanceService, expressMetrics: typeof sdk.expressMetrics, serverInSdk: 'createServer' in sdk }));\n`,
@@ -75,6 +75,9 @@ test('packed, installed into an empty mode-700 project, it starts, imports, load
     assert.deepEqual(esm, { createServer: 'function', openStore: 'function', createPerformanceService: 'function', expressMetrics: 'function', serverInSdk: false });
     const cjs = JSON.parse((await run('node', ['cjs.cjs'], { cwd: app })).stdout);
     assert.deepEqual(cjs, { createServer: 'function', createPerformanceService: 'function' });
+    // the browser entry resolves, with web-vitals installed beside it (a bundler takes it from here)
+    fs.writeFileSync(path.join(app, 'browser.mjs'), `import { startRum } from 'solemate-performance/browser';\nconsole.log(typeof startRum);\n`);
+    assert.equal((await run('node', ['browser.mjs'], { cwd: app })).stdout.trim(), 'function');
   });
 
   await t.test('solemate-perf start: health, dashboard, OTLP ingest from the installed SDK and as JSON, /metrics', async () => {
@@ -93,6 +96,10 @@ test('packed, installed into an empty mode-700 project, it starts, imports, load
       });
       const { url } = JSON.parse(first) as { url: string };
       assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok', store: 'sqlite' });
+      // the real-user snippet's script-tag form, from the package's browser/dist
+      const rum = await fetch(`${url}/rum.js`);
+      assert.equal(rum.status, 200);
+      assert.match(await rum.text(), /sendBeacon/);
       const page = await fetch(`${url}/`);
       assert.equal(page.status, 200);
       const html = await page.text();
