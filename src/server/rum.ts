@@ -57,9 +57,23 @@ export class RumIngest {
     return { ok: true, retryAfter: 0 };
   }
 
+  /** Answers of allowed() for the origins seen lately (most sites have one or a few). */
+  private readonly origins = new Map<string, boolean>();
+
   /** Whether a page of `origin` may send beacons to a server reached as `host`. */
   allowed(origin: string | undefined, host: string | undefined): boolean {
-    if (!origin || origin === 'null') return false;
+    if (!origin) return false;
+    const key = `${origin} ${host}`;
+    let ok = this.origins.get(key);
+    if (ok === undefined) {
+      if (this.origins.size >= 1000) this.origins.clear();
+      this.origins.set(key, (ok = this.decide(origin, host)));
+    }
+    return ok;
+  }
+
+  private decide(origin: string, host: string | undefined): boolean {
+    if (origin === 'null') return false;
     let o: URL;
     try {
       o = new URL(origin);
@@ -119,7 +133,8 @@ export async function rumRoutes(app: FastifyInstance, opts: { rum: RumIngest; co
       rum.beacons.forbidden_origin++;
       throw new PerfError('PERF_ERR_FORBIDDEN', `beacons from ${req.headers.origin ?? 'a request without an Origin header'} are not accepted: add the origin to rum.origins`);
     }
-    const turn = rum.admit(req.ip);
+    // the peer's address (req.ip would read X-Forwarded-For only with trustProxy, which is off)
+    const turn = rum.admit(req.socket.remoteAddress ?? '');
     if (!turn.ok) {
       rum.beacons.rate_limited++;
       throw new PerfError('PERF_ERR_BUSY', `more than ${config.beaconsPerClientPerMinute} beacons a minute from this address (rum.beaconsPerClientPerMinute)`, { retryAfter: turn.retryAfter });
