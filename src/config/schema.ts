@@ -21,6 +21,8 @@ export const sloSchema = z
       z.object({ type: z.literal('availability'), metric: z.string().default('http.server.request.duration'), filters: filtersSchema.default({}) }).strict(),
       z.object({ type: z.literal('latency'), metric: z.string().default('http.server.request.duration'), thresholdMs: z.number().positive(), filters: filtersSchema.default({}) }).strict(),
       z.object({ type: z.literal('uptime'), check: z.string().optional() }).strict(),
+      /** a period (default 1h) is good when the quantile of its values is ≤ thresholdMs: "p75 LCP < 2 s for 99% of hours" */
+      z.object({ type: z.literal('percentile'), metric: z.string(), quantile: z.number().gt(0).lt(1).default(0.75), thresholdMs: z.number().positive(), period: z.string().default('1h'), filters: filtersSchema.default({}) }).strict(),
     ]),
   })
   .strict();

@@ -60,3 +60,28 @@ test('fast burn fires the page alert; a healthy service fires nothing', async ()
     await store.close();
   }
 });
+
+test('a percentile SLI counts the hours whose p75 LCP is within the threshold, per page', async () => {
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  // 6 hours of real users' LCP on two pages; /products/:id is slow in hours 2 and 5 (p75 ≥ 3 s)
+  for (let h = 1; h <= 6; h++) {
+    const t = NOW - h * 60 * MIN + 30 * MIN;
+    const slow = h === 2 || h === 5;
+    const product = [...Array(5).fill(1200), ...Array(5).fill(slow ? 3000 : 1600)];
+    await store.write([
+      { ...histPoint('browser.web_vitals.lcp', { page: '/products/:id', device: 'mobile' }, t, product), unit: 'ms', service: 'shop-web', instance: 'browser' },
+      { ...histPoint('browser.web_vitals.lcp', { page: '/cart', device: 'mobile' }, t, Array(10).fill(3500)), unit: 'ms', service: 'shop-web', instance: 'browser' },
+    ]);
+  }
+  const engine = new QueryEngine(store, testConfig(), () => NOW);
+  const reads = new CycleReads(engine, NOW);
+  const slo: Slo = { name: 'product-lcp', objective: 0.99, window: '6h', sli: { type: 'percentile', metric: 'browser.web_vitals.lcp', quantile: 0.75, thresholdMs: 2000, period: '1h', filters: { tags: { page: '/products/:id' } } } };
+  assert.deepEqual(await sliCounts(reads, slo, 6 * 60 * MIN), { good: 4, total: 6 });
+  const s = await sloStatus(reads, slo);
+  assert.ok(Math.abs(s.sli! - 4 / 6) < 1e-9);
+  assert.match(s.derivedFrom, /6 periods of 1h .* good when its p75 ≤ 2000 ms/);
+  // the same SLI on the slow page: no good hour
+  assert.deepEqual(await sliCounts(reads, { ...slo, sli: { ...slo.sli, filters: { tags: { page: '/cart' } } } } as Slo, 6 * 60 * MIN), { good: 0, total: 6 });
+  await store.close();
+});
