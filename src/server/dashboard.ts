@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** The dashboard's pages; each serves the same shell, which routes on the path. */
-export const PAGES = ['/', '/routes', '/database', '/trends', '/alerts', '/optimizations', '/loadtests', '/dashboards/:name'];
+export const PAGES = ['/', '/routes', '/database', '/trends', '/alerts', '/optimizations', '/loadtests', '/frontend', '/dashboards/:name'];
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.json': 'application/json', '.map': 'application/json' };

@@ -74,6 +74,11 @@ test('every page loads without console errors and shows stored data', { skip }, 
   const steps = [1, 2, 4, 8].map((x) => ({ x, requests: 100 * x, failed: 0, errorRate: 0, rps: 100 * x * (1 - x / 40), latency: { avg: 1, min: 1, p50: 1, p90: 1, p95: 2, p99: 3, max: 4 }, thresholds: [], ok: true }));
   await s.store.saveRun({ id: 'r1', scenario: 'shop', profile: 'stress', target: 'http://127.0.0.1:3000', startedAt: now - 10 * MIN, finishedAt: now - 9 * MIN, passed: true, gitRevision: 'abc', environment: {}, result: { rps: 400, requests: 4000, errorRate: 0, corrected: { p50: 1, p95: 2, p99: 3 }, steps, capacity: { sigma: 0.01, kappa: 0.0001, lambda: 100, peakConcurrency: 99, peakThroughput: 3000, r2: 0.99, derivedFrom: 'test steps' } }, samples: [1, 2, 3] });
   await s.evaluateAlerts();
+  for (const lcp of [1800, 2600, 4200]) {
+    const beacon = { v: 1, service: 'shop-web', url: `https://shop.example/products/${lcp}`, metrics: [{ name: 'LCP', value: lcp, attribution: { target: 'img.hero' } }], nav: { loadTime: lcp + 200 }, device: { viewport: 400 } };
+    assert.equal((await fetch(`${s.url}/v1/rum`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: s.url }, body: JSON.stringify(beacon) })).status, 204);
+  }
+  await s.rum.flush();
 
   const expectations: [string, string][] = [
     ['/', 'Requests per second'],
@@ -84,6 +89,7 @@ test('every page loads without console errors and shows stored data', { skip }, 
     ['/alerts', 'SlowRoute'],
     ['/optimizations', 'Recommendations'],
     ['/loadtests?run=r1', 'Capacity curve'],
+    ['/frontend', 'shop-web /products/:id (mobile)'],
     ['/dashboards/monitoring', 'CPU (1 = one core)'],
     ['/dashboards/performance', 'SoleMate'],
     ['/dashboards/optimization', 'SoleMate'],

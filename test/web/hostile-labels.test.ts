@@ -139,6 +139,10 @@ test('hostile service, instance, route, span and attribute names stay text on ev
   await post(`${s.url}/v1/traces`, tracesRequest(now - 2 * MIN));
   await s.store.saveRun({ id: 'hostile', scenario: `shop${IMG}`, profile: 'load', target: `http://127.0.0.1:3000/${SCRIPT}`, startedAt: now - 10 * MIN, finishedAt: now - 9 * MIN, passed: false, gitRevision: SVG, environment: { [KEY]: LINK }, result: { rps: 10, requests: 100, errorRate: 0, corrected: { p50: 1, p95: 2, p99: 3 }, thresholds: [{ name: `p95 ${IMG}`, ok: false }] }, samples: [1, 2, 3] });
   await s.evaluateAlerts();
+  // a real-user beacon whose attribution names hostile elements and resources
+  const beacon = { v: 1, url: `https://shop.example/p/${SCRIPT}`, metrics: [{ name: 'LCP', value: 3000, attribution: { target: `div${IMG}`, url: JS_URL } }, { name: 'INP', value: 300, attribution: { interactionTarget: LINK } }], device: { viewport: 1200 } };
+  assert.equal((await fetch(`${s.url}/v1/rum`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: s.url }, body: JSON.stringify(beacon) })).status, 204);
+  await s.rum.flush();
 
   const route = encodeURIComponent(IMG);
   // [page, hostile text that must be visible on it as text]
@@ -157,6 +161,7 @@ test('hostile service, instance, route, span and attribute names stay text on ev
     ['/dashboards/monitoring', 'host-1<img src=x'],
     ['/dashboards/performance', '<a href="javascript:window.__xss=5">click</a>'],
     ['/dashboards/optimization', "' onmouseover='window.__xss=6' x='"],
+    ['/frontend', 'div<img src=x'],
   ];
   for (const [p, text] of pages) {
     const page = await context.newPage();

@@ -32,6 +32,7 @@ const Trends = lazy(() => import('./pages/trends').then((m) => m.Trends));
 const Alerts = lazy(() => import('./pages/alerts').then((m) => m.Alerts));
 const Optimizations = lazy(() => import('./pages/optimizations').then((m) => m.Optimizations));
 const LoadTests = lazy(() => import('./pages/loadtests').then((m) => m.LoadTests));
+const Frontend = lazy(() => import('./pages/frontend').then((m) => m.Frontend));
 const DashboardPage = lazy(() => import('./pages/dashboard').then((m) => (p: PageProps) => <m.DashboardPage name={p.name!} />));
 
 const PAGES: { path: string; title: string; key: string; view: ComponentType<PageProps> }[] = [
@@ -42,6 +43,7 @@ const PAGES: { path: string; title: string; key: string; view: ComponentType<Pag
   { path: '/alerts', title: 'Alerts', key: '5', view: Alerts },
   { path: '/optimizations', title: 'Optimizations', key: '6', view: Optimizations },
   { path: '/loadtests', title: 'Load tests', key: '7', view: LoadTests },
+  { path: '/frontend', title: 'Frontend', key: '8', view: Frontend },
 ];
 
 const THEME_KEY = 'solemate-perf-theme';

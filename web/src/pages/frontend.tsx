@@ -1,0 +1,137 @@
+// Frontend: real users' Web Vitals (POST /v1/rum). Per page and device the p75 of LCP, INP, CLS,
+// FCP and TTFB (the figure Google reports) coloured by Google's thresholds, the share of page views
+// rated good / needs improvement / poor, the page load time; p75 over time; and what the
+// attribution names behind the worst values (the LCP element and its resource, the slowest
+// interaction's target, the largest layout shift's source).
+import { useState } from 'preact/hooks';
+import { useApi } from '../api';
+import { TimeChart } from '../chart';
+import { Badge, Panel, SortTable } from '../components';
+import { bytes, ms, num, pct } from '../format';
+import { rangeQuery, useLocation } from '../url';
+
+type Vital = 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB';
+const VITALS: Vital[] = ['LCP', 'INP', 'CLS', 'FCP', 'TTFB'];
+/** Google's good / poor thresholds (web.dev/articles/vitals) */
+const THRESHOLDS: Record<Vital, [number, number]> = { LCP: [2500, 4000], INP: [200, 500], CLS: [0.1, 0.25], FCP: [1800, 3000], TTFB: [800, 1800] };
+
+interface Figures {
+  p75: number;
+  count: number;
+  good: number;
+  needsImprovement: number;
+  poor: number;
+}
+interface RumPage {
+  service: string;
+  page: string;
+  device: string;
+  vitals: Partial<Record<Vital, Figures>>;
+  loadTime?: { p75: number; p50: number; count: number };
+  transferBytes?: { p75: number };
+  resources?: { p75: number };
+}
+interface RumReport {
+  pages: RumPage[];
+  chart: { vital: Vital; step: number; series: { service: string; page: string; device: string; points: [number, number | null][] }[] };
+  attribution: { service: string; page: string; vital: Vital; target: string; resource?: string; count: number; p75: number }[];
+  derivedFrom: string;
+}
+
+const show = (v: Vital, x: number | undefined) => (x === undefined ? '—' : v === 'CLS' ? num(x, 3) : ms(x));
+const tone = (v: Vital, x: number | undefined) => (x === undefined ? '' : x <= THRESHOLDS[v][0] ? 'ok' : x <= THRESHOLDS[v][1] ? 'warn' : 'bad');
+
+function Rating(props: { f: Figures | undefined }) {
+  const f = props.f;
+  if (!f) return <span class="muted">—</span>;
+  return (
+    <span class="rating" title={`good ${pct(f.good, 0)}, needs improvement ${pct(f.needsImprovement, 0)}, poor ${pct(f.poor, 0)} of ${num(f.count, 0)}`}>
+      <span class="rating-good" style={{ width: `${f.good * 100}%` }} />
+      <span class="rating-ni" style={{ width: `${f.needsImprovement * 100}%` }} />
+      <span class="rating-poor" style={{ width: `${f.poor * 100}%` }} />
+    </span>
+  );
+}
+
+export function Frontend() {
+  const { params } = useLocation();
+  const [vital, setVital] = useState<Vital>('LCP');
+  const [device, setDevice] = useState('');
+  const q = `/api/rum?${rangeQuery(params)}&vital=${vital}${device ? `&device=${device}` : ''}`;
+  const r = useApi<RumReport>(q);
+  const pages = r.data?.pages ?? [];
+  const key = (p: { service: string; page: string; device?: string }) => `${p.service} ${p.page}${p.device ? ` (${p.device})` : ''}`;
+  const lines = (r.data?.chart.series ?? []).slice(0, 8).map((s) => ({ label: key(s), points: s.points.filter((x): x is [number, number] => x[1] !== null) }));
+  const views = pages.reduce((n, p) => n + (p.loadTime?.count ?? 0), 0);
+  return (
+    <div class="grid">
+      <Panel
+        title="Real users: Web Vitals by page (p75)"
+        wide
+        error={r.error}
+        loading={!r.data && r.loading}
+        actions={
+          <label>
+            Device{' '}
+            <select value={device} onChange={(e) => setDevice((e.target as HTMLSelectElement).value)}>
+              <option value="">all</option>
+              <option value="mobile">mobile</option>
+              <option value="tablet">tablet</option>
+              <option value="desktop">desktop</option>
+            </select>
+          </label>
+        }
+      >
+        <SortTable
+          caption="Web Vitals per page and device"
+          rows={pages}
+          rowKey={(p) => key(p)}
+          sort="-lcp"
+          empty={'No page views in this range. Add the snippet to your pages: <script src="https://<this server>/rum.js" data-service="shop" defer></script> (docs/frontend.md).'}
+          columns={[
+            { key: 'page', label: 'Page', value: (p) => key(p), render: (p) => <code>{key(p)}</code> },
+            ...VITALS.map((v) => ({ key: v.toLowerCase(), label: `${v} p75`, numeric: true, value: (p: RumPage) => p.vitals[v]?.p75 ?? null, render: (p: RumPage) => <Badge tone={tone(v, p.vitals[v]?.p75)}>{show(v, p.vitals[v]?.p75)}</Badge> })),
+            { key: 'rating', label: `${vital} ratings`, value: (p) => p.vitals[vital]?.good ?? null, render: (p) => <Rating f={p.vitals[vital]} /> },
+            { key: 'load', label: 'Load p75', numeric: true, value: (p) => p.loadTime?.p75 ?? null, render: (p) => ms(p.loadTime?.p75) },
+            { key: 'bytes', label: 'Bytes p75', numeric: true, value: (p) => p.transferBytes?.p75 ?? null, render: (p) => bytes(p.transferBytes?.p75) },
+            { key: 'views', label: 'Page views', numeric: true, value: (p) => p.loadTime?.count ?? p.vitals.LCP?.count ?? 0, render: (p) => num(p.loadTime?.count ?? p.vitals.LCP?.count ?? 0, 0) },
+          ]}
+        />
+        <p class="muted">{r.data ? `${num(views, 0)} page views with a load time. ${r.data.derivedFrom}.` : ''}</p>
+      </Panel>
+      <Panel
+        title={`${vital} p75 over time`}
+        wide
+        actions={
+          <label>
+            Vital{' '}
+            <select value={vital} onChange={(e) => setVital((e.target as HTMLSelectElement).value as Vital)}>
+              {VITALS.map((v) => (
+                <option value={v}>{v}</option>
+              ))}
+            </select>
+          </label>
+        }
+      >
+        <TimeChart label={`${vital} p75 per page`} lines={lines} unit={vital === 'CLS' ? undefined : 'ms'} step={r.data?.chart.step} />
+      </Panel>
+      <Panel title="What the worst values point at" wide>
+        <SortTable
+          caption="Attribution of the worst values"
+          rows={r.data?.attribution ?? []}
+          rowKey={(a) => `${a.service} ${a.page} ${a.vital} ${a.target}`}
+          sort="-p75"
+          empty="No attribution yet: LCP, INP and CLS name their element once page views report them."
+          columns={[
+            { key: 'page', label: 'Page', value: (a) => `${a.service} ${a.page}`, render: (a) => <code>{`${a.service} ${a.page}`}</code> },
+            { key: 'vital', label: 'Vital', value: (a) => a.vital },
+            { key: 'target', label: 'Element', value: (a) => a.target, render: (a) => <code class="wrap">{a.target}</code> },
+            { key: 'resource', label: 'Resource', value: (a) => a.resource ?? '', render: (a) => (a.resource ? <code class="wrap">{a.resource}</code> : '') },
+            { key: 'p75', label: 'p75', numeric: true, value: (a) => a.p75, render: (a) => <Badge tone={tone(a.vital, a.p75)}>{show(a.vital, a.p75)}</Badge> },
+            { key: 'count', label: 'Page views', numeric: true, value: (a) => a.count, render: (a) => num(a.count, 0) },
+          ]}
+        />
+      </Panel>
+    </div>
+  );
+}
