@@ -1,6 +1,7 @@
 // npm run demo: the performance server, the SoleMate shop (instrumented, embedded PostgreSQL unless
 // DATABASE_URL is set) and a gentle traffic generator, so the dashboard and the API show live data
-// within seconds. The server is set up to optimize the shop (target, scenario, database), so the
+// within seconds, and headless Chromium (when installed) visits the shop's pages so its real-user Web
+// Vitals reach the Frontend page. The server is set up to optimize the shop (target, scenario, database), so the
 // dashboard's Optimizations page can apply a recommendation. Ctrl-C stops everything, also during
 // start-up; a second demo in the same directory says where the first one is instead of starting.
 //   SHOP_PRODUCTS (100000), SHOP_FAULTS (all), REDIS_URL, DEMO_RATE (requests/s, default 5)
@@ -14,6 +15,7 @@ import { loadScenario } from '../../src/loadtest/scenario.js';
 import { createServer } from '../../src/server/app.js';
 import { parseFaults } from './src/faults.js';
 import { startShop, type RunningShop } from './src/shop.js';
+import { startVisitors, type Visitors } from './src/visitors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const log = (m: string) => console.error(`[demo] ${m}`);
@@ -64,6 +66,7 @@ async function claim(file: string, info: () => Running): Promise<net.Server | Ru
 
 let shop: RunningShop | undefined;
 let server: Awaited<ReturnType<typeof createServer>> | undefined;
+let visitors: Visitors | undefined;
 const claimed = await claim(path.join('.data', 'demo.sock'), () => ({ pid: process.pid, dashboard: server && `${server.url}/` }));
 if (!(claimed instanceof net.Server)) {
   log(`a demo is already running here (pid ${claimed.pid}, ${claimed.dashboard ? `dashboard at ${claimed.dashboard}` : 'still starting'}); stop it with Ctrl-C there or kill ${claimed.pid}`);
@@ -80,6 +83,7 @@ function stop(code: number): Promise<void> {
     log('stopping…');
     aborted.abort(); // a start-up under way stops what it has started (the embedded PostgreSQL too) and fails
     await starting.catch(() => {});
+    await visitors?.stop();
     await shop?.close().catch((e: Error) => log(`shop: ${e.message}`));
     await server?.close().catch(() => {});
     lock.close();
@@ -120,9 +124,12 @@ async function start() {
   Metrics API:          ${server.url}/api/metrics?service=solemate-shop
   Slowest traces:       ${server.url}/api/traces?service=solemate-shop
   Prometheus:           ${server.url}/metrics
+  Real-user vitals:     ${server.url}/frontend
   Traffic:              ${rate} requests/s from examples/solemate-shop/scenarios/shop.yml
   Ctrl-C stops the demo.
 `);
+  // a few real page views in headless Chromium: the shop's pages report their Web Vitals
+  visitors = await startVisitors({ shopUrl: shop.url, products: Number(process.env.SHOP_PRODUCTS ?? 100_000), log });
 }
 
 try {

@@ -16,6 +16,8 @@ export interface Resource {
   attributes: Record<string, string>;
   /** 0-based order of the <img> in the page */
   index?: number;
+  /** why it could not be fetched (status 0): a third-party script down, a host not reachable from here */
+  error?: string;
 }
 
 export interface SiteSnapshot {
@@ -44,15 +46,18 @@ export async function collectSite(url: string, maxImages = 12): Promise<SiteSnap
   const html = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
   const head = /<head[\s\S]*?<\/head>/i.exec(html)?.[0] ?? '';
   const resources: Resource[] = [page];
+  // a resource that cannot be fetched is kept with status 0 and its error, not the end of the analysis
+  const tryFetch = (src: string, kind: Resource['kind'], a: Record<string, string>, index?: number) =>
+    fetchResource(src, kind, a, index).catch((e: Error): Resource => ({ url: src, kind, status: 0, bytes: 0, contentType: '', contentEncoding: undefined, cacheControl: undefined, attributes: a, index, error: (e.cause as Error | undefined)?.message ?? e.message }));
   for (const m of html.matchAll(/<script\b[^>]*\bsrc\s*=\s*["'][^"']+["'][^>]*>/gi)) {
     const a = attrs(m[0]);
-    resources.push(await fetchResource(new URL(a.src, url).toString(), 'script', { ...a, inHead: String(head.includes(m[0])) }));
+    resources.push(await tryFetch(new URL(a.src, url).toString(), 'script', { ...a, inHead: String(head.includes(m[0])) }));
   }
   let i = 0;
   for (const m of html.matchAll(/<img\b[^>]*>/gi)) {
     const a = attrs(m[0]);
     if (!a.src) continue;
-    if (i < maxImages) resources.push(await fetchResource(new URL(a.src, url).toString(), 'image', a, i));
+    if (i < maxImages) resources.push(await tryFetch(new URL(a.src, url).toString(), 'image', a, i));
     else resources.push({ url: new URL(a.src, url).toString(), kind: 'image', status: 0, bytes: 0, contentType: '', contentEncoding: undefined, cacheControl: undefined, attributes: a, index: i });
     i++;
   }

@@ -44,6 +44,8 @@ test('storefront: lazy images, image size, bundle, compression and cache headers
   const good = await goodRes.text();
   assert.equal((good.match(/loading="lazy"/g) ?? []).length, 16, 'all but the first row');
   assert.match(good, /type="module" src="\/assets\/app\.js" defer/);
+  // instrumented, every page carries the performance server's real-user snippet
+  for (const html of [good, bad]) assert.match(html, /<script src="http:\/\/127\.0\.0\.1:9\/rum\.js" data-service="solemate-shop-web" defer><\/script><\/head>/);
   const rawGood = await new Promise<{ enc?: string }>((resolve) => {
     import('node:http').then((http) => http.get(`${fixed.url}/?category=2`, { headers: { 'accept-encoding': 'gzip' } }, (r) => (r.resume(), resolve({ enc: r.headers['content-encoding'] }))));
   });

@@ -18,6 +18,8 @@ export interface ShopOptions {
   cache?: { getOrLoad<T>(key: string, load: () => Promise<T>, ttlMs?: number): Promise<T> };
   /** mounted before everything else (the SoleMate optimization middleware) */
   first?: (req: Request, res: Response, next: NextFunction) => void;
+  /** the performance server's real-user snippet (…/rum.js), put in every HTML page's head */
+  rumScript?: string;
 }
 
 const PAGE_SIZE = 24;
@@ -248,6 +250,8 @@ export function createShopApp(o: ShopOptions): express.Express {
   );
 
   // --- HTML pages -------------------------------------------------------------------------------
+  // real users' Web Vitals, reported to the performance server (solemate-performance/browser)
+  const rum = o.rumScript ? `<script src="${esc(o.rumScript)}" data-service="solemate-shop-web" defer></script>` : '';
   const page = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · SoleMate</title>
@@ -255,7 +259,7 @@ export function createShopApp(o: ShopOptions): express.Express {
 header a{color:#fff;text-decoration:none}nav{display:flex;flex-wrap:wrap;gap:.5rem;padding:.5rem 2rem;background:#f4f4f4}main{padding:1rem 2rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:1rem}.card{border:1px solid #ddd;border-radius:8px;padding:.75rem}
 .card img{width:100%;height:auto;aspect-ratio:1}.price{font-weight:600}</style>
-${assets.headTags}</head>
+${assets.headTags}${rum}</head>
 <body><header><a href="/"><strong>SoleMate</strong></a><span style="flex:1"></span><a href="/cart">Cart (<span id="cart-count">0</span>)</a></header>
 ${body}${assets.bodyTags}</body></html>`;
   const img = (id: number, alt: string, index: number) => {

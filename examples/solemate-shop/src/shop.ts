@@ -99,7 +99,9 @@ export async function startShop(o: ShopStartOptions): Promise<RunningShop> {
     // from the performance server: applying or rolling back one needs no restart
     const optimizer = perf && o.optimize !== false ? optimizationMiddleware({ source: { endpoint: o.endpoint ?? 'http://127.0.0.1:4318', intervalMs: 1000 }, redis, pools: { default: pool as unknown as { options: { max?: number } } } }) : undefined;
     if (optimizer) started.push(() => optimizer.close());
-    const app = createShopApp({ pool, redis, faults: o.faults, cache, first: optimizer });
+    // instrumented, its pages carry the server's real-user snippet too
+    const rumScript = perf ? `${(o.endpoint ?? 'http://127.0.0.1:4318').replace(/\/$/, '')}/rum.js` : undefined;
+    const app = createShopApp({ pool, redis, faults: o.faults, cache, first: optimizer, rumScript });
 
     // database and cache collectors, on the SDK's interval
     if (perf) {
