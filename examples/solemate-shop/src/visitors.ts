@@ -3,8 +3,6 @@
 // their Web Vitals to the performance server and its Frontend page has data. Without Chromium it
 // says how to get it and does nothing else.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 export interface Visitors {
   /** page views so far */
@@ -19,8 +17,12 @@ export async function startVisitors(o: { shopUrl: string; products: number; ever
     return { views: 0, stop: async () => {} };
   }
   const { chromium } = await import('playwright-core');
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'solemate-visitors-'));
-  const browser = await chromium.launch({ executablePath: chrome, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', `--user-data-dir=${profile}`] });
+  // launch() gives the browser a fresh profile of its own, removed when it closes
+  const browser = await chromium.launch({ executablePath: chrome, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] }).catch((e: Error) => {
+    o.log(`cannot start Chromium (${e.message.split('\n')[0]}): no real page views`);
+    return undefined;
+  });
+  if (!browser) return { views: 0, stop: async () => {} };
   let views = 0;
   let stopped = false;
   const sizes = [
@@ -57,7 +59,6 @@ export async function startVisitors(o: { shopUrl: string; products: number; ever
       stopped = true;
       await browser.close().catch(() => {});
       await walking.catch(() => {});
-      fs.rmSync(profile, { recursive: true, force: true });
     },
   };
 }
