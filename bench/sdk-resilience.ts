@@ -9,6 +9,8 @@
 // rotates; a variant's figure is the median over its windows of the ratio to the healthy variant in
 // the same cycle (the server's state is what varies; the SDK's own cost is bench/middleware-fresh.ts).
 //   npm run build && node --import tsx bench/sdk-resilience.ts [rounds (default 3)] [cycles (default 4)] [window s (default 3)]
+//   BENCH_SDK_BUFFER: sdk.maxBufferedPoints of the instrumented apps (default the SDK's, 50,000);
+//   BENCH_ONLY: the variants to run, comma-separated names from the table (the healthy one always runs)
 import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -78,6 +80,9 @@ const VARIANTS: [name: string, endpoint: string | undefined][] = [
   ['server answers 429, Retry-After 2', collectors.throttle.url],
 ];
 const BASE = 'server healthy';
+const only = process.env.BENCH_ONLY?.split(',');
+if (only) VARIANTS.splice(0, VARIANTS.length, ...VARIANTS.filter(([v]) => v === BASE || only.includes(v)));
+const BUFFER = process.env.BENCH_SDK_BUFFER;
 
 interface Window {
   rps: number;
@@ -91,7 +96,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const apps = new Map<string, Hello>();
   try {
     for (const [v, endpoint] of VARIANTS) {
-      const app = await startHello(endpoint ? 'sdk' : 'none', { env: endpoint ? { SOLEMATE_PERF_ENDPOINT: endpoint } : {} });
+      const app = await startHello(endpoint ? 'sdk' : 'none', { env: endpoint ? { SOLEMATE_PERF_ENDPOINT: endpoint, ...(BUFFER ? { SOLEMATE_SDK_BUFFER: BUFFER } : {}) } : {} });
       apps.set(v, app);
       await wrk(['-t1', '-c50', `-d${WARMUP}s`, app.url]);
     }
@@ -128,7 +133,7 @@ const rows = VARIANTS.map(([v]) => {
   return [v, Math.round(median(all.map((w) => w.rps))), vs('rps'), fmt(median(all.map((w) => w.p50))), fmt(median(all.map((w) => w.p99))), vs('p99'), fmt(median(rss.get(v)!))];
 });
 const exports = Object.entries(collectors).map(([role, c]) => `${role} ${c.requests}`).join(', ');
-console.log(`\nbench/sdk-resilience.ts — ${new Date().toISOString()}; ${ROUNDS} rounds × ${CYCLES} cycles × ${WINDOW} s, wrk -c50; ${machine()}\n`);
+console.log(`\nbench/sdk-resilience.ts — ${new Date().toISOString()};${BUFFER ? ` sdk.maxBufferedPoints ${BUFFER};` : ''} ${ROUNDS} rounds × ${CYCLES} cycles × ${WINDOW} s, wrk -c50; ${machine()}\n`);
 console.log(table(['app', 'req/s (median window)', `req/s vs ${BASE} (95% interval)`, 'p50 ms', 'p99 ms', `p99 vs ${BASE}`, 'RSS MiB at the end'], rows));
 console.log(`\nexport requests the stand-in servers got: ${exports}`);
 save('sdk-resilience', { rounds: ROUNDS, cycles: CYCLES, window: WINDOW, rows, exports: Object.fromEntries(Object.entries(collectors).map(([k, c]) => [k, c.requests])), windows: Object.fromEntries(windows), rss: Object.fromEntries(rss) });

@@ -78,7 +78,7 @@ async function main() {
     // series, so every export carries ~500 points to a server that may be down, hang, 500 or 429
     const { createPerformanceService } = await import(dist('sdk/performance-service.js'));
     const { expressMetrics } = await import(dist('instrument/express.js'));
-    const perf = createPerformanceService({ config: { monitoring: { interval: 1000, tracing: { enabled: false } }, sdk: { endpoint: process.env.SOLEMATE_PERF_ENDPOINT } }, service: 'hello', handleSignals: false, onWarning: () => {} });
+    const perf = createPerformanceService({ config: { monitoring: { interval: 1000, tracing: { enabled: false } }, sdk: { endpoint: process.env.SOLEMATE_PERF_ENDPOINT, ...(process.env.SOLEMATE_SDK_BUFFER ? { maxBufferedPoints: Number(process.env.SOLEMATE_SDK_BUFFER) } : {}) } }, service: 'hello', handleSignals: false, onWarning: () => {} });
     let n = 0;
     const count = (req, res, next) => {
       perf.recordCounter('hello.greeted', 1, { visitor: String(n++ % 500) });
