@@ -14,7 +14,8 @@ export type PerfErrorCode =
   | 'PERF_ERR_CONFLICT'
   | 'PERF_ERR_TIMEOUT'
   | 'PERF_ERR_BUSY'
-  | 'PERF_ERR_QUERY_BUDGET';
+  | 'PERF_ERR_QUERY_BUDGET'
+  | 'PERF_ERR_LIGHTHOUSE';
 
 const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_CONFIG: 500,
@@ -32,6 +33,7 @@ const HTTP_STATUS: Record<PerfErrorCode, number> = {
   PERF_ERR_TIMEOUT: 504,
   PERF_ERR_BUSY: 429,
   PERF_ERR_QUERY_BUDGET: 422,
+  PERF_ERR_LIGHTHOUSE: 502,
 };
 
 export class PerfError extends Error {

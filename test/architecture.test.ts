@@ -19,6 +19,7 @@ export const LAYERS: [name: string, paths: string[]][] = [
   ['query', ['src/query/']],
   ['alerts', ['src/alerts/']],
   ['loadtest', ['src/loadtest/']],
+  ['lab', ['src/lab/']],
   ['exporters', ['src/exporters/']],
   ['sdk', ['src/sdk/']],
   ['instrument', ['src/instrument/']],

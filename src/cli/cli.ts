@@ -11,8 +11,9 @@ import analyze from './analyze/index.js';
 import optimize from './optimize/index.js';
 import optimizations from './optimizations/index.js';
 import dashboards from './dashboards/index.js';
+import lighthouse from './lighthouse/index.js';
 
-const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, optimize, optimizations, dashboards, loadtest, config };
+const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, optimize, optimizations, dashboards, loadtest, lighthouse, config };
 
 export function usage(): string {
   const lines = ['solemate-perf — performance monitoring for Node.js services', '', 'Usage: solemate-perf <command> [options]', '', 'Commands:'];

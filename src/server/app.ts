@@ -27,6 +27,7 @@ import { EventHub, eventRoutes, relayThroughPostgres } from './events.js';
 import { optimizationRoutes } from './optimizations.js';
 import { viewRoutes } from './views.js';
 import { RumIngest, rumRoutes } from './rum.js';
+import { lighthouseRoutes } from './lighthouse.js';
 import { loadDashboards } from '../dashboards/dashboards.js';
 
 /** Rollup and retention run this often; hours are rolled once they ended 5 minutes ago. */
@@ -107,6 +108,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     hub.ingested(points.length, 0);
   });
   await app.register(rumRoutes, { rum, config: config.rum });
+  await app.register(lighthouseRoutes, { store, clock });
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;

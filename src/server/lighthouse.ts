@@ -1,0 +1,78 @@
+// Lighthouse runs stored on the server (solemate-perf lighthouse --server): POST /api/lighthouse/runs
+// keeps each run's compact record keyed by URL, git revision and release (the last MAX_RUNS runs);
+// GET /api/lighthouse/runs lists a URL's history; GET /api/lighthouse/compare tests two revisions'
+// runs against each other with the Mann–Whitney U test (as sitespeed.io's compare does), per metric.
+import crypto from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PerfError } from '../errors.js';
+import type { LighthouseRun } from '../lab/lighthouse.js';
+import { mannWhitneyU } from '../loadtest/statistics.js';
+import type { Store } from '../store/store.js';
+
+const KIND = 'lighthouse';
+/** runs kept; the oldest go first */
+const MAX_RUNS = 2000;
+/** runs in one POST */
+const MAX_POST = 100;
+
+export interface StoredRun extends LighthouseRun {
+  id: string;
+  revision?: string;
+  release?: string;
+  storedAt: number;
+}
+
+type Query = Record<string, string | undefined>;
+const COMPARED = ['firstContentfulPaint', 'largestContentfulPaint', 'totalBlockingTime', 'cumulativeLayoutShift', 'speedIndex', 'interactive'] as const;
+
+export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Store; clock: () => number }): Promise<void> {
+  const { store, clock } = opts;
+  const all = async () => (await store.listDocs(KIND)).map((d) => d.body as unknown as StoredRun).sort((a, b) => a.storedAt - b.storedAt);
+
+  app.post('/api/lighthouse/runs', async (req: FastifyRequest<{ Body: { runs?: unknown; revision?: unknown; release?: unknown } }>, reply) => {
+    const b = req.body ?? {};
+    if (!Array.isArray(b.runs) || b.runs.length === 0 || b.runs.length > MAX_POST) throw new PerfError('PERF_ERR_BAD_REQUEST', `runs must be an array of 1 to ${MAX_POST} Lighthouse runs (solemate-perf lighthouse --server sends them)`);
+    for (const r of b.runs as Record<string, unknown>[]) {
+      if (!r || typeof r.url !== 'string' || typeof r.categories !== 'object' || typeof r.metrics !== 'object') throw new PerfError('PERF_ERR_BAD_REQUEST', 'each run needs url, categories and metrics');
+    }
+    const str = (v: unknown, name: string) => {
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== 'string' || v.length > 200) throw new PerfError('PERF_ERR_BAD_REQUEST', `${name} must be a string of at most 200 characters`);
+      return v;
+    };
+    const revision = str(b.revision, 'revision');
+    const release = str(b.release, 'release');
+    const now = clock();
+    const id = `${now.toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+    let i = 0;
+    for (const r of b.runs as LighthouseRun[]) await store.putDoc(KIND, `${id}-${i++}`, { ...r, id: `${id}-${i - 1}`, revision, release, storedAt: now } as unknown as Record<string, unknown>);
+    const kept = await all();
+    for (const old of kept.slice(0, Math.max(0, kept.length - MAX_RUNS))) await store.deleteDoc(KIND, old.id);
+    return reply.status(201).send({ id, runs: i });
+  });
+
+  app.get('/api/lighthouse/runs', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const { url, revision } = req.query;
+    const limit = Math.min(500, Number(req.query.limit ?? 100) || 100);
+    const runs = (await all()).filter((r) => (!url || r.url === url) && (!revision || r.revision === revision));
+    return { runs: runs.slice(-limit).map(({ audits: _a, ...rest }) => rest) };
+  });
+
+  app.get('/api/lighthouse/compare', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const { url, base, head } = req.query;
+    if (!url || !base || !head) throw new PerfError('PERF_ERR_QUERY', 'url, base and head (git revisions) are required, e.g. /api/lighthouse/compare?url=http://127.0.0.1:3000/&base=abc123&head=def456');
+    const runs = (await all()).filter((r) => r.url === url);
+    const a = runs.filter((r) => r.revision === base);
+    const b = runs.filter((r) => r.revision === head);
+    if (a.length === 0 || b.length === 0) throw new PerfError('PERF_ERR_NOT_FOUND', `no runs of ${url} at ${a.length === 0 ? base : head}`);
+    const metrics = COMPARED.map((m) => {
+      const x = a.map((r) => r.metrics[m]).filter((v): v is number => typeof v === 'number');
+      const y = b.map((r) => r.metrics[m]).filter((v): v is number => typeof v === 'number');
+      if (x.length === 0 || y.length === 0) return { metric: m, base: null, head: null };
+      const t = mannWhitneyU(x, y);
+      const med = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
+      return { metric: m, base: { median: med(x), runs: x.length }, head: { median: med(y), runs: y.length }, p: t.p, significant: t.p < 0.05, direction: med(y) < med(x) ? 'better' : med(y) > med(x) ? 'worse' : 'same' };
+    });
+    return { url, base, head, metrics, derivedFrom: `${a.length} and ${b.length} stored Lighthouse runs; two-sided Mann–Whitney U per metric, significant below p = 0.05 (with few runs, only large shifts can be)` };
+  });
+}
