@@ -108,7 +108,7 @@ export async function buildApp(options: ServerOptions & { store: Store }): Promi
     hub.ingested(points.length, 0);
   });
   await app.register(rumRoutes, { rum, config: config.rum });
-  await app.register(lighthouseRoutes, { store, clock });
+  await app.register(lighthouseRoutes, { store, clock, pages: config.rum.pages });
   const a = config.alerting;
   const dispatcher = a.enabled ? new Dispatcher({ channels: a.channels.map((c) => parseChannel(c, env)), groupBy: a.groupBy, groupWaitMs: a.groupWait, groupIntervalMs: a.groupInterval, repeatIntervalMs: a.repeatInterval }) : undefined;
   const slos = a.slos ?? DEFAULT_SLOS;

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PerfError } from '../errors.js';
+import { pageTemplate } from '../ingest/rum.js';
 import type { LighthouseRun } from '../lab/lighthouse.js';
 import { mannWhitneyU } from '../loadtest/statistics.js';
 import type { Store } from '../store/store.js';
@@ -25,7 +26,7 @@ export interface StoredRun extends LighthouseRun {
 type Query = Record<string, string | undefined>;
 const COMPARED = ['firstContentfulPaint', 'largestContentfulPaint', 'totalBlockingTime', 'cumulativeLayoutShift', 'speedIndex', 'interactive'] as const;
 
-export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Store; clock: () => number }): Promise<void> {
+export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Store; clock: () => number; pages: string[] }): Promise<void> {
   const { store, clock } = opts;
   const all = async () => (await store.listDocs(KIND)).map((d) => d.body as unknown as StoredRun).sort((a, b) => a.storedAt - b.storedAt);
 
@@ -55,7 +56,9 @@ export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Stor
     const { url, revision } = req.query;
     const limit = Math.min(500, Number(req.query.limit ?? 100) || 100);
     const runs = (await all()).filter((r) => (!url || r.url === url) && (!revision || r.revision === revision));
-    return { runs: runs.slice(-limit).map(({ audits: _a, ...rest }) => rest) };
+    // each with its page template, as real users' beacons of the same page are kept (rum.pages), so
+    // the dashboard can set the lab's figures beside the users'
+    return { runs: runs.slice(-limit).map(({ audits: _a, ...rest }) => ({ ...rest, page: pageTemplate(rest.url, opts.pages) })) };
   });
 
   app.get('/api/lighthouse/compare', async (req: FastifyRequest<{ Querystring: Query }>) => {

@@ -61,6 +61,7 @@ test('two runs, a failing budget exits 1, runs stored by revision and compared',
   assert.match(second.out, /resource-summary:script:size\s+error\s+max 400000\s+\d+\s+pass/);
   const stored = await json(fetch(`${s.url}/api/lighthouse/runs?url=${encodeURIComponent(url)}`));
   assert.deepEqual(stored.runs.map((x: { revision: string }) => x.revision), ['aaa111', 'aaa111', 'bbb222', 'bbb222']);
+  assert.equal(stored.runs[0].page, '/', 'the page template, as real users\' beacons of it are kept');
   const cmp = await json(fetch(`${s.url}/api/lighthouse/compare?url=${encodeURIComponent(url)}&base=aaa111&head=bbb222`));
   const lcp = cmp.metrics.find((m: { metric: string }) => m.metric === 'largestContentfulPaint');
   assert.equal(lcp.base.runs, 2);

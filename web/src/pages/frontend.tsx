@@ -31,6 +31,15 @@ interface RumPage {
   transferBytes?: { p75: number };
   resources?: { p75: number };
 }
+interface LabRun {
+  url: string;
+  page: string;
+  preset: 'mobile' | 'desktop';
+  revision?: string;
+  storedAt: number;
+  categories: Record<string, number | null>;
+  metrics: { largestContentfulPaint?: number; firstContentfulPaint?: number; totalBlockingTime?: number; cumulativeLayoutShift?: number };
+}
 interface RumReport {
   pages: RumPage[];
   chart: { vital: Vital; step: number; series: { service: string; page: string; device: string; points: [number, number | null][] }[] };
@@ -50,6 +59,65 @@ function Rating(props: { f: Figures | undefined }) {
       <span class="rating-ni" style={{ width: `${f.needsImprovement * 100}%` }} />
       <span class="rating-poor" style={{ width: `${f.poor * 100}%` }} />
     </span>
+  );
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : undefined;
+};
+
+/**
+ * Lighthouse (lab) beside real users for the same page: per URL and preset, the latest revision's
+ * runs (median LCP, performance score) and the p75 LCP of real users on that page template and the
+ * matching device class, with the URL's LCP over its stored runs.
+ */
+function LabBesideUsers(props: { pages: RumPage[] }) {
+  const r = useApi<{ runs: LabRun[] }>('/api/lighthouse/runs?limit=500');
+  const groups = new Map<string, LabRun[]>();
+  for (const run of r.data?.runs ?? []) {
+    const k = `${run.url} ${run.preset}`;
+    groups.set(k, [...(groups.get(k) ?? []), run]);
+  }
+  const rows = [...groups.values()].map((runs) => {
+    const latest = runs[runs.length - 1];
+    const same = runs.filter((x) => x.revision === latest.revision);
+    const users = props.pages.filter((p) => p.page === latest.page && p.device === latest.preset);
+    const rum = users.length ? Math.max(...users.map((p) => p.vitals.LCP?.p75 ?? 0)) : undefined;
+    return {
+      key: `${latest.url} ${latest.preset}`,
+      url: latest.url,
+      page: latest.page,
+      preset: latest.preset,
+      revision: latest.revision,
+      runs: same.length,
+      labLcp: median(same.map((x) => x.metrics.largestContentfulPaint).filter((x): x is number => x !== undefined)),
+      score: median(same.map((x) => x.categories.performance).filter((x): x is number => typeof x === 'number')),
+      rumLcp: rum || undefined,
+      history: runs.map((x) => [x.storedAt, x.metrics.largestContentfulPaint ?? 0] as [number, number]),
+    };
+  });
+  return (
+    <Panel title="Lab (Lighthouse) beside real users" wide error={r.error} loading={!r.data && r.loading}>
+      <SortTable
+        caption="Lighthouse runs beside real users' LCP"
+        rows={rows}
+        rowKey={(x) => x.key}
+        sort="-labLcp"
+        empty="No Lighthouse runs stored: solemate-perf lighthouse <url> --server <this server> (docs/cli.md#lighthouse)."
+        columns={[
+          { key: 'url', label: 'URL', value: (x) => x.url, render: (x) => <code class="wrap">{x.url}</code> },
+          { key: 'page', label: 'Page', value: (x) => x.page, render: (x) => <code>{x.page}</code> },
+          { key: 'preset', label: 'Preset', value: (x) => x.preset },
+          { key: 'revision', label: 'Revision', value: (x) => x.revision ?? '', render: (x) => <code>{(x.revision ?? '—').slice(0, 10)}</code> },
+          { key: 'score', label: 'Performance', numeric: true, value: (x) => x.score ?? null, render: (x) => (x.score === undefined ? '—' : num(x.score * 100, 0)) },
+          { key: 'labLcp', label: `Lab LCP (median of runs)`, numeric: true, value: (x) => x.labLcp ?? null, render: (x) => <Badge tone={tone('LCP', x.labLcp)}>{show('LCP', x.labLcp)}</Badge> },
+          { key: 'rumLcp', label: 'Real users LCP p75', numeric: true, value: (x) => x.rumLcp ?? null, render: (x) => <Badge tone={tone('LCP', x.rumLcp)}>{show('LCP', x.rumLcp)}</Badge> },
+          { key: 'runs', label: 'Runs', numeric: true, value: (x) => x.runs },
+        ]}
+      />
+      {rows.length > 0 && <TimeChart label="Lab LCP per stored run" lines={rows.slice(0, 8).map((x) => ({ label: `${x.url} (${x.preset})`, points: x.history }))} unit="ms" />}
+    </Panel>
   );
 }
 
@@ -115,6 +183,7 @@ export function Frontend() {
       >
         <TimeChart label={`${vital} p75 per page`} lines={lines} unit={vital === 'CLS' ? undefined : 'ms'} step={r.data?.chart.step} />
       </Panel>
+      <LabBesideUsers pages={pages} />
       <Panel title="What the worst values point at" wide>
         <SortTable
           caption="Attribution of the worst values"
