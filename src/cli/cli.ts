@@ -12,8 +12,9 @@ import optimize from './optimize/index.js';
 import optimizations from './optimizations/index.js';
 import dashboards from './dashboards/index.js';
 import lighthouse from './lighthouse/index.js';
+import webpagetest from './webpagetest/index.js';
 
-const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, optimize, optimizations, dashboards, loadtest, lighthouse, config };
+const COMMANDS: Record<string, Command> = { start, status, metrics, trends, alerts, analyze, optimize, optimizations, dashboards, loadtest, lighthouse, webpagetest, config };
 
 export function usage(): string {
   const lines = ['solemate-perf — performance monitoring for Node.js services', '', 'Usage: solemate-perf <command> [options]', '', 'Commands:'];

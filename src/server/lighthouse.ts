@@ -11,6 +11,7 @@ import { mannWhitneyU } from '../loadtest/statistics.js';
 import type { Store } from '../store/store.js';
 
 const KIND = 'lighthouse';
+const WPT = 'webpagetest';
 /** runs kept; the oldest go first */
 const MAX_RUNS = 2000;
 /** runs in one POST */
@@ -59,6 +60,23 @@ export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Stor
     // each with its page template, as real users' beacons of the same page are kept (rum.pages), so
     // the dashboard can set the lab's figures beside the users'
     return { runs: runs.slice(-limit).map(({ audits: _a, ...rest }) => ({ ...rest, page: pageTemplate(rest.url, opts.pages) })) };
+  });
+
+  // WebPageTest results (solemate-perf webpagetest --server), kept beside the Lighthouse runs
+  app.post('/api/webpagetest/runs', async (req: FastifyRequest<{ Body: Record<string, unknown> }>, reply) => {
+    const b = req.body ?? {};
+    if (typeof b.testId !== 'string' || typeof b.url !== 'string' || typeof b.firstView !== 'object' || b.firstView === null) throw new PerfError('PERF_ERR_BAD_REQUEST', 'a WebPageTest result needs testId, url and firstView (solemate-perf webpagetest --server sends it)');
+    if (JSON.stringify(b).length > 64 * 1024) throw new PerfError('PERF_ERR_PAYLOAD_TOO_LARGE', 'a WebPageTest result is at most 64 KiB');
+    const now = clock();
+    const id = `${now.toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+    await store.putDoc(WPT, id, { ...b, id, storedAt: now });
+    const kept = (await store.listDocs(WPT)).map((d) => d.body as { id: string; storedAt: number }).sort((x, y) => x.storedAt - y.storedAt);
+    for (const old of kept.slice(0, Math.max(0, kept.length - MAX_RUNS))) await store.deleteDoc(WPT, old.id);
+    return reply.status(201).send({ id });
+  });
+  app.get('/api/webpagetest/runs', async (req: FastifyRequest<{ Querystring: Query }>) => {
+    const runs = (await store.listDocs(WPT)).map((d) => d.body as { url: string; storedAt: number }).filter((r) => !req.query.url || r.url === req.query.url);
+    return { runs: runs.sort((x, y) => x.storedAt - y.storedAt).slice(-100).map((r) => ({ ...r, page: pageTemplate(r.url, opts.pages) })) };
   });
 
   app.get('/api/lighthouse/compare', async (req: FastifyRequest<{ Querystring: Query }>) => {

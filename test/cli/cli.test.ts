@@ -22,7 +22,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
 test('help for the tool and for every command; --json everywhere', async () => {
   const top = await cli(['--help']);
   assert.equal(top.code, 0);
-  for (const name of ['start', 'status', 'metrics', 'trends', 'alerts', 'analyze', 'optimize', 'optimizations', 'dashboards', 'loadtest', 'lighthouse', 'config']) {
+  for (const name of ['start', 'status', 'metrics', 'trends', 'alerts', 'analyze', 'optimize', 'optimizations', 'dashboards', 'loadtest', 'lighthouse', 'webpagetest', 'config']) {
     assert.match(top.out, new RegExp(`\\b${name}\\b`));
     const h = await cli([name, '--help']);
     assert.equal(h.code, 0);
