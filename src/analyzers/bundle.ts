@@ -1,5 +1,6 @@
 // JavaScript that blocks rendering or is larger than the page needs at first.
 import type { Analyzer } from './types.js';
+import { FETCH_ONLY } from './site.js';
 
 export const bundle: Analyzer<{ maxKiB: number }> = {
   meta: { id: 'bundle', title: 'Render-blocking and oversized JavaScript', description: 'Scripts in <head> without defer/async/module, and entry scripts larger than the budget (split them).', requires: ['site'] },
@@ -15,8 +16,8 @@ export const bundle: Analyzer<{ maxKiB: number }> = {
     return [
       {
         severity: blocking.length && large.length ? 'critical' : 'warning',
-        title: `${flagged.length} script${flagged.length > 1 ? 's' : ''}: ${blocking.length ? 'render-blocking' : ''}${blocking.length && large.length ? ' and ' : ''}${large.length ? `over ${o.maxKiB} KiB` : ''}`,
-        target: { site: inputs.site!.url },
+        title: `${flagged.length} script${flagged.length > 1 ? 's' : ''}: ${blocking.length ? 'render-blocking' : ''}${blocking.length && large.length ? ' and ' : ''}${large.length ? `over ${o.maxKiB} KiB` : ''}${FETCH_ONLY}`,
+        target: { site: inputs.site!.url, mode: 'fetch-only' },
         evidence: { headings: [{ key: 'url', label: 'URL' }, { key: 'kib', label: 'KiB (as sent)' }, { key: 'blocking', label: 'render-blocking' }], rows: flagged.map((r) => ({ url: r.url, kib: Number((r.bytes / 1024).toFixed(0)), blocking: blocking.includes(r) ? 'yes' : 'no' })) },
         impact: { metric: 'JavaScript before first render', estimate: Math.round(kib), unit: 'KiB', derivedFrom: 'the sizes of the flagged scripts as sent' },
       },

@@ -1,5 +1,6 @@
 // Static assets without cache headers: every page view downloads them again.
 import type { Analyzer } from './types.js';
+import { FETCH_ONLY } from './site.js';
 
 export const cacheHeaders: Analyzer<{ minMaxAgeSeconds: number }> = {
   meta: { id: 'cache-headers', title: 'Static assets without cache headers', description: 'Scripts and images served without a Cache-Control that lets browsers keep them.', requires: ['site'] },
@@ -16,8 +17,8 @@ export const cacheHeaders: Analyzer<{ minMaxAgeSeconds: number }> = {
     return [
       {
         severity: bytes > 500_000 ? 'critical' : 'warning',
-        title: `${weak.length} static assets without a long cache lifetime (${Math.round(bytes / 1024)} KiB per page view)`,
-        target: { site: inputs.site!.url },
+        title: `${weak.length} static assets without a long cache lifetime (${Math.round(bytes / 1024)} KiB per page view)${FETCH_ONLY}`,
+        target: { site: inputs.site!.url, mode: 'fetch-only' },
         evidence: { headings: [{ key: 'url', label: 'URL' }, { key: 'cc', label: 'Cache-Control' }, { key: 'kib', label: 'KiB' }], rows: weak.map((r) => ({ url: r.url, cc: r.cacheControl ?? '(none)', kib: Number((r.bytes / 1024).toFixed(1)) })) },
         impact: { metric: 'bytes per repeat view', estimate: Math.round(bytes / 1024), unit: 'KiB', derivedFrom: 'the sizes of the assets a returning visitor downloads again' },
       },

@@ -1,6 +1,7 @@
 // Uncompressed text responses: HTML, JSON, JavaScript and CSS sent without gzip/brotli to a client
 // that asked for it.
 import type { Analyzer } from './types.js';
+import { FETCH_ONLY } from './site.js';
 
 export const compression: Analyzer<{ minBytes: number }> = {
   meta: { id: 'compression', title: 'Uncompressed responses', description: 'Text responses sent without gzip or brotli although the client accepts them.', requires: ['site'] },
@@ -13,8 +14,8 @@ export const compression: Analyzer<{ minBytes: number }> = {
     return [
       {
         severity: bytes > 100_000 ? 'critical' : 'warning',
-        title: `${plain.length} text responses sent uncompressed (${Math.round(bytes / 1024)} KiB)`,
-        target: { site: inputs.site!.url },
+        title: `${plain.length} text responses sent uncompressed (${Math.round(bytes / 1024)} KiB)${FETCH_ONLY}`,
+        target: { site: inputs.site!.url, mode: 'fetch-only' },
         evidence: { headings: [{ key: 'url', label: 'URL' }, { key: 'type', label: 'type' }, { key: 'kib', label: 'KiB' }], rows: plain.map((r) => ({ url: r.url, type: r.contentType.split(';')[0], kib: Number((r.bytes / 1024).toFixed(1)) })) },
         impact: { metric: 'bytes transferred', estimate: Math.round((bytes * 0.7) / 1024), unit: 'KiB', derivedFrom: `${Math.round(bytes / 1024)} KiB uncompressed × 70%, the typical gzip saving on HTML, JSON and JavaScript` },
       },

@@ -1,6 +1,7 @@
 // Images: larger than displayed (intrinsic width vs the width the page gives them), and
 // below-the-fold images that load eagerly.
 import type { Analyzer } from './types.js';
+import { FETCH_ONLY } from './site.js';
 
 export const images: Analyzer<{ oversize: number; eagerAbove: number }> = {
   meta: { id: 'images', title: 'Oversized and eagerly loaded images', description: 'Images wider than they are shown, and images below the first screen without loading="lazy".', requires: ['site'] },
@@ -17,8 +18,8 @@ export const images: Analyzer<{ oversize: number; eagerAbove: number }> = {
       const bytes = big.reduce((s, r) => s + r.bytes, 0);
       findings.push({
         severity: 'critical' as const,
-        title: `${big.length} images are more than ${o.oversize}× wider than shown`,
-        target: { site: inputs.site!.url, issue: 'oversized' },
+        title: `${big.length} images are more than ${o.oversize}× wider than shown${FETCH_ONLY}`,
+        target: { site: inputs.site!.url, issue: 'oversized', mode: 'fetch-only' },
         evidence: { headings: [{ key: 'url', label: 'URL' }, { key: 'w', label: 'intrinsic width' }, { key: 'shown', label: 'shown at' }, { key: 'kib', label: 'KiB' }], rows: big.map((r) => ({ url: r.url, w: r.intrinsicWidth!, shown: r.attributes.width ? `${r.attributes.width} px` : '(no width: assumed 300 px, the grid column)', kib: Number((r.bytes / 1024).toFixed(0)) })) },
         impact: { metric: 'image bytes', estimate: Math.round((bytes * (1 - (300 * o.oversize) ** 2 / Math.max(...big.map((r) => r.intrinsicWidth! ** 2)))) / 1024), unit: 'KiB', derivedFrom: `resizing to ${o.oversize}× the shown width: bytes scale with the pixel count` },
       });
@@ -27,8 +28,8 @@ export const images: Analyzer<{ oversize: number; eagerAbove: number }> = {
     if (eager.length)
       findings.push({
         severity: 'warning' as const,
-        title: `${eager.length} below-the-fold images load eagerly`,
-        target: { site: inputs.site!.url, issue: 'eager' },
+        title: `${eager.length} below-the-fold images load eagerly${FETCH_ONLY}`,
+        target: { site: inputs.site!.url, issue: 'eager', mode: 'fetch-only' },
         evidence: { headings: [{ key: 'url', label: 'URL' }, { key: 'pos', label: 'position' }], rows: eager.map((r) => ({ url: r.url, pos: (r.index ?? 0) + 1 })) },
         impact: { metric: 'requests before the page is usable', estimate: eager.length, unit: 'requests', derivedFrom: `images after the first ${o.eagerAbove} without loading="lazy"` },
       });

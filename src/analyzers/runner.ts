@@ -24,9 +24,10 @@ import { unusedIndexes } from './unused-indexes.js';
 import { readReplicas } from './read-replicas.js';
 import { partitioning } from './partitioning.js';
 import { cacheHitRatio } from './cache-hit-ratio.js';
+import { lighthouseAudits } from './lighthouse.js';
 import type { Analyzer, AnalyzerResult, InputName, Inputs, RouteStats, RuntimeStats } from './types.js';
 
-const all = [slowRoutes, nPlusOne, cacheableRoutes, slowQueries, missingIndex, unusedIndexes, partitioning, readReplicas, poolSaturation, cacheHitRatio, eventLoop, memoryGrowth, cpuSaturation, compression, cacheHeaders, images, bundle];
+const all = [slowRoutes, nPlusOne, cacheableRoutes, slowQueries, missingIndex, unusedIndexes, partitioning, readReplicas, poolSaturation, cacheHitRatio, eventLoop, memoryGrowth, cpuSaturation, lighthouseAudits, compression, cacheHeaders, images, bundle];
 export const ANALYZERS: Analyzer[] = all as unknown as Analyzer[];
 
 /** Checks analyzer option overrides against the analyzers' defaults (ids, names, types). */
@@ -62,7 +63,7 @@ export async function runAnalyzers(collect: Partial<Collector>, options: { analy
     const base = { id: a.meta.id, title: a.meta.title, options: opts };
     const missing = a.meta.requires.filter((n) => !collect[n]);
     if (missing.length) {
-      results.push({ ...base, status: 'not_applicable', findings: [], reason: `needs ${missing.join(', ')} (${missing.includes('postgres') || missing.includes('database') ? 'give a database URL' : missing.includes('site') ? 'give the site URL' : 'not collected'})`, durationMs: 0 });
+      results.push({ ...base, status: 'not_applicable', findings: [], reason: `needs ${missing.join(', ')} (${missing.includes('postgres') || missing.includes('database') ? 'give a database URL' : missing.includes('site') && collect.lighthouse ? "the site's stored Lighthouse run is read instead (the lighthouse analyzer)" : missing.includes('site') ? 'give the site URL' : missing.includes('lighthouse') ? 'no Lighthouse run of the site stored: solemate-perf lighthouse <site> --server <this server>' : 'not collected'})`, durationMs: 0 });
       continue;
     }
     try {

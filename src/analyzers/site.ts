@@ -2,6 +2,9 @@
 // fetched with Accept-Encoding, with the response headers and sizes the front-end analyzers read.
 // Only allow-listed (loopback by default) targets are fetched.
 
+/** Said in the title of every finding made from the fetched page rather than a browser's run. */
+export const FETCH_ONLY = ' (fetch-only: no browser run of the site; solemate-perf lighthouse gives one)';
+
 export interface Resource {
   url: string;
   kind: 'document' | 'script' | 'image';

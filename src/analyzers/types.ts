@@ -5,6 +5,7 @@
 import type { TraceDetail } from '../query/traces.js';
 import type { PostgresReport } from '../collectors/postgres.js';
 import type { SiteSnapshot } from './site.js';
+import type { LighthouseRun } from '../lab/lighthouse.js';
 import type { PerformanceTrend } from '../query/trends.js';
 
 export interface RouteStats {
@@ -30,6 +31,8 @@ export interface Inputs {
   site: SiteSnapshot;
   /** the services' runtime (event loop, CPU, heap), their connection pools, and the last capacity fit */
   runtime: RuntimeStats;
+  /** the newest Lighthouse runs stored for the site (its representative run), and real users' LCP on that page */
+  lighthouse: { run: LighthouseRun; runs: number; page: string; rumP75LcpMs?: number; rumPageViews?: number };
   /** a connection to that database, for EXPLAIN and trial indexes inside rolled-back transactions */
   database: { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 }

@@ -38,6 +38,7 @@ const MANUAL: Record<string, { type: OptimizationRecommendation['type']; effort:
   'slow-routes': { type: 'route', effort: 'medium', description: "Look at the route's traces for where the time goes (database, outgoing calls, CPU)." },
   images: { type: 'frontend', effort: 'low', description: 'Serve images at the size they are shown (srcset) and lazy-load the ones below the fold.' },
   bundle: { type: 'frontend', effort: 'medium', description: 'Defer or split the JavaScript: a small entry with defer, the rest loaded when needed.' },
+  lighthouse: { type: 'frontend', effort: 'medium', description: "Fix what the Lighthouse audit names (its report lists the resources): images at their shown size and in AVIF/WebP, lazy below the fold and never the LCP image; scripts deferred or split; text compressed; static assets cached long." },
   'unused-indexes': { type: 'database', effort: 'low', description: 'Drop indexes no query uses (after checking replicas and rare jobs): every write pays for them.' },
   'cache-hit-ratio': { type: 'cache', effort: 'low', description: 'Lengthen the TTL, drop per-user parts of the key, or stop emptying the cache on unrelated writes.' },
   'pool-saturation': { type: 'database', effort: 'low', description: 'Raise the pool size (within the database max_connections) or shorten what holds connections.' },

@@ -2,9 +2,12 @@
 // applyOptimization (pre-check, apply, validate, keep or roll back, track) over one store, the
 // service's database and its URL. The CLI commands analyze, optimize and optimizations use it.
 import { checkOverrides, runAnalyzers, storeCollector } from '../analyzers/runner.js';
-import type { AnalyzerResult } from '../analyzers/types.js';
+import type { AnalyzerResult, Inputs } from '../analyzers/types.js';
 import { collectPostgres } from '../collectors/postgres.js';
 import { collectSite } from '../analyzers/site.js';
+import { pageTemplate } from '../ingest/rum.js';
+import { medianRun, type LighthouseRun } from '../lab/lighthouse.js';
+import { rumReport } from '../query/rum.js';
 import { PerfError } from '../errors.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { TraceDetail } from '../query/traces.js';
@@ -63,6 +66,23 @@ export interface OptimizationServiceOptions {
   log?: (m: string) => void;
 }
 
+/**
+ * The site's newest stored Lighthouse runs (one revision and preset: their representative run), with
+ * real users' p75 LCP over the last 24 hours on the same page template and device class.
+ */
+export async function storedLighthouse(store: Store, engine: QueryEngine, site: string): Promise<Inputs['lighthouse'] | undefined> {
+  const runs = (await store.listDocs('lighthouse')).map((d) => d.body as unknown as LighthouseRun & { revision?: string; storedAt: number }).filter((r) => r.url === site).sort((a, b) => a.storedAt - b.storedAt);
+  const newest = runs[runs.length - 1];
+  if (!newest) return undefined;
+  const same = runs.filter((r) => r.revision === newest.revision && r.preset === newest.preset);
+  const page = pageTemplate(site, []);
+  const now = Date.now();
+  const rum = await rumReport(engine, { from: now - 86_400_000, to: now, page, device: newest.preset }).catch(() => undefined);
+  const lcp = rum?.pages.map((p) => p.vitals.LCP).filter((v) => v !== undefined);
+  const worst = lcp?.length ? lcp.reduce((a, b) => (b!.p75 > a!.p75 ? b : a)) : undefined;
+  return { run: medianRun(same), runs: same.length, page, rumP75LcpMs: worst?.p75, rumPageViews: worst?.count };
+}
+
 export class OptimizationService {
   private client: Promise<Db & { end(): Promise<void> }> | undefined;
   private last: PerformanceAnalysis | undefined;
@@ -85,11 +105,14 @@ export class OptimizationService {
     const collectors = storeCollector(this.o.engine, this.o.store, this.o.windowMs);
     let traces: TraceDetail[] = [];
     checkOverrides(this.o.analyzerOptions ?? {});
+    const lab = this.o.site ? await storedLighthouse(this.o.store, this.o.engine, this.o.site) : undefined;
     const results = await runAnalyzers({
       ...collectors,
       traces: async () => (traces = await collectors.traces()),
       ...(db ? { postgres: async () => collectPostgres(await db), database: () => db } : {}),
-      ...(this.o.site ? { site: () => collectSite(this.o.site!) } : {}),
+      // a browser's view of the site when a Lighthouse run of it is stored; the fetch-only
+      // analyzers (labelled as such) only where none is
+      ...(lab ? { lighthouse: async () => lab } : this.o.site ? { site: () => collectSite(this.o.site!) } : {}),
     }, { overrides: this.o.analyzerOptions });
     this.last = { at: new Date().toISOString(), windowMs: this.o.windowMs, results, traces };
     return this.last;
