@@ -239,6 +239,22 @@ export const performanceConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Lab measurements the server runs on a schedule (docs/cli.md#lighthouse). */
+    lab: z
+      .object({
+        lighthouse: z
+          .object({
+            /** pages measured every everyMinutes (empty: no scheduled runs) */
+            urls: z.array(z.string().url()).default([]),
+            everyMinutes: z.number().int().min(1).default(60),
+            runs: z.number().int().min(1).max(20).default(3),
+            preset: z.enum(['mobile', 'desktop']).default('mobile'),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
     loadtest: z
       .object({
         /** hosts besides loopback that load tests may target */

@@ -27,7 +27,7 @@ import { EventHub, eventRoutes, relayThroughPostgres } from './events.js';
 import { optimizationRoutes } from './optimizations.js';
 import { viewRoutes } from './views.js';
 import { RumIngest, rumRoutes } from './rum.js';
-import { lighthouseRoutes } from './lighthouse.js';
+import { LighthouseSchedule, lighthouseRoutes } from './lighthouse.js';
 import { loadDashboards } from '../dashboards/dashboards.js';
 
 /** Rollup and retention run this often; hours are rolled once they ended 5 minutes ago. */
@@ -69,6 +69,8 @@ export interface PerformanceServer {
   optimizer: OptimizerSchedule | undefined;
   /** real-user beacons: counts by result, and flush() to store what is merged now (also every rum.flushSeconds) */
   rum: RumIngest;
+  /** lab.lighthouse: the scheduled Lighthouse runs (runNow() measures the configured pages now) */
+  lab: LighthouseSchedule;
   /** start-up warnings, also sent to onWarning (e.g. listening beyond loopback with server.insecure) */
   warnings: string[];
   close(): Promise<void>;
@@ -157,6 +159,8 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     for (const [where, message] of Object.entries(r.errors)) app.log.warn({ where }, message);
     return r;
   };
+  const lab = new LighthouseSchedule({ store, clock, config: config.lab.lighthouse, log: (level, m) => app.log[level](m) });
+  lab.start();
   const alertTimer = alerts ? setInterval(() => evaluateAlerts().catch((err) => app.log.error({ err }, 'alert evaluation failed')), config.monitoring.interval) : undefined;
   alertTimer?.unref();
   const maintain = async () => {
@@ -170,6 +174,7 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
   try {
     await app.listen({ port: config.server.port, host: config.server.host });
   } catch (e) {
+    lab.stop();
     clearInterval(timer);
     optimizer?.stop();
     clearInterval(alertTimer);
@@ -199,8 +204,10 @@ export async function createServer(options: ServerOptions): Promise<PerformanceS
     optimizer,
     hub,
     rum,
+    lab,
     warnings,
     async close() {
+      lab.stop();
       clearInterval(timer);
       optimizer?.stop();
       clearInterval(alertTimer);

@@ -6,7 +6,8 @@ import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PerfError } from '../errors.js';
 import { pageTemplate } from '../ingest/rum.js';
-import type { LighthouseRun } from '../lab/lighthouse.js';
+import { runLighthouse, type LighthouseRun } from '../lab/lighthouse.js';
+import type { PerformanceConfig } from '../config/schema.js';
 import { mannWhitneyU } from '../loadtest/statistics.js';
 import type { Store } from '../store/store.js';
 
@@ -27,6 +28,66 @@ export interface StoredRun extends LighthouseRun {
 type Query = Record<string, string | undefined>;
 const COMPARED = ['firstContentfulPaint', 'largestContentfulPaint', 'totalBlockingTime', 'cumulativeLayoutShift', 'speedIndex', 'interactive'] as const;
 
+/** Stores runs under one id (each `${id}-${i}`), keeping the newest MAX_RUNS. */
+export async function storeRuns(store: Store, now: number, runs: LighthouseRun[], revision?: string, release?: string): Promise<string> {
+  const id = `${now.toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+  for (const [i, r] of runs.entries()) await store.putDoc(KIND, `${id}-${i}`, { ...r, id: `${id}-${i}`, revision, release, storedAt: now } as unknown as Record<string, unknown>);
+  const kept = (await store.listDocs(KIND)).map((d) => d.body as unknown as StoredRun).sort((a, b) => a.storedAt - b.storedAt);
+  for (const old of kept.slice(0, Math.max(0, kept.length - MAX_RUNS))) await store.deleteDoc(KIND, old.id);
+  return id;
+}
+
+/**
+ * lab.lighthouse: the configured pages measured every everyMinutes by the server itself (one at a
+ * time; a run still going when the next is due is not doubled). Without Chromium or Lighthouse it
+ * says so once and stops.
+ */
+export class LighthouseSchedule {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+  /** the last scheduled run's outcome: stored id, or the error */
+  last?: { at: number; id?: string; error?: string };
+
+  constructor(private readonly o: { store: Store; clock: () => number; config: PerformanceConfig['lab']['lighthouse']; log: (level: 'info' | 'warn', m: string) => void }) {}
+
+  start(): void {
+    if (this.o.config.urls.length === 0) return;
+    this.timer = setInterval(() => void this.runNow(), this.o.config.everyMinutes * 60_000);
+    this.timer.unref();
+  }
+
+  /** Measures the configured pages now (also on the schedule). */
+  runNow(): Promise<void> {
+    this.running ??= (async () => {
+      const at = this.o.clock();
+      try {
+        const runs = await runLighthouse(this.o.config.urls, { runs: this.o.config.runs, preset: this.o.config.preset });
+        const id = await storeRuns(this.o.store, this.o.clock(), runs, undefined, 'scheduled');
+        this.last = { at, id };
+        this.o.log('info', `lab.lighthouse: ${runs.length} runs of ${this.o.config.urls.length} pages stored as ${id}`);
+      } catch (e) {
+        this.last = { at, error: (e as Error).message };
+        this.o.log('warn', `lab.lighthouse: ${(e as Error).message}`);
+        // a missing Chromium or Lighthouse will not appear by itself: stop asking every hour
+        if (e instanceof PerfError && e.code === 'PERF_ERR_USAGE') this.stop();
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  get active(): boolean {
+    return !this.stopped && this.timer !== undefined;
+  }
+}
+
 export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Store; clock: () => number; pages: string[] }): Promise<void> {
   const { store, clock } = opts;
   const all = async () => (await store.listDocs(KIND)).map((d) => d.body as unknown as StoredRun).sort((a, b) => a.storedAt - b.storedAt);
@@ -44,13 +105,8 @@ export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Stor
     };
     const revision = str(b.revision, 'revision');
     const release = str(b.release, 'release');
-    const now = clock();
-    const id = `${now.toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
-    let i = 0;
-    for (const r of b.runs as LighthouseRun[]) await store.putDoc(KIND, `${id}-${i++}`, { ...r, id: `${id}-${i - 1}`, revision, release, storedAt: now } as unknown as Record<string, unknown>);
-    const kept = await all();
-    for (const old of kept.slice(0, Math.max(0, kept.length - MAX_RUNS))) await store.deleteDoc(KIND, old.id);
-    return reply.status(201).send({ id, runs: i });
+    const id = await storeRuns(store, clock(), b.runs as LighthouseRun[], revision, release);
+    return reply.status(201).send({ id, runs: b.runs.length });
   });
 
   app.get('/api/lighthouse/runs', async (req: FastifyRequest<{ Querystring: Query }>) => {

@@ -80,3 +80,27 @@ test('clear errors: no URL, a bad URL, no Chromium, a page that does not load', 
   assert.equal(down.code, 1);
   assert.match(down.err, /Lighthouse could not load http:\/\/127\.0\.0\.1:9\/: \w+/);
 });
+
+test('lab.lighthouse: the server measures the configured pages itself and stores the runs', { skip }, async (t) => {
+  const url = await site(t);
+  const { testConfig } = await import('../helpers.js');
+  const s = await start({}, testConfig({ lab: { lighthouse: { urls: [url], runs: 1, preset: 'desktop', everyMinutes: 60 } } }));
+  assert.equal(s.lab.active, true);
+  await s.lab.runNow();
+  assert.ok(s.lab.last?.id, JSON.stringify(s.lab.last));
+  const stored = await json(fetch(`${s.url}/api/lighthouse/runs?url=${encodeURIComponent(url)}`));
+  assert.equal(stored.runs.length, 1);
+  assert.equal(stored.runs[0].release, 'scheduled');
+  // without Chromium it says so and stops asking
+  const none = await start({}, testConfig({ lab: { lighthouse: { urls: [url], runs: 1 } } }));
+  const before = process.env.CHROME_PATH;
+  process.env.CHROME_PATH = '/nowhere/chromium';
+  try {
+    await none.lab.runNow();
+  } finally {
+    if (before === undefined) delete process.env.CHROME_PATH;
+    else process.env.CHROME_PATH = before;
+  }
+  assert.match(none.lab.last?.error ?? '', /Chromium not found at \/nowhere\/chromium/);
+  assert.equal(none.lab.active, false);
+});
