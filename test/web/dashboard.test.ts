@@ -82,6 +82,8 @@ test('every page loads without console errors and shows stored data', { skip }, 
   // a Lighthouse run of the same page template, set beside the users' figures on the Frontend page
   const lab = { url: 'http://127.0.0.1:3000/products/77', finalUrl: 'http://127.0.0.1:3000/products/77', fetchTime: new Date(now).toISOString(), preset: 'mobile', lighthouseVersion: '12.8.2', categories: { performance: 0.64 }, metrics: { largestContentfulPaint: 5123, firstContentfulPaint: 1800 }, audits: {}, resources: {} };
   assert.equal((await fetch(`${s.url}/api/lighthouse/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runs: [lab], revision: 'abc1234' }) })).status, 201);
+  const after = { ...lab, metrics: { largestContentfulPaint: 4100, firstContentfulPaint: 1500 } };
+  assert.equal((await fetch(`${s.url}/api/lighthouse/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runs: [after], revision: 'def5678' }) })).status, 201);
 
   const expectations: [string, string][] = [
     ['/', 'Requests per second'],
@@ -94,6 +96,7 @@ test('every page loads without console errors and shows stored data', { skip }, 
     ['/loadtests?run=r1', 'Capacity curve'],
     ['/frontend', 'shop-web /products/:id (mobile)'],
     ['/frontend', 'http://127.0.0.1:3000/products/77'],
+    ['/frontend', 'no significant change'],
     ['/dashboards/monitoring', 'CPU (1 = one core)'],
     ['/dashboards/performance', 'SoleMate'],
     ['/dashboards/optimization', 'SoleMate'],

@@ -121,6 +121,63 @@ function LabBesideUsers(props: { pages: RumPage[] }) {
   );
 }
 
+interface Comparison {
+  metrics: { metric: string; base: { median: number; runs: number } | null; head: { median: number; runs: number } | null; p?: number; significant?: boolean; direction?: string }[];
+  derivedFrom: string;
+}
+
+/** Two revisions of a URL's Lighthouse runs, per metric: medians and the Mann–Whitney test. */
+function RevisionDiff() {
+  const all = useApi<{ runs: LabRun[] }>('/api/lighthouse/runs?limit=500');
+  const runs = all.data?.runs ?? [];
+  const urls = [...new Set(runs.map((r) => r.url))];
+  const [url, setUrl] = useState('');
+  const chosen = url || urls[0] || '';
+  const revisions = [...new Set(runs.filter((r) => r.url === chosen && r.revision).map((r) => r.revision!))];
+  const [base, setBase] = useState('');
+  const [head, setHead] = useState('');
+  const b = base || revisions[revisions.length - 2] || '';
+  const h = head || revisions[revisions.length - 1] || '';
+  const c = useApi<Comparison>(chosen && b && h && b !== h ? `/api/lighthouse/compare?url=${encodeURIComponent(chosen)}&base=${encodeURIComponent(b)}&head=${encodeURIComponent(h)}` : null, false);
+  const pick = (value: string, set: (v: string) => void, options: string[], label: string) => (
+    <label>
+      {label}{' '}
+      <select value={value} onChange={(e) => set((e.target as HTMLSelectElement).value)}>
+        {options.map((o) => (
+          <option value={o}>{o.length > 40 ? `${o.slice(0, 40)}…` : o}</option>
+        ))}
+      </select>
+    </label>
+  );
+  return (
+    <Panel title="Lighthouse: two revisions compared" wide error={c.error} loading={c.loading && !c.data}>
+      {revisions.length < 2 ? (
+        <p class="muted">Runs of two revisions of a URL are needed: solemate-perf lighthouse &lt;url&gt; --server &lt;this server&gt; --revision &lt;sha&gt;, before and after a change.</p>
+      ) : (
+        <>
+          <p>
+            {pick(chosen, setUrl, urls, 'URL')} {pick(b, setBase, revisions, 'Base')} {pick(h, setHead, revisions, 'Head')}
+          </p>
+          <SortTable
+            caption="Lighthouse metrics of two revisions"
+            rows={c.data?.metrics ?? []}
+            rowKey={(m) => m.metric}
+            columns={[
+              { key: 'metric', label: 'Metric', value: (m) => m.metric },
+              { key: 'base', label: 'Base median', numeric: true, value: (m) => m.base?.median ?? null, render: (m) => (m.metric === 'cumulativeLayoutShift' ? num(m.base?.median, 3) : ms(m.base?.median)) },
+              { key: 'head', label: 'Head median', numeric: true, value: (m) => m.head?.median ?? null, render: (m) => (m.metric === 'cumulativeLayoutShift' ? num(m.head?.median, 3) : ms(m.head?.median)) },
+              { key: 'runs', label: 'Runs', numeric: true, value: (m) => m.base?.runs ?? 0, render: (m) => `${m.base?.runs ?? 0} / ${m.head?.runs ?? 0}` },
+              { key: 'p', label: 'p (Mann–Whitney)', numeric: true, value: (m) => m.p ?? null, render: (m) => (m.p === undefined ? '—' : num(m.p, 3)) },
+              { key: 'verdict', label: 'Verdict', value: (m) => m.direction ?? '', render: (m) => (m.significant ? <Badge tone={m.direction === 'better' ? 'ok' : 'bad'}>{m.direction}</Badge> : <span class="muted">no significant change</span>) },
+            ]}
+          />
+          {c.data && <p class="muted">{c.data.derivedFrom}.</p>}
+        </>
+      )}
+    </Panel>
+  );
+}
+
 export function Frontend() {
   const { params } = useLocation();
   const [vital, setVital] = useState<Vital>('LCP');
@@ -184,6 +241,7 @@ export function Frontend() {
         <TimeChart label={`${vital} p75 per page`} lines={lines} unit={vital === 'CLS' ? undefined : 'ms'} step={r.data?.chart.step} />
       </Panel>
       <LabBesideUsers pages={pages} />
+      <RevisionDiff />
       <Panel title="What the worst values point at" wide>
         <SortTable
           caption="Attribution of the worst values"
