@@ -26,6 +26,18 @@ export interface StoredRun extends LighthouseRun {
 }
 
 type Query = Record<string, string | undefined>;
+
+/** GET /api/lighthouse/runs: a stored run without its audits, with its page template */
+export type ListedRun = Omit<StoredRun, 'audits'> & { page: string };
+
+/** GET /api/lighthouse/compare */
+export interface RevisionComparison {
+  url: string;
+  base: string;
+  head: string;
+  metrics: { metric: string; base: { median: number; runs: number } | null; head: { median: number; runs: number } | null; p?: number; significant?: boolean; direction?: 'better' | 'worse' | 'same' }[];
+  derivedFrom: string;
+}
 const COMPARED = ['firstContentfulPaint', 'largestContentfulPaint', 'totalBlockingTime', 'cumulativeLayoutShift', 'speedIndex', 'interactive'] as const;
 
 /** Stores runs under one id (each `${id}-${i}`), keeping the newest MAX_RUNS. */
@@ -115,7 +127,7 @@ export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Stor
     const runs = (await all()).filter((r) => (!url || r.url === url) && (!revision || r.revision === revision));
     // each with its page template, as real users' beacons of the same page are kept (rum.pages), so
     // the dashboard can set the lab's figures beside the users'
-    return { runs: runs.slice(-limit).map(({ audits: _a, ...rest }) => ({ ...rest, page: pageTemplate(rest.url, opts.pages) })) };
+    return { runs: runs.slice(-limit).map(({ audits: _a, ...rest }): ListedRun => ({ ...rest, page: pageTemplate(rest.url, opts.pages) })) };
   });
 
   // WebPageTest results (solemate-perf webpagetest --server), kept beside the Lighthouse runs
@@ -135,7 +147,7 @@ export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Stor
     return { runs: runs.sort((x, y) => x.storedAt - y.storedAt).slice(-100).map((r) => ({ ...r, page: pageTemplate(r.url, opts.pages) })) };
   });
 
-  app.get('/api/lighthouse/compare', async (req: FastifyRequest<{ Querystring: Query }>) => {
+  app.get('/api/lighthouse/compare', async (req: FastifyRequest<{ Querystring: Query }>): Promise<RevisionComparison> => {
     const { url, base, head } = req.query;
     if (!url || !base || !head) throw new PerfError('PERF_ERR_QUERY', 'url, base and head (git revisions) are required, e.g. /api/lighthouse/compare?url=http://127.0.0.1:3000/&base=abc123&head=def456');
     const runs = (await all()).filter((r) => r.url === url);
@@ -145,10 +157,11 @@ export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Stor
     const metrics = COMPARED.map((m) => {
       const x = a.map((r) => r.metrics[m]).filter((v): v is number => typeof v === 'number');
       const y = b.map((r) => r.metrics[m]).filter((v): v is number => typeof v === 'number');
-      if (x.length === 0 || y.length === 0) return { metric: m, base: null, head: null };
+      if (x.length === 0 || y.length === 0) return { metric: m, base: null, head: null } as RevisionComparison['metrics'][number];
       const t = mannWhitneyU(x, y);
       const med = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
-      return { metric: m, base: { median: med(x), runs: x.length }, head: { median: med(y), runs: y.length }, p: t.p, significant: t.p < 0.05, direction: med(y) < med(x) ? 'better' : med(y) > med(x) ? 'worse' : 'same' };
+      const direction: 'better' | 'worse' | 'same' = med(y) < med(x) ? 'better' : med(y) > med(x) ? 'worse' : 'same';
+      return { metric: m, base: { median: med(x), runs: x.length }, head: { median: med(y), runs: y.length }, p: t.p, significant: t.p < 0.05, direction };
     });
     return { url, base, head, metrics, derivedFrom: `${a.length} and ${b.length} stored Lighthouse runs; two-sided Mann–Whitney U per metric, significant below p = 0.05 (with few runs, only large shifts can be)` };
   });

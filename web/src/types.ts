@@ -21,6 +21,9 @@ export type { RouteRow, HeatmapAnswer } from '../../src/server/views.js';
 export type { TraceSummary } from '../../src/store/store.js';
 export type { TraceDetail, SpanNode as Span } from '../../src/query/traces.js';
 export type { Session } from '../../src/server/auth.js';
+export type { RumReport, RumPage, VitalFigures } from '../../src/query/rum.js';
+export type { WebVitalName as Vital } from '../../src/model/rum.js';
+export type { ListedRun as LabRun, RevisionComparison } from '../../src/server/lighthouse.js';
 
 /** GET /api/limits */
 export interface Limits {

@@ -9,43 +9,12 @@ import { TimeChart } from '../chart';
 import { Badge, Panel, SortTable } from '../components';
 import { bytes, ms, num, pct } from '../format';
 import { rangeQuery, useLocation } from '../url';
+import type { LabRun, RevisionComparison, RumPage, RumReport, Vital, VitalFigures } from '../types';
 
-type Vital = 'LCP' | 'INP' | 'CLS' | 'FCP' | 'TTFB';
 const VITALS: Vital[] = ['LCP', 'INP', 'CLS', 'FCP', 'TTFB'];
-/** Google's good / poor thresholds (web.dev/articles/vitals) */
+/** Google's good / poor thresholds (web.dev/articles/vitals), as the server rates them (src/model/rum.ts) */
 const THRESHOLDS: Record<Vital, [number, number]> = { LCP: [2500, 4000], INP: [200, 500], CLS: [0.1, 0.25], FCP: [1800, 3000], TTFB: [800, 1800] };
-
-interface Figures {
-  p75: number;
-  count: number;
-  good: number;
-  needsImprovement: number;
-  poor: number;
-}
-interface RumPage {
-  service: string;
-  page: string;
-  device: string;
-  vitals: Partial<Record<Vital, Figures>>;
-  loadTime?: { p75: number; p50: number; count: number };
-  transferBytes?: { p75: number };
-  resources?: { p75: number };
-}
-interface LabRun {
-  url: string;
-  page: string;
-  preset: 'mobile' | 'desktop';
-  revision?: string;
-  storedAt: number;
-  categories: Record<string, number | null>;
-  metrics: { largestContentfulPaint?: number; firstContentfulPaint?: number; totalBlockingTime?: number; cumulativeLayoutShift?: number };
-}
-interface RumReport {
-  pages: RumPage[];
-  chart: { vital: Vital; step: number; series: { service: string; page: string; device: string; points: [number, number | null][] }[] };
-  attribution: { service: string; page: string; vital: Vital; target: string; resource?: string; count: number; p75: number }[];
-  derivedFrom: string;
-}
+type Figures = VitalFigures;
 
 const show = (v: Vital, x: number | undefined) => (x === undefined ? '—' : v === 'CLS' ? num(x, 3) : ms(x));
 const tone = (v: Vital, x: number | undefined) => (x === undefined ? '' : x <= THRESHOLDS[v][0] ? 'ok' : x <= THRESHOLDS[v][1] ? 'warn' : 'bad');
@@ -121,10 +90,7 @@ function LabBesideUsers(props: { pages: RumPage[] }) {
   );
 }
 
-interface Comparison {
-  metrics: { metric: string; base: { median: number; runs: number } | null; head: { median: number; runs: number } | null; p?: number; significant?: boolean; direction?: string }[];
-  derivedFrom: string;
-}
+type Comparison = RevisionComparison;
 
 /** Two revisions of a URL's Lighthouse runs, per metric: medians and the Mann–Whitney test. */
 function RevisionDiff() {
