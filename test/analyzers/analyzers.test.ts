@@ -63,8 +63,8 @@ test('on the fixed shop: nothing is recommended', async () => {
   const results = await runAnalyzers(collect);
   assert.deepEqual(
     results.map((r) => [r.id, r.status]),
-    [['slow-routes', 'pass'], ['n-plus-one', 'pass'], ['cacheable-routes', 'pass'], ['slow-queries', 'not_applicable'], ['missing-index', 'not_applicable'], ['unused-indexes', 'not_applicable'], ['partitioning', 'not_applicable'], ['read-replicas', 'not_applicable'], ['pool-saturation', 'not_applicable'], ['cache-hit-ratio', 'not_applicable'], ['event-loop', 'not_applicable'], ['memory-growth', 'not_applicable'], ['cpu-saturation', 'not_applicable'], ['compression', 'not_applicable'], ['cache-headers', 'not_applicable'], ['images', 'not_applicable'], ['bundle', 'not_applicable']],
-    'no database, runtime metrics or site given: those analyzers say so',
+    [['slow-routes', 'pass'], ['n-plus-one', 'pass'], ['cacheable-routes', 'pass'], ['slow-queries', 'not_applicable'], ['missing-index', 'not_applicable'], ['unused-indexes', 'not_applicable'], ['partitioning', 'not_applicable'], ['read-replicas', 'not_applicable'], ['pool-saturation', 'not_applicable'], ['cache-hit-ratio', 'not_applicable'], ['event-loop', 'not_applicable'], ['memory-growth', 'not_applicable'], ['cpu-saturation', 'not_applicable'], ['lighthouse', 'not_applicable'], ['compression', 'not_applicable'], ['cache-headers', 'not_applicable'], ['images', 'not_applicable'], ['bundle', 'not_applicable']],
+    'no database, runtime metrics, site or Lighthouse run given: those analyzers say so',
   );
   await store.close();
 });
@@ -80,7 +80,7 @@ test('runner: declared inputs only, not applicable, exceptions become error resu
   assert.match(r[1].reason!, /needs postgres/);
   assert.deepEqual(seen, ['routes', '7']);
   const empty = await runAnalyzers({ routes: async () => [], traces: async () => [], runtime: async () => ({ services: [], pools: [], caches: [], capacity: undefined }) });
-  assert.deepEqual(empty.map((x) => x.status), Array(17).fill('not_applicable'));
+  assert.deepEqual(empty.map((x) => x.status), Array(18).fill('not_applicable'));
   for (const a of ANALYZERS) for (const [k, v] of Object.entries(a.defaults)) assert.ok(v.source.length > 10, `${a.meta.id}.${k} says where its default comes from`);
 });
 
