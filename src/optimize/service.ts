@@ -6,7 +6,8 @@ import type { AnalyzerResult, Inputs } from '../analyzers/types.js';
 import { collectPostgres } from '../collectors/postgres.js';
 import { collectSite } from '../analyzers/site.js';
 import { pageTemplate } from '../ingest/rum.js';
-import { medianRun, type LighthouseRun } from '../lab/lighthouse.js';
+import { medianRun } from '../lab/lighthouse.js';
+import { LIGHTHOUSE, listStored, type StoredRun } from '../lab/runs.js';
 import { rumReport } from '../query/rum.js';
 import { PerfError } from '../errors.js';
 import type { QueryEngine } from '../query/engine.js';
@@ -71,7 +72,7 @@ export interface OptimizationServiceOptions {
  * real users' p75 LCP over the last 24 hours on the same page template and device class.
  */
 export async function storedLighthouse(store: Store, engine: QueryEngine, site: string): Promise<Inputs['lighthouse'] | undefined> {
-  const runs = (await store.listDocs('lighthouse')).map((d) => d.body as unknown as LighthouseRun & { revision?: string; storedAt: number }).filter((r) => r.url === site).sort((a, b) => a.storedAt - b.storedAt);
+  const runs = (await listStored<StoredRun>(store, LIGHTHOUSE)).filter((r) => r.url === site);
   const newest = runs[runs.length - 1];
   if (!newest) return undefined;
   const same = runs.filter((r) => r.revision === newest.revision && r.preset === newest.preset);

@@ -1,29 +1,18 @@
 // Lighthouse runs stored on the server (solemate-perf lighthouse --server): POST /api/lighthouse/runs
-// keeps each run's compact record keyed by URL, git revision and release (the last MAX_RUNS runs);
+// keeps each run's compact record keyed by URL, git revision and release (lab/runs.ts keeps the last MAX_RUNS);
 // GET /api/lighthouse/runs lists a URL's history; GET /api/lighthouse/compare tests two revisions'
 // runs against each other with the Mann–Whitney U test (as sitespeed.io's compare does), per metric.
-import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PerfError } from '../errors.js';
 import { pageTemplate } from '../ingest/rum.js';
 import { runLighthouse, type LighthouseRun } from '../lab/lighthouse.js';
+import { LIGHTHOUSE, listStored, putStored, storeRuns, WEBPAGETEST, type StoredRun } from '../lab/runs.js';
 import type { PerformanceConfig } from '../config/schema.js';
 import { mannWhitneyU } from '../loadtest/statistics.js';
 import type { Store } from '../store/store.js';
 
-const KIND = 'lighthouse';
-const WPT = 'webpagetest';
-/** runs kept; the oldest go first */
-const MAX_RUNS = 2000;
 /** runs in one POST */
 const MAX_POST = 100;
-
-export interface StoredRun extends LighthouseRun {
-  id: string;
-  revision?: string;
-  release?: string;
-  storedAt: number;
-}
 
 type Query = Record<string, string | undefined>;
 
@@ -39,15 +28,6 @@ export interface RevisionComparison {
   derivedFrom: string;
 }
 const COMPARED = ['firstContentfulPaint', 'largestContentfulPaint', 'totalBlockingTime', 'cumulativeLayoutShift', 'speedIndex', 'interactive'] as const;
-
-/** Stores runs under one id (each `${id}-${i}`), keeping the newest MAX_RUNS. */
-export async function storeRuns(store: Store, now: number, runs: LighthouseRun[], revision?: string, release?: string): Promise<string> {
-  const id = `${now.toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
-  for (const [i, r] of runs.entries()) await store.putDoc(KIND, `${id}-${i}`, { ...r, id: `${id}-${i}`, revision, release, storedAt: now } as unknown as Record<string, unknown>);
-  const kept = (await store.listDocs(KIND)).map((d) => d.body as unknown as StoredRun).sort((a, b) => a.storedAt - b.storedAt);
-  for (const old of kept.slice(0, Math.max(0, kept.length - MAX_RUNS))) await store.deleteDoc(KIND, old.id);
-  return id;
-}
 
 /**
  * lab.lighthouse: the configured pages measured every everyMinutes by the server itself (one at a
@@ -102,7 +82,7 @@ export class LighthouseSchedule {
 
 export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Store; clock: () => number; pages: string[] }): Promise<void> {
   const { store, clock } = opts;
-  const all = async () => (await store.listDocs(KIND)).map((d) => d.body as unknown as StoredRun).sort((a, b) => a.storedAt - b.storedAt);
+  const all = () => listStored<StoredRun>(store, LIGHTHOUSE);
 
   app.post('/api/lighthouse/runs', async (req: FastifyRequest<{ Body: { runs?: unknown; revision?: unknown; release?: unknown } }>, reply) => {
     const b = req.body ?? {};
@@ -135,16 +115,12 @@ export async function lighthouseRoutes(app: FastifyInstance, opts: { store: Stor
     const b = req.body ?? {};
     if (typeof b.testId !== 'string' || typeof b.url !== 'string' || typeof b.firstView !== 'object' || b.firstView === null) throw new PerfError('PERF_ERR_BAD_REQUEST', 'a WebPageTest result needs testId, url and firstView (solemate-perf webpagetest --server sends it)');
     if (JSON.stringify(b).length > 64 * 1024) throw new PerfError('PERF_ERR_PAYLOAD_TOO_LARGE', 'a WebPageTest result is at most 64 KiB');
-    const now = clock();
-    const id = `${now.toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
-    await store.putDoc(WPT, id, { ...b, id, storedAt: now });
-    const kept = (await store.listDocs(WPT)).map((d) => d.body as { id: string; storedAt: number }).sort((x, y) => x.storedAt - y.storedAt);
-    for (const old of kept.slice(0, Math.max(0, kept.length - MAX_RUNS))) await store.deleteDoc(WPT, old.id);
+    const id = await putStored(store, WEBPAGETEST, clock(), [b], false);
     return reply.status(201).send({ id });
   });
   app.get('/api/webpagetest/runs', async (req: FastifyRequest<{ Querystring: Query }>) => {
-    const runs = (await store.listDocs(WPT)).map((d) => d.body as { url: string; storedAt: number }).filter((r) => !req.query.url || r.url === req.query.url);
-    return { runs: runs.sort((x, y) => x.storedAt - y.storedAt).slice(-100).map((r) => ({ ...r, page: pageTemplate(r.url, opts.pages) })) };
+    const runs = (await listStored<{ id: string; url: string; storedAt: number }>(store, WEBPAGETEST)).filter((r) => !req.query.url || r.url === req.query.url);
+    return { runs: runs.slice(-100).map((r) => ({ ...r, page: pageTemplate(r.url, opts.pages) })) };
   });
 
   app.get('/api/lighthouse/compare', async (req: FastifyRequest<{ Querystring: Query }>): Promise<RevisionComparison> => {
