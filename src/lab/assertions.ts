@@ -8,6 +8,7 @@
 // run; LHCI's default), "pessimistic" (the worst), "median", or "median-run" (the representative
 // run's value). Levels: "error" fails the command, "warn" is shown, "off" is skipped.
 import { PerfError } from '../errors.js';
+import { median } from '../query/stats.js';
 import { medianRun, type LighthouseRun } from './lighthouse.js';
 
 export type Level = 'error' | 'warn' | 'off';
@@ -96,7 +97,7 @@ function aggregate(values: (number | null)[], how: Aggregation, higherIsBetter: 
   if (how === 'median-run') return of(medianRun(runs));
   const xs = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
   if (xs.length === 0) return null;
-  if (how === 'median') return xs.length % 2 ? xs[xs.length >> 1] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+  if (how === 'median') return median(xs);
   const best = higherIsBetter ? xs[xs.length - 1] : xs[0];
   const worst = higherIsBetter ? xs[0] : xs[xs.length - 1];
   return how === 'optimistic' ? best : worst;

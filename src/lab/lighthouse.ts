@@ -6,6 +6,7 @@
 // dependencies: loaded here, on first use, with a clear message when they are not installed.
 import fs from 'node:fs';
 import { PerfError } from '../errors.js';
+import { median } from '../query/stats.js';
 
 export type Preset = 'mobile' | 'desktop';
 
@@ -123,10 +124,7 @@ export function compact(lhr: Lhr, url: string, preset: Preset): LighthouseRun {
 export function medianRun(runs: LighthouseRun[]): LighthouseRun {
   const ok = runs.filter((r) => r.metrics.firstContentfulPaint !== undefined && r.metrics.interactive !== undefined);
   if (ok.length === 0) return runs[0];
-  const mid = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
+  const mid = (xs: number[]) => median([...xs].sort((a, b) => a - b));
   const fcp = mid(ok.map((r) => r.metrics.firstContentfulPaint!));
   const tti = mid(ok.map((r) => r.metrics.interactive!));
   const distance = (r: LighthouseRun) => ((r.metrics.firstContentfulPaint! - fcp) / fcp) ** 2 + ((r.metrics.interactive! - tti) / tti) ** 2;
