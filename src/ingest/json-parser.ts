@@ -5,7 +5,7 @@
 // (~2 ms) between two turns of its loop. Smaller bodies are parsed in place: the thread costs more.
 import type { Worker } from 'node:worker_threads';
 import { PerfError, type PerfErrorCode } from '../errors.js';
-import { countMetricsJson, countTracesJson, sliceMetricsJson, sliceTracesJson } from '../otlp/slices.js';
+import { JSON_SIGNALS as SIGNALS } from '../otlp/slices.js';
 import { moduleWorker } from '../threads.js';
 import { checkJsonDepth } from './body.js';
 
@@ -37,10 +37,6 @@ export interface ParsedJson {
   slices: Iterable<object>;
 }
 
-const SIGNALS = {
-  metrics: { count: countMetricsJson, slice: sliceMetricsJson },
-  traces: { count: countTracesJson, slice: sliceTracesJson },
-};
 
 export class JsonParser {
   /** the worker and the bodies it holds (a worker that ends fails its own, not a successor's) */

@@ -2,14 +2,10 @@
 // points or spans and, within the limit, cuts it into slices sent back as JSON text.
 import { parentPort } from 'node:worker_threads';
 import { PerfError } from '../errors.js';
-import { countMetricsJson, countTracesJson, sliceMetricsJson, sliceTracesJson } from '../otlp/slices.js';
+import { JSON_SIGNALS as SIGNALS } from '../otlp/slices.js';
 import { checkJsonDepth } from './body.js';
 import type { JsonJob, JsonAnswer } from './json-parser.js';
 
-const SIGNALS = {
-  metrics: { count: countMetricsJson, slice: sliceMetricsJson },
-  traces: { count: countTracesJson, slice: sliceTracesJson },
-};
 
 parentPort!.on('message', (job: JsonJob) => {
   let answer: JsonAnswer;

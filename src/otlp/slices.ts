@@ -100,6 +100,12 @@ export function countTracesJson(request: unknown): number {
   return n;
 }
 
+/** Per signal, the count and the slicing of a parsed OTLP/JSON request. */
+export const JSON_SIGNALS = {
+  metrics: { count: countMetricsJson, slice: sliceMetricsJson },
+  traces: { count: countTracesJson, slice: sliceTracesJson },
+};
+
 /**
  * A parsed OTLP/JSON metrics request in slices of at most maxPoints points, by array slicing. Nothing is
  * validated: a container whose list is not an array is passed whole, as one unit, for the reader to
