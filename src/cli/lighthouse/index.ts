@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { PerfError } from '../../errors.js';
 import { assertRuns, readAssertions, type AssertionResult } from '../../lab/assertions.js';
-import { medianRun, runLighthouse, type LighthouseRun, type Preset } from '../../lab/lighthouse.js';
+import { medianRun, runLighthouse, type Preset } from '../../lab/lighthouse.js';
+import { postJson } from '../client.js';
 import type { Command, CommandSpec, Io } from '../command.js';
 
 export function build(): CommandSpec {
@@ -42,7 +43,7 @@ export async function run(values: Record<string, unknown>, urls: string[], io: I
   const results = await runLighthouse(urls, { runs, preset, chromePath: values['chrome-path'] as string | undefined, onProgress: (m) => io.err(`lighthouse: ${m}`) });
   const checked = assertions ? assertRuns(results, assertions) : [];
   let stored: string | undefined;
-  if (server) stored = await store(server, { runs: results, revision, release: values.release as string | undefined, preset });
+  if (server) stored = (await postJson<{ id?: string }>(server, '/api/lighthouse/runs', { runs: results, revision, release: values.release as string | undefined, preset }, io.env, 'the runs')).id ?? '?';
 
   const summary = urls.map((url) => {
     const mine = results.filter((r) => r.url === url);
@@ -84,21 +85,6 @@ function readAssertionsFile(file: string) {
 function gitRevision(): string | undefined {
   const r = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-async function store(server: string, body: { runs: LighthouseRun[]; revision?: string; release?: string; preset: Preset }): Promise<string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const token = process.env.SOLEMATE_PERF_ADMIN_TOKEN ?? process.env.SOLEMATE_PERF_INGEST_TOKEN;
-  if (token) headers.authorization = `Bearer ${token}`;
-  let res: Response;
-  try {
-    res = await fetch(`${server.replace(/\/+$/, '')}/api/lighthouse/runs`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
-  } catch (e) {
-    throw new PerfError('PERF_ERR_UNREACHABLE', `cannot reach ${server} to store the runs (${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message})`);
-  }
-  const answer = (await res.json().catch(() => ({}))) as { id?: string; message?: string };
-  if (!res.ok) throw new PerfError('PERF_ERR_UNREACHABLE', `${server} did not store the runs: ${answer.message ?? `HTTP ${res.status}`}`);
-  return answer.id ?? '?';
 }
 
 const score = (v: number | null | undefined) => (v === null || v === undefined ? '—' : String(Math.round(v * 100)));

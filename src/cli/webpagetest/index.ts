@@ -3,6 +3,7 @@
 // The API key comes from WPT_API_KEY only, so it never sits in a config file or a shell history.
 import { PerfError } from '../../errors.js';
 import { runWebPageTest } from '../../lab/webpagetest.js';
+import { postJson } from '../client.js';
 import type { Command, CommandSpec, Io } from '../command.js';
 
 export function build(): CommandSpec {
@@ -32,17 +33,7 @@ export async function run(values: Record<string, unknown>, pos: string[], io: Io
   const server = String(values.wpt ?? io.env.WPT_SERVER ?? 'https://www.webpagetest.org');
   const r = await runWebPageTest({ server, url, key: io.env.WPT_API_KEY, location: values.location as string | undefined, runs, timeoutMs: timeout * 1000, pollMs: Number(io.env.WPT_POLL_MS ?? 5000), onProgress: (m) => io.err(`webpagetest: ${m}`) });
   const perf = (values.server as string | undefined) ?? io.env.SOLEMATE_PERF_URL;
-  if (perf) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (io.env.SOLEMATE_PERF_ADMIN_TOKEN) headers.authorization = `Bearer ${io.env.SOLEMATE_PERF_ADMIN_TOKEN}`;
-    let res: Response;
-    try {
-      res = await fetch(`${perf.replace(/\/+$/, '')}/api/webpagetest/runs`, { method: 'POST', headers, body: JSON.stringify({ ...r, revision: values.revision }), signal: AbortSignal.timeout(15_000) });
-    } catch (e) {
-      throw new PerfError('PERF_ERR_UNREACHABLE', `cannot reach ${perf} to store the result (${(e as Error).message})`);
-    }
-    if (!res.ok) throw new PerfError('PERF_ERR_UNREACHABLE', `${perf} did not store the result: HTTP ${res.status}`);
-  }
+  if (perf) await postJson(perf, '/api/webpagetest/runs', { ...r, revision: values.revision }, io.env, 'the result');
   if (values.json) io.out(JSON.stringify(r, null, 2));
   else {
     const f = r.firstView;
