@@ -4,20 +4,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { main } from '../../src/cli/cli.js';
 import { createServer } from '../../src/server/app.js';
 import { buildMetricsRequest } from '../../src/otlp/build.js';
 import { Recorder } from '../../src/sdk/recorder.js';
 import { json, testConfig, tmpDir } from '../helpers.js';
+import { cli } from './run.js';
 
 const MAIN = path.resolve('src/cli/main.ts');
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 test('help for the tool and for every command; --json everywhere', async () => {
   const top = await cli(['--help']);

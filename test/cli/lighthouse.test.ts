@@ -7,21 +7,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { main } from '../../src/cli/cli.js';
 import { memoryServers } from '../server/memory-server.js';
 import { json, tmpDir } from '../helpers.js';
+import { cli } from './run.js';
 
 const CHROME = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const skip = fs.existsSync(CHROME) ? false : `Chromium not found at ${CHROME}: apt-get install -y chromium, or set CHROME_PATH`;
 if (skip) console.warn(`# skipping the Lighthouse tests: ${skip}`);
 const start = memoryServers();
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 /** A page with 200 KB of script in its head: a budget of 100 KB fails. */
 async function site(t: { after: (fn: () => unknown) => void }): Promise<string> {

@@ -3,19 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { main } from '../../src/cli/cli.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { readSettings, updateSettings } from '../../src/optimize/settings.js';
 import { track, type OptimizationRecord } from '../../src/optimize/tracking.js';
 import { histPoint } from '../store/contract.js';
 import { tmpDir } from '../helpers.js';
-
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env: {} });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+import { cli } from './run.js';
 
 test('optimize: a dry run lists what would be applied; bad usage exits 2', async () => {
   const data = path.join(tmpDir(), 'perf.db');

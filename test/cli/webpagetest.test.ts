@@ -5,19 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { main } from '../../src/cli/cli.js';
+import { cli as runCli } from './run.js';
 import { memoryServers } from '../server/memory-server.js';
 import { json } from '../helpers.js';
 
 const start = memoryServers();
 const KEY = 'wpt-secret-key';
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env: { WPT_POLL_MS: '10', ...env } });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+/** the CLI, polling the fake every 10 ms */
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { WPT_POLL_MS: '10', ...env });
 
 /** mode: ok | fail (the test fails while running) | slow (never completes) */
 async function fakeWpt(t: { after: (fn: () => unknown) => void }, mode: 'ok' | 'fail' | 'slow') {

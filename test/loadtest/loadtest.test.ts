@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { main } from '../../src/cli/cli.js';
 import { onlyRoutes, runPhase } from '../../src/loadtest/runner.js';
 import { parseScenario } from '../../src/loadtest/scenario.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { tmpDir } from '../helpers.js';
+import { cli } from '../cli/run.js';
 
 /** The service under test: routes whose behaviour the tests switch. */
 const state = { delayMs: 0, seen: new Map<string, number>(), cookies: new Map<string, number>(), sessions: new Set<string>(), checkouts: { ok: 0, refused: 0 }, inflight: 0, volume: 0 };
@@ -48,12 +48,6 @@ before(async () => {
 });
 after(() => target.close());
 
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env: {} });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 function scenarioFile(name: string, text: string): string {
   const f = path.join(dir, `${name}.yml`);
   fs.writeFileSync(f, text);

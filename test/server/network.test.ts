@@ -7,12 +7,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { main } from '../../src/cli/cli.js';
 import type { PerformanceConfigInput } from '../../src/config/schema.js';
 import { PerfError } from '../../src/errors.js';
 import { createServer, type PerformanceServer, type ServerOptions } from '../../src/server/app.js';
 import { isLoopback } from '../../src/server/exposure.js';
 import { json, testConfig, tmpDir } from '../helpers.js';
+import { cli } from '../cli/run.js';
 
 const MAIN = path.resolve('src/cli/main.ts');
 const servers: PerformanceServer[] = [];
@@ -106,13 +106,6 @@ test('loopback without any token starts as before, open to its own machine', asy
     assert.deepEqual(await session(s), { role: 'anonymous', canRead: true, canWrite: true, readNeedsToken: false, writeNeedsToken: false });
   }
 });
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), env });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 test('solemate-perf start --host 0.0.0.0 without an admin token exits 2 saying how to set one', async () => {
   const data = path.join(tmpDir(), 'perf.db');
