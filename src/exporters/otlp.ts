@@ -2,6 +2,8 @@
 // Never the app's problem, whatever the receiver does (refuses, hangs, answers 5xx or 429):
 // - enqueue() only appends to a buffer bounded by items (maxBufferedPoints, in flight included);
 //   past it the oldest queued items are dropped and counted (onDrop), so memory stays flat;
+// - while queued, metric points of one series and one minute merge into one (the store keeps
+//   minutes), so an outage costs a buffer the size of the app's series, not of the outage's length;
 // - one background pump, so at most one request in flight per exporter, each one aborted after
 //   timeoutMs, on one socket of its own (transport.ts): a hanging receiver holds one socket;
 // - retries (retry.ts) follow the OTLP/HTTP spec's statuses, with exponential backoff and full
@@ -10,7 +12,7 @@
 //   gzip runs off the main thread; nothing here throws into the caller or rejects unhandled.
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import type { MetricPoint } from '../model/metrics.js';
+import { mergePoints, minuteOf, seriesKey, type MetricPoint } from '../model/metrics.js';
 import { buildMetricsRequest } from '../otlp/build.js';
 import { encodeMetricsRequest, encodeTracesRequest, ExportMetricsServiceResponse, ExportTraceServiceResponse } from '../otlp/proto.js';
 import { buildTracesRequest } from '../otlp/traces.js';
@@ -25,6 +27,9 @@ export interface OtlpSignal<T> {
   encode(request: object): Uint8Array;
   /** items the receiver rejected in a 2xx answer (OTLP partial success) */
   rejected?(response: Uint8Array, json: boolean): number;
+  /** queued items with one key merge into one (`merge` returns a new item); without it, none do */
+  mergeKey?(item: T): string;
+  merge?(queued: T, item: T): T;
 }
 
 type Decoder = typeof ExportMetricsServiceResponse;
@@ -37,7 +42,14 @@ function partialSuccess(type: Decoder, field: 'rejectedDataPoints' | 'rejectedSp
   };
 }
 
-export const METRICS: OtlpSignal<MetricPoint> = { path: '/v1/metrics', build: buildMetricsRequest, encode: encodeMetricsRequest, rejected: partialSuccess(ExportMetricsServiceResponse, 'rejectedDataPoints') };
+export const METRICS: OtlpSignal<MetricPoint> = {
+  path: '/v1/metrics',
+  build: buildMetricsRequest,
+  encode: encodeMetricsRequest,
+  rejected: partialSuccess(ExportMetricsServiceResponse, 'rejectedDataPoints'),
+  mergeKey: (p) => `${p.kind}\u001e${minuteOf(p.time)}\u001e${seriesKey(p.metric, p.service, p.instance, p.attributes)}`,
+  merge: mergePoints,
+};
 /** items are kept traces (a request's span tree each) */
 export const TRACES: OtlpSignal<TraceRecord> = { path: '/v1/traces', build: buildTracesRequest, encode: encodeTracesRequest, rejected: partialSuccess(ExportTraceServiceResponse, 'rejectedSpans') };
 
@@ -75,6 +87,8 @@ export interface OtlpExporterOptions<T = MetricPoint> {
 
 export interface ExporterStats {
   sentPoints: number;
+  /** items merged into a queued one of the same key (a metric series' minute) while they waited */
+  mergedPoints: number;
   droppedPoints: number;
   failedAttempts: number;
   /** items queued or in flight; never above maxBufferedPoints */
@@ -93,16 +107,21 @@ const YIELD_AFTER_MS = 4;
 /** Items built and encoded between checks of the clock. */
 const SLICE = 32;
 
+type Chunk<T> = Map<string | number, T>;
+
 type Attempt = { ok: true; rejected: number } | { ok: false; retryable: boolean; retryAfterMs?: number; error: string };
 
 /** Sends items of one signal (metric points by default; traces with `TRACES`). */
 export class OtlpHttpExporter<T = MetricPoint> {
   readonly url: string;
-  readonly stats: ExporterStats = { sentPoints: 0, droppedPoints: 0, failedAttempts: 0, bufferedPoints: 0, inFlight: 0 };
+  readonly stats: ExporterStats = { sentPoints: 0, mergedPoints: 0, droppedPoints: 0, failedAttempts: 0, bufferedPoints: 0, inFlight: 0 };
   private readonly signal: OtlpSignal<T>;
   private readonly o: Required<Omit<OtlpExporterOptions<T>, 'onDrop' | 'headers'>> & Pick<OtlpExporterOptions<T>, 'onDrop' | 'headers'>;
-  /** chunks of at most maxBatchPoints, oldest first, none of them in flight */
-  private readonly queue: T[][] = [];
+  /** chunks of at most maxBatchPoints, oldest first, none of them in flight; keyed by merge key, or by a number when the signal does not merge */
+  private readonly queue: Chunk<T>[] = [];
+  /** the chunk that holds each queued item with a merge key */
+  private readonly queuedIn = new Map<string, Chunk<T>>();
+  private unkeyed = 0;
   private buffered = 0;
   private running = false;
   private pumping: Promise<void> = Promise.resolve();
@@ -126,11 +145,23 @@ export class OtlpHttpExporter<T = MetricPoint> {
       if (items.length === 0) return;
       if (this.closed) return this.drop(items.length, 'shutdown', items);
       let last = this.queue[this.queue.length - 1];
+      let added = 0;
+      // with nothing queued or in flight these items leave on the next turn: no key is worth its cost
+      const mergeKey = this.running ? this.signal.mergeKey : undefined;
       for (const item of items) {
-        if (!last || last.length >= this.o.maxBatchPoints) this.queue.push((last = []));
-        last.push(item);
+        const key = mergeKey?.(item);
+        const holder = key === undefined ? undefined : this.queuedIn.get(key);
+        if (holder) {
+          holder.set(key!, this.signal.merge!(holder.get(key!)!, item));
+          this.stats.mergedPoints++;
+          continue;
+        }
+        if (!last || last.size >= this.o.maxBatchPoints) this.queue.push((last = new Map()));
+        last.set(key ?? this.unkeyed++, item);
+        if (key !== undefined) this.queuedIn.set(key, last);
+        added++;
       }
-      this.buffered += items.length;
+      this.buffered += added;
       this.evict();
       this.stats.bufferedPoints = this.buffered;
       if (!this.running) {
@@ -160,7 +191,7 @@ export class OtlpHttpExporter<T = MetricPoint> {
     this.transport.abort();
     this.wake?.done();
     while (this.queue.length > 0) {
-      const chunk = this.queue.shift()!;
+      const chunk = this.take();
       this.buffered -= chunk.length;
       this.drop(chunk.length, 'shutdown', chunk);
     }
@@ -174,11 +205,28 @@ export class OtlpHttpExporter<T = MetricPoint> {
     let excess = this.buffered - this.o.maxBufferedPoints;
     while (excess > 0 && this.queue.length > 0) {
       const oldest = this.queue[0];
-      const gone = oldest.length <= excess ? this.queue.shift()! : oldest.splice(0, excess);
+      let gone: T[];
+      if (oldest.size <= excess) gone = this.take();
+      else {
+        gone = [];
+        for (const [key, item] of oldest) {
+          if (gone.length === excess) break;
+          oldest.delete(key);
+          if (typeof key === 'string') this.queuedIn.delete(key);
+          gone.push(item);
+        }
+      }
       this.buffered -= gone.length;
       excess -= gone.length;
       this.drop(gone.length, 'buffer_full', gone);
     }
+  }
+
+  /** The oldest chunk, out of the queue: its items no longer take merges. */
+  private take(): T[] {
+    const chunk = this.queue.shift()!;
+    for (const key of chunk.keys()) if (typeof key === 'string' && this.queuedIn.get(key) === chunk) this.queuedIn.delete(key);
+    return [...chunk.values()];
   }
 
   private drop(n: number, reason: ExportDropReason, items: readonly T[]): void {
@@ -194,7 +242,7 @@ export class OtlpHttpExporter<T = MetricPoint> {
   private async pump(): Promise<void> {
     try {
       while (!this.closed && this.queue.length > 0) {
-        const batch = this.queue.shift()!;
+        const batch = this.take();
         try {
           await this.deliver(batch);
         } finally {

@@ -275,3 +275,11 @@ export function fromExplicitBuckets(
   }
   return h.toData();
 }
+
+/** Two histograms' data merged into a new one, at the coarser of their scales. */
+export function mergeHistogramData(a: HistogramData, b: HistogramData): HistogramData {
+  const h = new ExpHistogram(Math.min(MAX_SCALE, a.scale, b.scale));
+  h.mergeBuckets(a);
+  h.mergeBuckets(b);
+  return h.toData();
+}

@@ -1,9 +1,9 @@
 // Rollup rows and how two of them merge. Both backends keep exactly these columns, so the merge
 // rule lives here once: counts and sums add, min/max widen, last follows the latest, histograms merge.
-import { ExpHistogram, MAX_SCALE, type HistogramData } from '../model/histogram.js';
-import type { MetricPoint } from '../model/metrics.js';
+import { mergeHistogramData as mergeHist, type HistogramData } from '../model/histogram.js';
+import { MINUTE, minuteOf, type MetricPoint } from '../model/metrics.js';
 
-export const MINUTE = 60_000;
+export { MINUTE, minuteOf } from '../model/metrics.js';
 export const HOUR = 3_600_000;
 
 export interface Row {
@@ -19,10 +19,6 @@ export interface Row {
   hist?: HistogramData;
 }
 
-/** A delta ending exactly on a minute boundary belongs to the minute before it. */
-export function minuteOf(time: number): number {
-  return Math.floor((time - 1) / MINUTE) * MINUTE;
-}
 
 export function toRow(p: MetricPoint, seriesId: number): Row {
   return { seriesId, t: minuteOf(p.time), count: p.count, sum: p.sum, min: p.min, max: p.max, last: p.last, lastTime: p.time, hist: p.hist };
@@ -41,12 +37,6 @@ export function mergeRow(into: Row, r: Row): Row {
   return into;
 }
 
-export function mergeHist(a: HistogramData, b: HistogramData): HistogramData {
-  const h = new ExpHistogram(Math.min(MAX_SCALE, a.scale, b.scale));
-  h.mergeBuckets(a);
-  h.mergeBuckets(b);
-  return h.toData();
-}
 
 /** Rows of one batch that share (series, t) merged into one, so a backend upserts each key once. */
 export function coalesce(rows: Row[], bucket: number = MINUTE): Row[] {

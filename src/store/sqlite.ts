@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { mergeHistogramData } from '../model/histogram.js';
 import { seriesKey, type MetricKind, type MetricPoint } from '../model/metrics.js';
 import { decodeHistogram, encodeHistogram } from './codec.js';
-import { coalesce, HOUR, mergeHist, toRow, type Row } from './rows.js';
+import { coalesce, HOUR, toRow, type Row } from './rows.js';
 import type { AlertEventRow, LoadTestRun, Resolution, StoredAlert, RetentionPolicy, SeriesRow, SpanRow, Store, TraceFilter, TraceSummary } from './store.js';
 import { isEntry, routeOf, spanFromDb, traceLimit, type SpanDbRow } from './spans.js';
 import { encodeSamples, runFromDb, runLimit, type RunDbRow } from './runs.js';
@@ -45,7 +46,7 @@ export class SqliteStore implements Store {
     this.db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) => {
       if (!(a instanceof Uint8Array)) return b;
       if (!(b instanceof Uint8Array)) return a;
-      return encodeHistogram(mergeHist(decodeHistogram(a), decodeHistogram(b)));
+      return encodeHistogram(mergeHistogramData(decodeHistogram(a), decodeHistogram(b)));
     });
   }
 

@@ -172,6 +172,34 @@ test('a backlog leaves in full batches: many small snapshots become few requests
   assert.equal(exp.stats.sentPoints, 501);
 });
 
+test('while queued, the points of one series and minute merge: an outage buffers the series, not the snapshots, and the sums arrive whole', async (t) => {
+  let release!: () => void;
+  const rx = await receiver([(_q, res) => (release = () => res.writeHead(200).end('{}'))]);
+  t.after(() => rx.close());
+  const exp = new OtlpHttpExporter({ endpoint: rx.url, maxBufferedPoints: 100 });
+  exp.enqueue(points(0, 1)); // in flight, held
+  await sleep(50);
+  // 60 one-second snapshots of the same 20 series in one minute, then 20 more in the next minute
+  const at = (time: number, i: number): MetricPoint => ({ ...point(i), startTime: time - 1000, time, count: 2, sum: i + 1, min: i, max: i + time / 1000, last: time });
+  for (let s = 1; s <= 60; s++) exp.enqueue(Array.from({ length: 20 }, (_, i) => at(60_000 * 10 + s * 1000 - 1, i)));
+  exp.enqueue(Array.from({ length: 20 }, (_, i) => at(60_000 * 11 + 500, i)));
+  assert.equal(exp.stats.bufferedPoints, 1 + 20 + 20, 'one in flight, one point per series and minute');
+  assert.equal(exp.stats.mergedPoints, 59 * 20);
+  assert.equal(exp.stats.droppedPoints, 0, 'a buffer of 100 held 1,221 points');
+  release();
+  await exp.flush(5000);
+  const got = rx.arrivals.slice(1).flatMap((a) => dataPoints(a.body));
+  assert.equal(got.length, 40);
+  const first = got.filter((p) => Number(p.timeUnixNano) / 1e6 < 60_000 * 11);
+  assert.equal(first.length, 20);
+  for (const p of first) {
+    const i = Number(p.attributes.find((a: Json) => a.key === 'i').value.stringValue);
+    assert.equal(p.asDouble, 60 * (i + 1), 'the merged delta is the sum of the 60');
+    assert.equal(Number(p.startTimeUnixNano) / 1e6, 599_999, 'it starts where the first started');
+    assert.equal(Number(p.timeUnixNano) / 1e6, 659_999, 'and ends where the last ended');
+  }
+});
+
 test('a partial success counts the receiver’s rejected points (protobuf and JSON answers)', async (t) => {
   const rx = await receiver([
     (_q, res) => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(encodeMetricsResponse({ partialSuccess: { rejectedDataPoints: '2', errorMessage: 'bad' } }))),

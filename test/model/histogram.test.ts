@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExpHistogram, fromExplicitBuckets, MAX_BUCKETS, relativeErrorBound } from '../../src/model/histogram.js';
+import { mergePoints } from '../../src/model/metrics.js';
 import { exactQuantile, logNormal } from '../helpers.js';
 
 const QS = [0.5, 0.9, 0.99, 0.999];
@@ -76,4 +77,23 @@ test('explicit buckets convert with counts preserved and quantiles inside the ri
   const p50 = h.quantile(0.5);
   assert.ok(p50 > 0.5 && p50 <= 1.01, `p50 ${p50} should fall in (0.5, 1]`);
   assert.ok(h.quantile(0.05) <= 0.101);
+});
+
+test('mergePoints: two deltas of a series become one over both intervals, as the store would keep them', () => {
+  const h1 = new ExpHistogram();
+  const h2 = new ExpHistogram();
+  for (const v of [1, 2, 3]) h1.record(v);
+  for (const v of [100, 200]) h2.record(v);
+  const base = { metric: 'd', kind: 'histogram' as const, unit: 'ms', service: 's', instance: 'i', attributes: { r: '/' } };
+  const a = { ...base, startTime: 0, time: 1000, count: 3, sum: 6, min: 1, max: 3, last: 3, hist: h1.toData() };
+  const b = { ...base, startTime: 1000, time: 2000, count: 2, sum: 300, min: 100, max: 200, last: 200, hist: h2.toData() };
+  for (const m of [mergePoints(a, b), mergePoints(b, a)]) {
+    assert.deepEqual([m.startTime, m.time, m.count, m.sum, m.min, m.max, m.last], [0, 2000, 5, 306, 1, 200, 200]);
+    const h = new ExpHistogram();
+    h.merge({ count: m.count, sum: m.sum, min: m.min, max: m.max, hist: m.hist! });
+    assert.equal(h.counts.slice(0, h.used).reduce((x, y) => x + y, 0) + h.zeroCount, 5);
+    assert.ok(Math.abs(h.quantile(0.5) - 3) / 3 < 0.01, `median ${h.quantile(0.5)}`);
+  }
+  assert.equal(a.count, 3, 'the inputs are left as they were');
+  assert.equal(a.hist!.counts.reduce((x, y) => x + y, 0) + a.hist!.zeroCount, 3);
 });
