@@ -63,6 +63,7 @@ const LOG = path.join(tmp, 'server.log');
 const FILE_A = path.join(tmp, 'perf.db');
 const FILE_B = path.join(tmp, 'durability.db');
 const FILE_C = path.join(tmp, 'on-disk.db');
+const FILE_D = path.join(tmp, 'burst.db');
 let serverA: ServerProcess | undefined;
 const alive = (s: ServerProcess | undefined): s is ServerProcess => !!s && s.child.exitCode === null && s.child.signalCode === null;
 
@@ -174,19 +175,35 @@ async function largest(): Promise<void> {
     check(c, `${figure}: /healthz while it is stored (every 10 ms)`, healthz.p99, latencyText(healthz), TARGET.healthzP99Ms, `p99 < ${TARGET.healthzP99Ms} ms`);
   }
   // memory after a burst: the same two requests again (their series now known, so what stays is
-  // not new state), then what the server holds once it is idle
-  const rssMiB = () => statusKb(server.pid, 'VmRSS') / 1024;
-  const before = rssMiB();
-  const rss = new RssSampler(server.pid, 50);
-  for (const [body, type] of [[proto.proto, 'application/x-protobuf'], [json.json, 'application/json']] as const) {
-    await request(`${server.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': type, 'content-encoding': 'gzip' }, body, timeoutMs: 120_000 });
+  // not new state), then what the server holds once it is idle. The target is measured on a server
+  // that has only these series: this one holds case 1's million and runs its maintenance pass
+  // (a rollup over all of them, every 60 s) inside the settling window, so here it is a figure only
+  const burst = async (on: ServerProcess) => {
+    const rssMiB = () => statusKb(on.pid, 'VmRSS') / 1024;
+    const before = rssMiB();
+    const rss = new RssSampler(on.pid, 50);
+    for (const [body, type] of [[proto.proto, 'application/x-protobuf'], [json.json, 'application/json']] as const) {
+      await request(`${on.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': type, 'content-encoding': 'gzip' }, body, timeoutMs: 120_000 });
+    }
+    const peak = rss.stop().sampledPeakMiB;
+    await sleep(SIZE.settleMs);
+    const after = rssMiB();
+    const kept = peak > before ? Math.max(0, after - before) / (peak - before) : 0;
+    return { before, peak, after, kept, settleMs: SIZE.settleMs, show: `${(kept * 100).toFixed(0)}% (${mib(before)} → ${mib(peak)} → ${mib(after)})` };
+  };
+  const onBusy = await burst(server);
+  const own = await startServer(FILE_D, LOG);
+  try {
+    for (const [body, type] of [[proto.proto, 'application/x-protobuf'], [json.json, 'application/json']] as const) {
+      await request(`${own.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': type, 'content-encoding': 'gzip' }, body, timeoutMs: 120_000 });
+    }
+    const onOwn = await burst(own);
+    out.rss = { own: onOwn, withMillionSeries: onBusy };
+    check(c, `both again on a server of their own (series known): RSS ${SIZE.settleMs / 1000} s later, of what the burst added (before → peak → after)`, onOwn.kept * 100, onOwn.show, TARGET.keptAfterBurstPct, `< ${TARGET.keptAfterBurstPct}%`);
+  } finally {
+    await stopServer(own, 'SIGTERM');
   }
-  const peak = rss.stop().sampledPeakMiB;
-  await sleep(SIZE.settleMs);
-  const after = rssMiB();
-  const kept = peak > before ? Math.max(0, after - before) / (peak - before) : 0;
-  out.rss = { before, peak, after, settleMs: SIZE.settleMs };
-  check(c, `both again (series known): RSS ${SIZE.settleMs / 1000} s later, of what the burst added (before → peak → after)`, kept * 100, `${(kept * 100).toFixed(0)}% (${mib(before)} → ${mib(peak)} → ${mib(after)})`, TARGET.keptAfterBurstPct, `< ${TARGET.keptAfterBurstPct}%`);
+  info(c, `the same on the server with case 1's million series (its 60-s maintenance pass runs in the window)`, onBusy.show);
   details.largest = out;
 }
 
