@@ -16,7 +16,23 @@ export interface AuditResult {
   /** Lighthouse's estimated savings, where the audit states them (ms, bytes) */
   savingsMs?: number;
   savingsBytes?: number;
+  /** rows of the audit's table (ITEM_AUDITS only): what a fix needs — URLs, wasted bytes, the element */
+  items?: AuditItem[];
+  /** rows in the audit's table (every audit with one: errors-in-console, …) */
+  itemCount?: number;
 }
+
+/** One row of an audit's table, scalars only; a DOM node becomes its snippet and selector. */
+export type AuditItem = Record<string, string | number>;
+
+/**
+ * The audits whose rows the front-end fixes read (optimize/frontend.ts): which images are shown how
+ * much smaller, which lie below the fold, which scripts block rendering, the LCP element. At most
+ * ITEM_ROWS rows each, strings cut to ITEM_CHARS, so a stored run stays in the tens of KiB (a report is 1–2 MB).
+ */
+const ITEM_AUDITS = new Set(['uses-responsive-images', 'modern-image-formats', 'offscreen-images', 'unsized-images', 'render-blocking-resources', 'unused-javascript', 'uses-long-cache-ttl', 'largest-contentful-paint-element', 'prioritize-lcp-image', 'lcp-lazy-loaded', 'total-byte-weight']);
+const ITEM_ROWS = 20;
+const ITEM_CHARS = 200;
 
 export interface LighthouseRun {
   url: string;
@@ -57,26 +73,42 @@ async function optional<T>(name: string): Promise<T> {
   }
 }
 
-/** `runs` Lighthouse runs of each URL, one Chromium for all, in order. */
-export async function runLighthouse(urls: string[], o: RunOptions): Promise<LighthouseRun[]> {
+/** One Chromium for many Lighthouse runs; `onlyAudits` limits what is gathered (a verdict that reads four audits need not wait for the rest). */
+export interface LighthouseSession {
+  run(url: string): Promise<LighthouseRun>;
+  close(): Promise<void>;
+}
+
+export async function openLighthouse(o: { preset: Preset; chromePath?: string; onlyAudits?: string[] }): Promise<LighthouseSession> {
   const path = chromePath(o.chromePath);
   const lighthouse = (await optional<{ default: (url: string, flags: object, config?: object) => Promise<{ lhr: Lhr } | undefined> }>('lighthouse')).default;
   const launcher = await optional<{ launch: (o: object) => Promise<{ port: number; kill: () => Promise<void> }> }>('chrome-launcher');
   const config = o.preset === 'desktop' ? (await optional<{ default: object }>('lighthouse/core/config/desktop-config.js')).default : undefined;
   const chrome = await launcher.launch({ chromePath: path, chromeFlags: CHROME_FLAGS });
+  return {
+    async run(url) {
+      const r = await lighthouse(url, { port: chrome.port, output: 'json', logLevel: 'error', ...(o.onlyAudits ? { onlyAudits: o.onlyAudits } : {}) }, config);
+      if (!r) throw new PerfError('PERF_ERR_LIGHTHOUSE', `Lighthouse returned no result for ${url}`);
+      if (r.lhr.runtimeError) throw new PerfError('PERF_ERR_LIGHTHOUSE', `Lighthouse could not load ${url}: ${r.lhr.runtimeError.code} ${r.lhr.runtimeError.message}`);
+      return compact(r.lhr, url, o.preset);
+    },
+    close: () => chrome.kill(),
+  };
+}
+
+/** `runs` Lighthouse runs of each URL, one Chromium for all, in order. */
+export async function runLighthouse(urls: string[], o: RunOptions): Promise<LighthouseRun[]> {
+  const session = await openLighthouse(o);
   const out: LighthouseRun[] = [];
   try {
     for (const url of urls) {
       for (let i = 0; i < o.runs; i++) {
         o.onProgress?.(`${url}: run ${i + 1} of ${o.runs}`);
-        const r = await lighthouse(url, { port: chrome.port, output: 'json', logLevel: 'error' }, config);
-        if (!r) throw new PerfError('PERF_ERR_LIGHTHOUSE', `Lighthouse returned no result for ${url}`);
-        if (r.lhr.runtimeError) throw new PerfError('PERF_ERR_LIGHTHOUSE', `Lighthouse could not load ${url}: ${r.lhr.runtimeError.code} ${r.lhr.runtimeError.message}`);
-        out.push(compact(r.lhr, url, o.preset));
+        out.push(await session.run(url));
       }
     }
   } finally {
-    await chrome.kill();
+    await session.close();
   }
   return out;
 }
@@ -100,6 +132,9 @@ export function compact(lhr: Lhr, url: string, preset: Preset): LighthouseRun {
     if (typeof a.numericValue === 'number') r.numericValue = a.numericValue;
     if (typeof a.details?.overallSavingsMs === 'number') r.savingsMs = a.details.overallSavingsMs;
     if (typeof a.details?.overallSavingsBytes === 'number') r.savingsBytes = a.details.overallSavingsBytes;
+    const rows = tableRows(a.details);
+    if (rows.length) r.itemCount = rows.length;
+    if (rows.length && ITEM_AUDITS.has(id)) r.items = rows.slice(0, ITEM_ROWS).map(itemOf);
     audits[id] = r;
   }
   const metrics: LighthouseRun['metrics'] = {};
@@ -114,6 +149,30 @@ export function compact(lhr: Lhr, url: string, preset: Preset): LighthouseRun {
   const categories: Record<string, number | null> = {};
   for (const [id, c] of Object.entries(lhr.categories)) categories[id] = c.score;
   return { url, finalUrl: lhr.finalDisplayedUrl ?? lhr.requestedUrl ?? url, fetchTime: lhr.fetchTime, preset, lighthouseVersion: lhr.lighthouseVersion, categories, metrics, audits, resources };
+}
+
+type Details = NonNullable<Lhr['audits'][string]['details']>;
+
+/** An audit's table rows; a 'list' (largest-contentful-paint-element) holds tables in turn: the first one's rows. */
+function tableRows(d: Details | undefined): Record<string, unknown>[] {
+  if (!d?.items) return [];
+  if (d.type === 'list') return tableRows(d.items.find((i) => Array.isArray(i.items)) as Details | undefined);
+  return d.items;
+}
+
+function itemOf(row: Record<string, unknown>): AuditItem {
+  const out: AuditItem = {};
+  const cut = (v: string) => (v.length > ITEM_CHARS ? v.slice(0, ITEM_CHARS) : v);
+  for (const [k, v] of Object.entries(row)) {
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    else if (typeof v === 'string') out[k] = cut(v);
+    else if (v && typeof v === 'object' && (v as { type?: string }).type === 'node') {
+      const n = v as { snippet?: string; selector?: string };
+      if (n.snippet) out.snippet = cut(n.snippet);
+      if (n.selector) out.selector = cut(n.selector);
+    }
+  }
+  return out;
 }
 
 /**
