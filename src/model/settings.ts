@@ -1,6 +1,7 @@
 // The runtime settings document: what the optimizer writes to the store, the performance server
 // serves at GET /api/optimizations/settings, and the app's optimization middleware polls and
-// applies (response caching per route, compression, cache headers on static paths, pool sizes).
+// applies (response caching per route, compression, cache headers on static paths, pool sizes,
+// image variants, page rewrites).
 // It is the contract between the two sides, so it lives here; optimize/settings.ts reads and
 // writes it in the store.
 
@@ -47,11 +48,36 @@ export interface PoolSizeParams {
   max: number;
 }
 
+/** Resized, modern-format variants of the images under one URL template (made with sharp in the app). */
+export interface ImageVariantsParams {
+  /** template of the image URLs, e.g. /images/products/:id.png */
+  route: string;
+  /** widest variant in pixels: the widest the pages show the image, in device pixels; never upscaled */
+  width: number;
+  /** modern formats sent to browsers whose Accept lists them; the original format to the rest */
+  formats: ('avif' | 'webp')[];
+}
+/** Start-tag edits on the HTML of one page route (optimize/html.ts). */
+export interface PageRewriteParams {
+  /** template of the page, e.g. /products/:id */
+  route: string;
+  /** images from this document-order index on get loading="lazy" decoding="async" (below the fold) */
+  lazyFrom?: number;
+  /** the LCP image's document-order index: fetchpriority="high", never lazy */
+  priorityImage?: number;
+  /** URL paths of render-blocking classic scripts that get `defer` */
+  deferScripts?: string[];
+  /** width/height for images without them, by src template */
+  imageSizes?: { src: string; width: number; height: number }[];
+}
+
 export type SettingEntry =
   | { id: string; type: 'route-cache'; enabled: boolean; params: RouteCacheParams }
   | { id: string; type: 'compression'; enabled: boolean; params: CompressionParams }
   | { id: string; type: 'cache-headers'; enabled: boolean; params: CacheHeadersParams }
-  | { id: string; type: 'pool-size'; enabled: boolean; params: PoolSizeParams };
+  | { id: string; type: 'pool-size'; enabled: boolean; params: PoolSizeParams }
+  | { id: string; type: 'image-variants'; enabled: boolean; params: ImageVariantsParams }
+  | { id: string; type: 'page-rewrite'; enabled: boolean; params: PageRewriteParams };
 
 export interface OptimizationSettings {
   /** increases with every change; the middleware echoes it in x-solemate-settings */

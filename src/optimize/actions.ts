@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { PerfError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import type { CacheHeadersParams, CompressionParams, PoolSizeParams, RouteCacheParams, SettingEntry } from '../model/settings.js';
+import type { CacheHeadersParams, CompressionParams, ImageVariantsParams, PageRewriteParams, PoolSizeParams, RouteCacheParams, SettingEntry } from '../model/settings.js';
 import { readSettings, updateSettings } from './settings.js';
 
 export type ActionSpec =
@@ -14,7 +14,13 @@ export type ActionSpec =
   | { type: 'compression'; params: CompressionParams }
   /** urls: assets to verify the headers on (the workflow's repeat-view check) */
   | { type: 'cache-headers'; params: CacheHeadersParams; urls?: string[] }
-  | { type: 'pool-size'; params: PoolSizeParams };
+  | { type: 'pool-size'; params: PoolSizeParams }
+  /** pages: the page URLs its before/after Lighthouse runs load; probe: an image URL it must change */
+  | { type: 'image-variants'; params: ImageVariantsParams; pages: string[]; probe?: string }
+  | { type: 'page-rewrite'; params: PageRewriteParams; pages: string[] };
+
+/** Actions judged by Lighthouse runs of pages (LCP and bytes), not by a load test. */
+export const PAGE_LOAD_ACTIONS: readonly ActionSpec['type'][] = ['image-variants', 'page-rewrite'];
 
 export interface Db {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
@@ -55,6 +61,18 @@ export function describeAction(a: ActionSpec): string {
       return `Cache-Control: public, max-age=${a.params.maxAgeSeconds}${a.params.immutable ? ', immutable' : ''} on ${a.params.paths.join(', ')}`;
     case 'pool-size':
       return `pool ${a.params.pool}: max ${a.params.max} connections`;
+    case 'image-variants':
+      return `images ${a.params.route}: at most ${a.params.width} px wide${a.params.formats.length ? `, ${a.params.formats.join(' or ').toUpperCase()} where the browser accepts it` : ''}`;
+    case 'page-rewrite': {
+      const p = a.params;
+      const parts = [
+        p.lazyFrom !== undefined ? `loading="lazy" on images from the ${p.lazyFrom + 1}. on` : '',
+        p.priorityImage !== undefined ? `fetchpriority="high" on image ${p.priorityImage + 1}` : '',
+        p.deferScripts?.length ? `defer ${p.deferScripts.join(', ')}` : '',
+        p.imageSizes?.length ? `width/height on ${p.imageSizes.map((x) => x.src).join(', ')}` : '',
+      ].filter(Boolean);
+      return `page ${p.route}: ${parts.join('; ')}`;
+    }
   }
 }
 
@@ -80,7 +98,12 @@ export async function precheck(a: ActionSpec, ctx: ActionContext): Promise<strin
     return undefined;
   }
   const settings = await readSettings(ctx.store);
-  const twin = settings.entries.find((e) => e.type === a.type && (a.type !== 'route-cache' || (e.params as RouteCacheParams).route === a.params.route) && (a.type !== 'pool-size' || (e.params as PoolSizeParams).pool === a.params.pool));
+  const byRoute = a.type === 'route-cache' || a.type === 'image-variants' || a.type === 'page-rewrite';
+  // page rewrites of one route compose: a twin is one that makes the same kind of edit
+  const edits = (p: object) => Object.keys(p).filter((k) => k !== 'route').sort().join();
+  const twin = settings.entries.find(
+    (e) => e.type === a.type && (!byRoute || (e.params as { route: string }).route === (a.params as { route: string }).route) && (a.type !== 'pool-size' || (e.params as PoolSizeParams).pool === a.params.pool) && (a.type !== 'page-rewrite' || edits(e.params) === edits(a.params)),
+  );
   if (twin) return `already applied by optimization ${twin.id}`;
   return undefined;
 }

@@ -31,9 +31,12 @@ export interface MeasureOptions {
   minImprovementPct: number;
   /** load-generator threads (0: in this thread; use ≥ 1 when the service runs in this process) */
   workers: number;
+  /** front-end fixes: Lighthouse runs of each setting (at least 5) */
+  lighthouseRuns: number;
+  chromePath?: string;
 }
 
-export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 3, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000, workers: 0, minImprovementPct: 5 };
+export const MEASURE_DEFAULTS: Omit<MeasureOptions, 'target' | 'scenario'> = { seconds: 8, rounds: 3, rate: 40, connections: 8, alpha: 0.05, referenceMbps: 10, settingsTimeoutMs: 15_000, workers: 0, minImprovementPct: 5, lighthouseRuns: 5 };
 
 /**
  * Each round's gain in %, its before run's median against its after run's. The pooled comparison can

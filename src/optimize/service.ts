@@ -6,15 +6,16 @@ import type { AnalyzerResult, Inputs } from '../analyzers/types.js';
 import { collectPostgres } from '../collectors/postgres.js';
 import { collectSite } from '../analyzers/site.js';
 import { pageTemplate } from '../ingest/rum.js';
-import { medianRun } from '../lab/lighthouse.js';
-import { LIGHTHOUSE, listStored, type StoredRun } from '../lab/runs.js';
+import { medianRun, runLighthouse } from '../lab/lighthouse.js';
+import { LIGHTHOUSE, listStored, storeRuns, type StoredRun } from '../lab/runs.js';
+import { frontendFixes, type FrontendFix } from './frontend.js';
 import { rumReport } from '../query/rum.js';
 import { PerfError } from '../errors.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { TraceDetail } from '../query/traces.js';
 import type { Store } from '../store/store.js';
 import type { Scenario } from '../loadtest/scenario.js';
-import { precheck, rollback, type ActionSpec, type Db } from './actions.js';
+import { PAGE_LOAD_ACTIONS, precheck, rollback, type ActionSpec, type Db } from './actions.js';
 import { recommend, type OptimizationRecommendation } from './recommendations.js';
 import { runOptimization } from './workflow.js';
 import { getOptimization, listOptimizations, recoverInterrupted, successRate, track, withOptimizerLock, type OptimizationRecord } from './tracking.js';
@@ -40,13 +41,14 @@ export type ValidationResult = Pick<OptimizationRecord, 'state' | 'reason' | 'be
  * The order changes are applied and measured in, priority order within each stage: first the
  * runtime settings that take work off the service (response caches, pool size: they switch in a
  * second and leave nothing in the database), then indexes, then the settings that trade CPU for
- * bytes (compression, cache headers). Compression's verdict weighs the latency it adds against the
+ * bytes (compression, cache headers), then the front-end fixes, proven by Lighthouse runs of pages
+ * that the changes before them also speed up. Compression's verdict weighs the latency it adds against the
  * bytes it saves, and that latency depends on the CPU left over: measured first, on a machine still
  * busy with what the caches and indexes remove, it was rolled back in one shop run of four (+7.7 ms
  * median) — and it will run beside them.
  */
 export function applyOrder<T extends { action?: ActionSpec }>(list: T[]): T[] {
-  const stage = (x: T) => (x.action?.type === 'create-index' ? 1 : x.action?.type === 'compression' || x.action?.type === 'cache-headers' ? 2 : 0);
+  const stage = (x: T) => (x.action?.type === 'create-index' ? 1 : x.action?.type === 'compression' || x.action?.type === 'cache-headers' ? 2 : x.action && PAGE_LOAD_ACTIONS.includes(x.action.type) ? 3 : 0);
   return [...list].sort((a, b) => stage(a) - stage(b));
 }
 
@@ -125,6 +127,21 @@ export class OptimizationService {
   }
 
   /** Why the action would be skipped now, or undefined (the dry run shows this). */
+  /**
+   * What a page needs fixed in the front end, as a real browser sees it: from the page's newest
+   * stored Lighthouse runs, or from `runs` new ones (mobile; stored too) when it has none with the
+   * audit rows the fixes read. Each fix carries an action for applyOptimizations.
+   */
+  async frontendFixes(page: string, o: { runs?: number } = {}): Promise<FrontendFix[]> {
+    let lab = await storedLighthouse(this.o.store, this.o.engine, page);
+    if (!lab || !Object.values(lab.run.audits).some((a) => a.items)) {
+      const runs = await runLighthouse([page], { runs: o.runs ?? 3, preset: 'mobile', chromePath: this.o.measure?.chromePath, onProgress: this.o.log });
+      await storeRuns(this.o.store, Date.now(), runs, undefined, 'optimizer');
+      lab = { run: medianRun(runs), runs: runs.length, page };
+    }
+    return frontendFixes({ page, run: lab.run });
+  }
+
   async precheck(action: ActionSpec): Promise<string | undefined> {
     return precheck(action, { store: this.o.store, db: await this.db() });
   }

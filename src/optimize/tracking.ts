@@ -4,6 +4,7 @@
 import { PerfError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Comparison } from '../loadtest/statistics.js';
+import type { PageLoadResult } from './page-load.js';
 import { rollback, type ActionContext, type ActionSpec, type Db, type Undo } from './actions.js';
 
 export type OptimizationState = 'recorded' | 'skipped' | 'applying' | 'applied' | 'measuring' | 'kept' | 'rolled_back' | 'failed';
@@ -31,7 +32,7 @@ export interface OptimizationRecord {
    * what the verdict is decided on: response time; bytes sent (compression) with a latency guard;
    * bytes a returning visitor downloads again (cache headers: not visible to a load test)
    */
-  objective: 'latency' | 'bytes' | 'repeat-view';
+  objective: 'latency' | 'bytes' | 'repeat-view' | 'page-load';
   /** "METHOD /route" the measurement was restricted to (empty: the whole scenario) */
   routes: string[];
   state: OptimizationState;
@@ -63,6 +64,8 @@ export interface OptimizationRecord {
   writesInMix?: string[];
   /** per scenario route measured: p95 before and after (ms) */
   perRoute?: { route: string; requests: number; beforeP95: number; afterP95: number; factor: number }[];
+  /** front-end fixes: the interleaved Lighthouse runs (page-load.ts) */
+  pageLoad?: PageLoadResult;
   /** cache headers: bytes downloaded again on a repeat view within the max-age, by HTTP freshness (RFC 9111) */
   repeatView?: { urls: number; beforeBytes: number; afterBytes: number; stale: string[] };
   events: { at: number; state: OptimizationState; message: string }[];

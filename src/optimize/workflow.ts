@@ -10,7 +10,9 @@ import type { ScenarioRoute } from '../loadtest/scenario.js';
 import { onlyRoutes, requestKey, runPhase, type PhaseResult } from '../loadtest/runner.js';
 import { median } from '../query/stats.js';
 import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
-import { apply, describeAction, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec } from './actions.js';
+import { apply, describeAction, PAGE_LOAD_ACTIONS, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec } from './actions.js';
+import { measurePageLoad } from './page-load.js';
+import { pageImages } from './html.js';
 import { writeSpec } from '../model/settings.js';
 import { templateMatcher } from './middleware.js';
 import { track, type MeasureSummary, type OptimizationRecord } from './tracking.js';
@@ -39,7 +41,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     title: o.recommendation?.title ?? describeAction(action),
     action,
     description: describeAction(action),
-    objective: action.type === 'compression' ? 'bytes' : action.type === 'cache-headers' ? 'repeat-view' : 'latency',
+    objective: action.type === 'compression' ? 'bytes' : action.type === 'cache-headers' ? 'repeat-view' : PAGE_LOAD_ACTIONS.includes(action.type) ? 'page-load' : 'latency',
     routes: routes.map((x) => `${x.method} ${x.route}`),
     state: 'recorded',
     createdAt: now,
@@ -67,7 +69,9 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
   const judged = r.objective === 'latency' && affected.length && others.length ? affected : undefined;
   const alongside = judged && writers.length ? others : [];
   if (alongside.length) r.writesInMix = alongside;
-  const paths = identityPaths(scenario);
+  const pageLoad = action.type === 'image-variants' || action.type === 'page-rewrite' ? action : undefined;
+  // a front-end fix changes its responses on purpose: the pages it touches are what is checked
+  const paths = pageLoad ? pageLoad.pages.map((u) => new URL(u, m.target).pathname) : identityPaths(scenario);
   const probe = paths[0] ?? '/';
   const isSetting = action.type !== 'create-index';
   const settled = async () => {
@@ -111,6 +115,28 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
     return r;
   };
   try {
+    if (pageLoad) {
+      // the fix must show before it is measured: a variant for its probe image, an edit to its pages
+      const reason = await visible(pageLoad, before, m.target);
+      if (reason) return await undo(reason);
+      await track(ctx.store, r, 'measuring', `measuring: ${Math.max(m.lighthouseRuns, 5)} Lighthouse runs (mobile) before and ${Math.max(m.lighthouseRuns, 5)} after, interleaved, of ${pageLoad.pages.join(', ')}`);
+      r.pageLoad = await measurePageLoad({
+        pages: pageLoad.pages,
+        runs: m.lighthouseRuns,
+        alpha: m.alpha,
+        minImprovementPct: m.minImprovementPct,
+        chromePath: m.chromePath,
+        log,
+        setActive: async (on) => {
+          await setActive(action, r.id, on, ctx);
+          await settled();
+        },
+      });
+      if (!r.pageLoad.kept) return await undo(r.pageLoad.reason);
+      await track(ctx.store, r, 'kept', `kept: ${r.pageLoad.reason}`);
+      log(`${r.title}: kept`);
+      return r;
+    }
     // the same requests must get the same answers, from a cold and from a warm cache
     const first = await snapshot(m.target, paths);
     const second = await snapshot(m.target, paths);
@@ -186,4 +212,31 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
   } catch (e) {
     return undo(`measurement failed: ${(e as Error).message}`);
   }
+}
+
+/** What Chromium sends for an <img>. */
+const CHROMIUM_IMAGE_ACCEPT = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+
+/** Why a front-end fix does not show in the app's answers (then it is rolled back unmeasured), or undefined. */
+async function visible(a: Extract<ActionSpec, { type: 'image-variants' | 'page-rewrite' }>, before: Map<string, string>, target: string): Promise<string | undefined> {
+  if (a.type === 'image-variants') {
+    if (!a.probe) return undefined;
+    const res = await fetch(new URL(a.probe, target), { headers: { accept: CHROMIUM_IMAGE_ACCEPT }, signal: AbortSignal.timeout(30_000) }).catch((e: Error) => e);
+    if (res instanceof Error) return `${a.probe}: ${res.message}`;
+    await res.arrayBuffer();
+    if (!res.headers.get('x-solemate-image')) return `${a.probe} still answers the original (${res.status} ${res.headers.get('content-type')}): is sharp installed in the app (npm install sharp)?`;
+    // the pages' variants made now, as Chromium asks for them: an encode (~0.3 s) is the first
+    // visitor's wait, not part of what the runs compare
+    const route = templateMatcher(a.params.route);
+    for (const page of a.pages) {
+      const html = await fetch(new URL(page, target), { signal: AbortSignal.timeout(30_000) }).then((r) => r.text(), () => '');
+      for (const img of pageImages(html)) {
+        const src = new URL(img.src, new URL(page, target));
+        if (route.test(src.pathname)) await fetch(src, { headers: { accept: CHROMIUM_IMAGE_ACCEPT }, signal: AbortSignal.timeout(30_000) }).then((r) => r.arrayBuffer(), () => undefined);
+      }
+    }
+    return undefined;
+  }
+  const after = await snapshot(target, [...before.keys()]);
+  return [...before.keys()].some((p) => after.get(p) !== before.get(p)) ? undefined : `no page of ${a.params.route} changed: nothing on it matched the rewrite`;
 }

@@ -1,13 +1,19 @@
 // The optimization middleware in an Express app: it does nothing without settings, and each setting
 // does what it says — route caches (hit, TTL, emptied by writes, never Set-Cookie or errors; memory
 // and a real Redis), compression (brotli/gzip, threshold, types), cache headers, pool sizes —
+// image variants (resized AVIF/WebP by Accept, the original on ?solemate-original, 304 on the
+// variant's ETag) and page rewrites (lazy images, the LCP image first, deferred scripts) —
 // and it follows the settings as they change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import express from 'express';
+import sharp from 'sharp';
 import { Redis } from 'ioredis';
 import { optimizationMiddleware, templateMatcher } from '../../src/optimize/middleware.js';
 import type { OptimizationSettings, SettingEntry } from '../../src/model/settings.js';
@@ -16,9 +22,24 @@ import { redisOrSkip } from '../helpers.js';
 const BIG = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `shoe ${i}` })) });
 const LARGE = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: i, name: `item ${i}`, price: (i * 7919) % 10_000 }))); // ~200 KB
 
+/** a 1200 px PNG with grain, as a product photo compresses */
+const PHOTO = await (async () => {
+  const size = 1200;
+  const px = new Uint8Array(size * size * 3);
+  let seed = 7;
+  for (let i = 0; i < px.length; i++) {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    px[i] = (((i / 3) % size) * 200) / size + ((seed >>> 26) & 31);
+  }
+  return sharp(Buffer.from(px.buffer), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+})();
+const PAGE = `<!doctype html><html><head><script src="/assets/app.js"></script></head><body>${Array.from({ length: 6 }, (_, i) => `<img src="/images/${i}.png" alt="">`).join('')}</body></html>`;
+const imageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'solemate-mw-images-'));
+process.on('exit', () => fs.rmSync(imageDir, { recursive: true, force: true }));
+
 async function app(entries: SettingEntry[], extra: { redis?: Redis; pools?: Record<string, { options: { max?: number } }> } = {}) {
   let settings: OptimizationSettings = { version: entries.length ? 1 : 0, entries };
-  const mw = optimizationMiddleware({ source: { get: async () => settings, intervalMs: 60_000 }, ...extra });
+  const mw = optimizationMiddleware({ source: { get: async () => settings, intervalMs: 60_000 }, images: { dir: imageDir }, ...extra });
   await mw.refresh();
   const calls: Record<string, number> = {};
   const count = (k: string) => (calls[k] = (calls[k] ?? 0) + 1);
@@ -37,6 +58,8 @@ async function app(entries: SettingEntry[], extra: { redis?: Redis; pools?: Reco
   a.get('/assets/app.js', (_req, res) => res.type('application/javascript').send('x'.repeat(3000)));
   a.get('/assets/own.js', (_req, res) => res.set('Cache-Control', 'no-store').type('application/javascript').send('y'));
   a.get('/image.png', (_req, res) => res.type('png').send(Buffer.alloc(5000, 7)));
+  a.get('/images/:id.png', (req, res) => (count(`img${req.params.id}`), res.type('png').send(PHOTO)));
+  a.get('/products/:id', (_req, res) => res.type('html').send(PAGE));
   a.post('/api/products/:id', (_req, res) => res.status(204).end());
   a.post('/api/products/:id/hang', () => {}); // a write whose answer never comes (the client gives up)
   a.post('/api/checkout', (req, res) => (req.query.stock === 'none' ? res.status(409).json({ error: 'out of stock' }) : res.status(201).json({ ok: true })));
@@ -258,4 +281,56 @@ test('cache headers on static paths (the app’s own header wins); pool size fol
   await s.set([]);
   assert.equal(pool.options.max, 10, 'removing the setting restores the size the app chose');
   assert.equal((await get(`${s.url}/assets/app.js`)).headers['cache-control'], undefined);
+});
+
+test('image variants: resized AVIF or WebP by Accept, never wider than asked, the original on ?solemate-original, 304 on the variant’s ETag', async (t) => {
+  const s = await app([{ id: 'iv', type: 'image-variants', enabled: true, params: { route: '/images/:id.png', width: 300, formats: ['avif', 'webp'] } }]);
+  t.after(() => s.close());
+  const avif = await get(`${s.url}/images/1.png`, { accept: 'image/avif,image/webp,image/*,*/*;q=0.8' });
+  assert.equal(avif.status, 200);
+  assert.equal(avif.headers['content-type'], 'image/avif');
+  assert.equal(avif.headers.vary, 'Accept', 'caches on the way key on Accept');
+  assert.equal(Number(avif.headers['content-length']), avif.body.length);
+  const meta = await sharp(avif.body).metadata();
+  assert.equal(meta.width, 300);
+  assert.ok(avif.body.length < PHOTO.length / 10, `${avif.body.length} of ${PHOTO.length} bytes`);
+  const webp = await get(`${s.url}/images/2.png`, { accept: 'image/webp,*/*' });
+  assert.equal(webp.headers['content-type'], 'image/webp');
+  assert.equal((await sharp(webp.body).metadata()).width, 300);
+  // a browser that takes neither gets its PNG, resized
+  const png = await get(`${s.url}/images/3.png`, { accept: 'image/png' });
+  assert.equal(png.headers['content-type'], 'image/png');
+  assert.equal((await sharp(png.body).metadata()).width, 300);
+  const original = await get(`${s.url}/images/1.png?solemate-original`, { accept: 'image/avif' });
+  assert.deepEqual(original.body, PHOTO, 'the original stays reachable');
+  const again = await get(`${s.url}/images/1.png`, { accept: 'image/avif', 'if-none-match': String(avif.headers.etag) });
+  assert.equal(again.status, 304);
+  assert.equal(again.body.length, 0);
+  assert.ok(s.mw.stats.imageVariants >= 3);
+  // switched off: the originals again
+  await s.set([]);
+  assert.deepEqual((await get(`${s.url}/images/1.png`, { accept: 'image/avif' })).body, PHOTO);
+});
+
+test('page rewrite: images from the fold on lazy, the LCP image first, the render-blocking script deferred; other pages untouched', async (t) => {
+  const s = await app([
+    { id: 'lazy', type: 'page-rewrite', enabled: true, params: { route: '/products/:id', lazyFrom: 2, priorityImage: 0 } },
+    { id: 'defer', type: 'page-rewrite', enabled: true, params: { route: '/products/:id', deferScripts: ['/assets/app.js'] } },
+  ]);
+  t.after(() => s.close());
+  const page = (await get(`${s.url}/products/7`)).body.toString();
+  const imgs = page.match(/<img[^>]*>/g)!;
+  assert.equal(imgs.length, 6);
+  assert.match(imgs[0], /fetchpriority="high"/);
+  assert.doesNotMatch(imgs[0], /loading=/);
+  assert.doesNotMatch(imgs[1], /loading=/);
+  for (const img of imgs.slice(2)) assert.match(img, /loading="lazy" decoding="async"/);
+  assert.match(page, /<script src="\/assets\/app.js" defer><\/script>/, 'both rewrites of the route apply');
+  assert.equal(s.mw.stats.pagesRewritten, 1);
+  // the compression that follows sees the edited page
+  await s.set([...s.mw.settings.entries, { id: 'z', type: 'compression', enabled: true, params: { threshold: 10, brotli: true } }]);
+  const br = await get(`${s.url}/products/7`, { 'accept-encoding': 'br' });
+  assert.match(zlib.brotliDecompressSync(br.body).toString(), /loading="lazy"/);
+  await s.set([]);
+  assert.equal((await get(`${s.url}/products/7`)).body.toString(), PAGE);
 });
