@@ -2,12 +2,16 @@
 // reports it: a performance server (fresh store), the shop (faults from SHOP_FAULTS, default all;
 // embedded PostgreSQL unless DATABASE_URL), traffic from scenarios/shop.yml to fill the store,
 // analyze → recommendations, then every automatic recommendation applied, measured and kept or
-// rolled back, then an index nobody needs (to show the roll-back), then the history.
+// rolled back, then an index nobody needs (to show the roll-back), then the front end: Lighthouse
+// on a product page, and each fix it finds (image variants, lazy images, deferred scripts, sizes,
+// cache lifetimes) applied and proven by interleaved Lighthouse runs; then the history.
 //   SHOP_FAULTS (all) · SHOP_PRODUCTS (100000) · TRAFFIC_SECONDS (60) · TRAFFIC_RATE (25)
 //   MEASURE_SECONDS (8) · MEASURE_ROUNDS (3) · MEASURE_RATE (40) · RESULTS (file for the JSON)
 //   APPROVE_STALE_CACHES (/api/facets): GET routes whose answers may be up to a cache TTL old after
 //   writes — the operator's policy, given to the analysis as optimization.analyzers.cacheable-routes
 //   .staleOk, which makes such a cache automatic; empty for none
+//   FRONTEND (1): 0 leaves the front end out; without Chromium (/usr/bin/chromium or CHROME_PATH) it is left out, said so
+//   LIGHTHOUSE_RUNS (5): runs of each setting per front-end fix
 // With DATABASE_URL the shop runs in its own process, as in production (the performance server and
 // the load generator stay here); without it, in this process on the embedded PostgreSQL.
 import { spawn } from 'node:child_process';
@@ -22,6 +26,7 @@ import { createServer } from '../../src/server/app.js';
 import { QueryEngine } from '../../src/query/engine.js';
 import { OptimizationService } from '../../src/optimize/service.js';
 import { p95Text } from '../../src/optimize/measure.js';
+import { chromePath } from '../../src/lab/lighthouse.js';
 import { parseFaults } from './src/faults.js';
 import { startShop } from './src/shop.js';
 
@@ -62,7 +67,7 @@ try {
     target: shop.url,
     scenario,
     // the load generator in its own thread (the performance server, and without DATABASE_URL the shop, run in this one)
-    measure: { seconds: env('MEASURE_SECONDS', 8), rounds: env('MEASURE_ROUNDS', 3), rate: env('MEASURE_RATE', 40), workers: 1 },
+    measure: { seconds: env('MEASURE_SECONDS', 8), rounds: env('MEASURE_ROUNDS', 3), rate: env('MEASURE_RATE', 40), workers: 1, lighthouseRuns: env('LIGHTHOUSE_RUNS', 5) },
     // the operator's call on caches whose answers may be out of date after writes: facet counts a
     // minute old are fine here (the fixed shop caches them for 60 s itself), stock on a page is not
     analyzerOptions: { 'cacheable-routes': { staleOk: process.env.APPROVE_STALE_CACHES ?? '/api/facets' } },
@@ -77,12 +82,28 @@ try {
   const results = await service.applyOptimizations(recs.filter((r) => r.automatic));
   // an index no query filters on: the workflow must roll it back by itself
   if (process.env.SHOP_FAULTS !== 'none') results.push(await service.applyOptimization({ action: { type: 'create-index', table: 'orders', columns: ['status'] }, title: 'index orders (status), which no query filters on' }));
+  // the front end, as a phone on a slow network sees a product page
+  let chrome: string | undefined;
+  try {
+    chrome = process.env.FRONTEND === '0' ? undefined : chromePath();
+  } catch (e) {
+    log(`front end left out: ${(e as Error).message}`);
+  }
+  if (chrome) {
+    const page = `${shop.url}/products/${env('PRODUCT_ID', 42)}`;
+    log(`front end: Lighthouse (mobile) on ${page}`);
+    const fixes = await service.frontendFixes(page, { runs: 3 });
+    console.log('\nFront-end fixes:');
+    for (const f of fixes) console.log(`    ${f.title}\n            ${f.derivedFrom}`);
+    results.push(...(await service.applyOptimizations(fixes.map((f) => ({ action: f.action, title: f.title })))));
+  }
   const history = await service.history();
   console.log('\nOptimizations:');
   for (const r of results) {
     const p95 = r.before && r.after ? ` ${p95Text(r)}` : '';
     console.log(`${r.state.padEnd(11)} ${r.title}${p95}\n            ${r.events.at(-1)?.message ?? r.reason ?? ''}`);
     for (const x of r.perRoute ?? []) console.log(`            ${x.route}: p95 ${x.beforeP95.toFixed(1)} → ${x.afterP95.toFixed(1)} ms (${x.factor.toFixed(1)}×)`);
+    if (r.pageLoad) console.log(`            LCP by run: before ${r.pageLoad.before.lcpMs.map((v) => Math.round(v)).join(', ')} ms; after ${r.pageLoad.after.lcpMs.map((v) => Math.round(v)).join(', ')} ms`);
   }
   const s = history.successRate;
   console.log(`\nsuccess rate: ${s.kept} kept of ${s.applied} applied${s.rate === undefined ? '' : ` (${(s.rate * 100).toFixed(0)}%)`}`);

@@ -258,7 +258,7 @@ export function createShopApp(o: ShopOptions): express.Express {
 <style>body{font-family:system-ui,sans-serif;margin:0;color:#222}header{display:flex;gap:1rem;align-items:center;padding:1rem 2rem;background:#111;color:#fff}
 header a{color:#fff;text-decoration:none}nav{display:flex;flex-wrap:wrap;gap:.5rem;padding:.5rem 2rem;background:#f4f4f4}main{padding:1rem 2rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:1rem}.card{border:1px solid #ddd;border-radius:8px;padding:.75rem}
-.card img{width:100%;height:auto;aspect-ratio:1}.price{font-weight:600}</style>
+.card img{width:100%;height:auto;aspect-ratio:1}main img{max-width:100%;height:auto}.price{font-weight:600}</style>
 ${assets.headTags}${rum}</head>
 <body><header><a href="/"><strong>SoleMate</strong></a><span style="flex:1"></span><a href="/cart">Cart (<span id="cart-count">0</span>)</a></header>
 ${body}${assets.bodyTags}</body></html>`;
