@@ -38,13 +38,15 @@ export const lighthouseAudits: Analyzer<{ maxScore: number; criticalMs: number }
       if (!a || a.score === null || a.score >= o.maxScore) continue;
       const ms = a.savingsMs ?? (id === 'bootup-time' ? a.numericValue : undefined);
       const bytes = a.savingsBytes ?? (id === 'total-byte-weight' ? a.numericValue : undefined);
+      // which scripts, and by their source maps which modules, hold the unused bytes: what to split out
+      const detail = id === 'unused-javascript' ? (a.items ?? []).map((r) => `${String(r.url ?? '?')}: ${Math.round(Number(r.wastedBytes ?? 0) / 1024)} of ${Math.round(Number(r.totalBytes ?? 0) / 1024)} KiB unused${r.modules ? ` (${r.modules})` : ''}`).join('; ') : '';
       out.push({
         severity: (ms ?? 0) >= o.criticalMs || a.score < 0.5 ? 'critical' : 'warning',
         title: `${meta.title} (${id}${ms ? `, ~${Math.round(ms)} ms` : ''}${bytes ? `, ~${Math.round(bytes / 1024)} KiB` : ''})`,
         target: { site: run.url, page: l.page, audit: id, group: meta.group },
         evidence: {
-          headings: [{ key: 'audit', label: 'audit' }, { key: 'score', label: 'score' }, { key: 'savingsMs', label: 'est. savings, ms' }, { key: 'savingsKiB', label: 'est. savings, KiB' }, { key: 'lcp', label: 'lab LCP, ms' }, { key: 'rumLcp', label: 'users p75 LCP, ms' }],
-          rows: [{ audit: id, score: a.score, savingsMs: Math.round(ms ?? 0), savingsKiB: Number(((bytes ?? 0) / 1024).toFixed(1)), lcp: Math.round(run.metrics.largestContentfulPaint ?? 0), rumLcp: l.rumP75LcpMs === undefined ? '—' : Math.round(l.rumP75LcpMs) }],
+          headings: [{ key: 'audit', label: 'audit' }, { key: 'score', label: 'score' }, { key: 'savingsMs', label: 'est. savings, ms' }, { key: 'savingsKiB', label: 'est. savings, KiB' }, { key: 'lcp', label: 'lab LCP, ms' }, { key: 'rumLcp', label: 'users p75 LCP, ms' }, ...(detail ? [{ key: 'detail', label: 'where' }] : [])],
+          rows: [{ audit: id, score: a.score, savingsMs: Math.round(ms ?? 0), savingsKiB: Number(((bytes ?? 0) / 1024).toFixed(1)), lcp: Math.round(run.metrics.largestContentfulPaint ?? 0), rumLcp: l.rumP75LcpMs === undefined ? '—' : Math.round(l.rumP75LcpMs), ...(detail ? { detail } : {}) }],
         },
         impact: ms
           ? { metric: 'page load (LCP)', estimate: Math.round(ms), unit: 'ms', derivedFrom: `Lighthouse ${run.lighthouseVersion}'s estimate in the representative of ${l.runs} ${run.preset} runs at ${run.fetchTime}; ${stake}` }

@@ -170,6 +170,10 @@ function itemOf(row: Record<string, unknown>): AuditItem {
       const n = v as { snippet?: string; selector?: string };
       if (n.snippet) out.snippet = cut(n.snippet);
       if (n.selector) out.selector = cut(n.selector);
+    } else if (v && typeof v === 'object' && (v as { type?: string }).type === 'subitems') {
+      // unused-javascript with a source map: the bundle's modules with the most unused bytes
+      const modules = ((v as { items?: Record<string, unknown>[] }).items ?? []).filter((m) => typeof m.source === 'string' && typeof m.sourceWastedBytes === 'number');
+      if (modules.length) out.modules = cut(modules.map((m) => `${String(m.source)} ${Math.round(Number(m.sourceWastedBytes) / 1024)}/${Math.round(Number(m.sourceBytes ?? 0) / 1024)} KiB unused`).join('; '));
     }
   }
   return out;

@@ -145,7 +145,7 @@ export async function frontendFixes(i: FrontendInputs): Promise<FrontendFix[]> {
     const unused = rows(i.run, 'unused-javascript').filter((r) => typeof r.url === 'string' && deferScripts.includes(pathOf(r.url, page)));
     fixes.push({
       title: `Defer ${deferScripts.join(', ')} on ${route}`,
-      derivedFrom: `Lighthouse on ${page}: render-blocking-resources (~${Math.round(i.run.audits['render-blocking-resources']?.savingsMs ?? 0)} ms); no inline script or document.write after them${unused.length ? `; unused-javascript: ${unused.map((u) => `${Math.round(Number(u.wastedBytes ?? 0) / 1024)} of ${Math.round(Number(u.totalBytes ?? 0) / 1024)} KiB of ${pathOf(String(u.url), page)} unused`).join(', ')} (splitting it is the app's change)` : ''}`,
+      derivedFrom: `Lighthouse on ${page}: render-blocking-resources (~${Math.round(i.run.audits['render-blocking-resources']?.savingsMs ?? 0)} ms); no inline script or document.write after them${unused.length ? `; unused-javascript: ${unused.map((u) => `${Math.round(Number(u.wastedBytes ?? 0) / 1024)} of ${Math.round(Number(u.totalBytes ?? 0) / 1024)} KiB of ${pathOf(String(u.url), page)} unused${u.modules ? ` (by its source map, worth splitting out: ${u.modules})` : ''}`).join(', ')} (splitting it is the app's change)` : ''}`,
       action: { type: 'page-rewrite', params: { route, deferScripts }, pages: [page] },
     });
   }

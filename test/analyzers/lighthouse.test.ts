@@ -50,6 +50,16 @@ test('failing opportunities become findings with Lighthouse\'s savings and the u
   assert.equal(by['offscreen-images'].severity, 'warning');
 });
 
+test('unused JavaScript names its scripts and, from their source maps, the modules worth splitting out', async () => {
+  const r = run(5200, 1800, 6000, 'a');
+  r.audits['unused-javascript'] = { score: 0, savingsMs: 1200, savingsBytes: 560_000, items: [{ url: 'http://127.0.0.1:3000/assets/bundle.js', totalBytes: 700_000, wastedBytes: 560_000, modules: 'src/carousel.js 180/190 KiB unused; src/analytics.js 150/160 KiB unused' }] };
+  const out = await lighthouseAudits.analyze({ lighthouse: { run: r, runs: 3, page: '/products/:id' } }, { maxScore: 0.9, criticalMs: 1000 });
+  assert.ok(Array.isArray(out));
+  const f = out.find((x) => x.target.audit === 'unused-javascript')!;
+  assert.equal(f.evidence.rows[0].detail, 'http://127.0.0.1:3000/assets/bundle.js: 547 of 684 KiB unused (src/carousel.js 180/190 KiB unused; src/analytics.js 150/160 KiB unused)');
+  assert.ok(f.evidence.headings.some((h) => h.key === 'detail'));
+});
+
 test('the optimizer reads the newest revision\'s representative run and the users\' LCP on that page', async () => {
   const store = new SqliteStore(':memory:');
   await store.migrate();

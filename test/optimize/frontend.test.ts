@@ -55,7 +55,7 @@ test('each failing audit becomes its fix, with the parameters derived from its r
       'offscreen-images': { score: 0.3, items: [{ url: `${SITE}/images/products/2.png` }, { url: `${SITE}/images/products/3.png` }] },
       'largest-contentful-paint-element': { score: 0, items: [{ snippet: '<img src="/images/products/42.png" alt="shoe">', selector: 'main > img' }] },
       'render-blocking-resources': { score: 0, savingsMs: 2100, items: [{ url: `${SITE}/assets/bundle.js`, totalBytes: 700_000, wastedMs: 2100 }] },
-      'unused-javascript': { score: 0, items: [{ url: `${SITE}/assets/bundle.js`, totalBytes: 700_000, wastedBytes: 560_000 }] },
+      'unused-javascript': { score: 0, items: [{ url: `${SITE}/assets/bundle.js`, totalBytes: 700_000, wastedBytes: 560_000, modules: 'src/carousel.js 180/190 KiB unused' }] },
       'unsized-images': { score: 0, items: [{ url: `${SITE}/images/products/1.png` }] },
       'uses-long-cache-ttl': { score: 0.1, items: [{ url: `${SITE}/assets/bundle.js`, cacheLifetimeMs: 0 }, { url: `${SITE}/assets/app.3f9a2c1d7e.js`, cacheLifetimeMs: 0 }, { url: 'https://cdn.elsewhere.test/x.js', cacheLifetimeMs: 0 }] },
     }),
@@ -69,7 +69,7 @@ test('each failing audit becomes its fix, with the parameters derived from its r
     { route: '/products/:id', deferScripts: ['/assets/bundle.js'] },
     { route: '/products/:id', imageSizes: [{ src: '/images/products/:id.png', width: 1200, height: 1200 }] },
   ]);
-  assert.match(byType('page-rewrite')[1].derivedFrom, /547 of 684 KiB of \/assets\/bundle\.js unused/);
+  assert.match(byType('page-rewrite')[1].derivedFrom, /547 of 684 KiB of \/assets\/bundle\.js unused \(by its source map, worth splitting out: src\/carousel\.js 180\/190 KiB unused\)/);
   const caching = byType('cache-headers').map((f) => f.action.type === 'cache-headers' && f.action.params);
   assert.deepEqual(caching, [
     { paths: ['/assets/'], maxAgeSeconds: 31_536_000, immutable: true },
