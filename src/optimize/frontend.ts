@@ -93,6 +93,7 @@ export async function frontendFixes(i: FrontendInputs): Promise<FrontendFix[]> {
   // images: per template, the widest any of them is shown, and modern formats
   const responsive = failing(i.run, 'uses-responsive-images') ? rows(i.run, 'uses-responsive-images') : [];
   const modern = failing(i.run, 'modern-image-formats') ? rows(i.run, 'modern-image-formats') : [];
+  const responsiveUrls = new Set(responsive.flatMap((r) => (typeof r.url === 'string' ? [pathOf(r.url, page)] : [])));
   const byTemplate = new Map<string, { widths: number[]; natural: number[]; urls: string[] }>();
   for (const r of [...responsive, ...modern]) {
     if (typeof r.url !== 'string' || r.url.startsWith('data:')) continue;
@@ -111,7 +112,6 @@ export async function frontendFixes(i: FrontendInputs): Promise<FrontendFix[]> {
     if (g.urls.length === 0) continue;
     // an image of the template on the page without a responsive-images row may be shown at its
     // full width (Lighthouse lists only those it finds oversized): then the template keeps its width
-    const responsiveUrls = new Set(responsive.flatMap((r) => (typeof r.url === 'string' ? [pathOf(r.url, page)] : [])));
     const unlisted = images.filter((img) => img.path && urlTemplate(img.path) === t && !responsiveUrls.has(img.path));
     const width = g.widths.length && unlisted.length === 0 ? Math.max(...g.widths) : Math.max(...g.natural);
     const formats = modern.length ? (['avif', 'webp'] as const) : [];

@@ -11,7 +11,7 @@ import { onlyRoutes, requestKey, runPhase, type PhaseResult } from '../loadtest/
 import { median } from '../query/stats.js';
 import { compareLatencies, type Comparison } from '../loadtest/statistics.js';
 import { apply, describeAction, PAGE_LOAD_ACTIONS, precheck, rollback, setActive, settingsVersion, undoOf, type ActionContext, type ActionSpec } from './actions.js';
-import { measurePageLoad } from './page-load.js';
+import { measurePageLoad, MIN_PAGE_LOAD_RUNS } from './page-load.js';
 import { pageImages } from './html.js';
 import { writeSpec } from '../model/settings.js';
 import { templateMatcher } from './middleware.js';
@@ -119,7 +119,7 @@ export async function runOptimization(action: ActionSpec, o: RunOptions): Promis
       // the fix must show before it is measured: a variant for its probe image, an edit to its pages
       const reason = await visible(pageLoad, before, m.target);
       if (reason) return await undo(reason);
-      await track(ctx.store, r, 'measuring', `measuring: ${Math.max(m.lighthouseRuns, 5)} Lighthouse runs (mobile) before and ${Math.max(m.lighthouseRuns, 5)} after, interleaved, of ${pageLoad.pages.join(', ')}`);
+      await track(ctx.store, r, 'measuring', `measuring: ${Math.max(m.lighthouseRuns, MIN_PAGE_LOAD_RUNS)} Lighthouse runs (mobile) before and as many after, interleaved, of ${pageLoad.pages.join(', ')}`);
       r.pageLoad = await measurePageLoad({
         pages: pageLoad.pages,
         runs: m.lighthouseRuns,
